@@ -1,0 +1,25 @@
+/**
+ * Builders for the payloads we publish, so every sender writes the exact
+ * aikyo shape (aikyo validates strictly: no extra fields).
+ */
+import type { Message } from './payloads.ts'
+
+export interface MessageInit {
+  from: string
+  to: string[]
+  message: string
+  metadata?: Record<string, unknown>
+  /** Defaults to a fresh UUID. */
+  id?: string
+}
+
+export function messageSend (init: MessageInit): Message {
+  const params: Message['params'] = {
+    id: init.id ?? crypto.randomUUID(),
+    from: init.from,
+    to: init.to,
+    message: init.message
+  }
+  if (init.metadata !== undefined) params.metadata = init.metadata
+  return { jsonrpc: '2.0', method: 'message.send', params }
+}

@@ -1,0 +1,51 @@
+/**
+ * GossipSub as every node of ours runs it, relay and tab alike: the same
+ * options, and the same topic validators, so a payload one node refuses is
+ * refused everywhere (never delivered, never forwarded).
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
+import { decodePayload } from './codec.ts'
+import type { RefusalCode } from './codec.ts'
+import { MAX_PAYLOAD_BYTES, PEER_DISCOVERY_TOPIC, TOPICS } from './topics.ts'
+import type { Topic } from './topics.ts'
+
+/**
+ * Options shared by the relay and the tabs. Message ids stay GossipSub's
+ * default (author + sequence number, signed): that is what aikyo's v2-line
+ * nodes use, so a message seen over two paths is recognised as one.
+ */
+export function gossipOptions (): Partial<GossipsubOpts> {
+  return {
+    // A lone companion may speak before anyone listens; that is not an error.
+    allowPublishToZeroTopicPeers: true,
+    // Anything but our topics is junk that would cost memory per peer.
+    allowedTopics: [...TOPICS, PEER_DISCOVERY_TOPIC],
+    // Skip decoding oversize messages before they reach the validator.
+    maxInboundDataLength: MAX_PAYLOAD_BYTES + 1024
+  }
+}
+
+/** A refused payload, for counters and logs. */
+export interface Refusal {
+  topic: Topic
+  code: RefusalCode
+  message: string
+  from: string
+}
+
+/**
+ * Installs a validator on each of the five topics that rejects payloads
+ * failing `decodePayload`. Rejected messages are neither delivered to this
+ * node's listeners nor forwarded, and GossipSub lowers the sender's score.
+ */
+export function installTopicValidators (pubsub: GossipSub, onRefused: (refusal: Refusal) => void): void {
+  for (const topic of TOPICS) {
+    pubsub.topicValidators.set(topic, (peer, message) => {
+      const decoded = decodePayload(topic, message.data)
+      if (decoded.ok) return TopicValidatorResult.Accept
+      onRefused({ topic, code: decoded.code, message: decoded.message, from: peer.toString() })
+      return TopicValidatorResult.Reject
+    })
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The JSON-RPC 2.0 payloads of the aikyo protocol, written once as valibot
+ * schemas; every TypeScript type is inferred from its schema.
+ *
+ * Objects are "loose": unknown fields are kept, so a newer peer's extra
+ * fields pass through untouched. Compatibility rules (shared protocol.md):
+ * - `messages` also accepts the seed's bare `{id, from, to, message}` form,
+ *   normalised to `message.send`;
+ * - `states` accepts one state or an array of states (aikyo's leader sends arrays);
+ * - `queries` accepts a query or a query result (newer aikyo answers there).
+ */
+import * as v from 'valibot'
+
+const Metadata = v.record(v.string(), v.unknown())
+
+const Id = v.pipe(v.string(), v.minLength(1, 'must not be empty'))
+
+const Envelope = <M extends string, P extends v.GenericSchema>(method: M, params: P) =>
+  v.looseObject({
+    jsonrpc: v.literal('2.0'),
+    method: v.literal(method),
+    params
+  })
+
+const MessageParams = v.looseObject({
+  id: Id,
+  from: Id,
+  to: v.array(v.string()),
+  message: v.string(),
+  metadata: v.optional(Metadata)
+})
+
+export const MessageSchema = Envelope('message.send', MessageParams)
+export type Message = v.InferOutput<typeof MessageSchema>
+
+/** The seed's older message form, without the JSON-RPC envelope. */
+export const LegacyMessageSchema = MessageParams
+
+export const ActionSchema = Envelope('action.send', v.looseObject({
+  from: Id,
+  name: Id,
+  params: Metadata,
+  metadata: v.optional(Metadata)
+}))
+export type Action = v.InferOutput<typeof ActionSchema>
+
+export const CLOSING_STAGES = ['none', 'pre-closing', 'closing', 'terminal'] as const
+
+export const StateSchema = Envelope('state.send', v.looseObject({
+  from: Id,
+  messageId: v.optional(v.string()),
+  state: v.picklist(['speak', 'listen']),
+  importance: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10)),
+  selected: v.boolean(),
+  closing: v.optional(v.picklist(CLOSING_STAGES), 'none')
+}))
+export type State = v.InferOutput<typeof StateSchema>
+
+export const QuerySchema = v.looseObject({
+  jsonrpc: v.literal('2.0'),
+  method: v.literal('query.send'),
+  id: Id,
+  params: v.looseObject({
+    from: Id,
+    type: Id,
+    body: v.optional(Metadata)
+  })
+})
+export type Query = v.InferOutput<typeof QuerySchema>
+
+export const QueryResultSchema = v.looseObject({
+  jsonrpc: v.literal('2.0'),
+  id: Id,
+  result: v.optional(v.looseObject({
+    success: v.boolean(),
+    body: Metadata
+  })),
+  error: v.optional(v.string())
+})
+export type QueryResult = v.InferOutput<typeof QueryResultSchema>
+
+/** A companion's card, served over the metadata protocol. */
+export const CompanionCardSchema = v.looseObject({
+  id: Id,
+  name: v.string(),
+  personality: v.string(),
+  story: v.string(),
+  sample: v.string()
+})
+export type CompanionCard = v.InferOutput<typeof CompanionCardSchema>
+
+/** What each topic carries once decoded and normalised. */
+export interface TopicPayloads {
+  messages: Message
+  actions: Action
+  states: State[]
+  queries: Query | QueryResult
+  'query-results': QueryResult
+}

@@ -1,0 +1,67 @@
+/**
+ * `node relay`: the command-line entry. The only module that reads argv and
+ * env, prints for a person, and handles signals.
+ */
+import { networkInterfaces } from 'node:os'
+import { helpText, parseCommandLine } from './options.ts'
+import type { RelayOptions } from './options.ts'
+import { startRelay } from './relay.ts'
+
+/** Hosts a person on the LAN can put in a browser for a relay bound to `host`. */
+function reachableHosts (host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host.includes(':') ? `[${host}]` : host]
+  const lan = Object.values(networkInterfaces()).flat()
+    .filter(i => i != null && i.family === 'IPv4' && !i.internal)
+    .map(i => i!.address)
+  return [...lan, '127.0.0.1']
+}
+
+async function main (): Promise<void> {
+  let options: RelayOptions
+  try {
+    const parsed = parseCommandLine(process.argv.slice(2), process.env)
+    if (parsed.help) {
+      console.log(helpText())
+      return
+    }
+    options = parsed.options
+  } catch (err) {
+    console.error(`node relay: ${(err as Error).message}\nRun \`node relay --help\` for the options.`)
+    process.exitCode = 2
+    return
+  }
+
+  const relay = await startRelay(options)
+  const hosts = reachableHosts(options.host)
+  const lines = [
+    'kotoba relay is running',
+    `  peer id    ${relay.peerId}`,
+    ...relay.multiaddrs().map((ma, i) => `  ${i === 0 ? 'listening' : '         '}  ${ma.toString()}`),
+    ...hosts.map((host, i) => `  ${i === 0 ? 'open' : '    '}       http://${host}:${relay.httpPort}/`),
+    ...hosts.map((host, i) => `  ${i === 0 ? 'firehose' : '        '}   ws://${host}:${relay.httpPort}/firehose`),
+    `  mdns       ${options.mdns ? 'on' : 'off'}`,
+    `  data dir   ${options.dataDir}`
+  ]
+  console.log(lines.join('\n'))
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) {
+      console.log(`${signal} again: exiting now`)
+      process.exit(1)
+    }
+    stopping = true
+    console.log(`${signal}: shutting down`)
+    relay.close().then(() => { process.exit(0) }, (err: Error) => {
+      console.error(`shutdown failed: ${err.message}`)
+      process.exit(1)
+    })
+  }
+  process.on('SIGINT', () => { stop('SIGINT') })
+  process.on('SIGTERM', () => { stop('SIGTERM') })
+}
+
+main().catch((err: Error) => {
+  console.error(`node relay: ${err.stack ?? err.message}`)
+  process.exit(1)
+})

@@ -1,0 +1,186 @@
+/**
+ * The relay's one options object: its type, its defaults, its checks, and
+ * how CLI flags and environment variables map onto it. Only `relay/main.ts`
+ * reads argv and env; everything else receives a checked `RelayOptions`.
+ */
+import { parseArgs } from 'node:util'
+import { isIP } from 'node:net'
+import { resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+
+export interface RelayOptions {
+  /** Interface to listen on (HTTP, libp2p TCP and WebSocket). `0.0.0.0` serves the whole LAN. */
+  host: string
+  /** HTTP port: the page, `/api/relay`, `/healthz` and the `/firehose` WebSocket. 0 picks a free port. */
+  port: number
+  /** libp2p WebSocket port that browsers dial. 0 picks a free port. */
+  wsPort: number
+  /** libp2p TCP port for LAN peers (other relays, aikyo companions). 0 picks a free port. */
+  tcpPort: number
+  /** Discover LAN peers by mDNS and dial them. */
+  mdns: boolean
+  /** Multiaddrs (with `/p2p/<id>`) dialled at start and re-dialled whenever lost. */
+  bootstrap: string[]
+  /** Where the relay keeps its peer key, so its peer id survives restarts. */
+  dataDir: string
+  /** The built page to serve (`vite build` output). */
+  webRoot: string
+  /** Circuit-relay-v2 reservations held at once: one per open tab. */
+  maxReservations: number
+  /** Open libp2p connections at once. */
+  maxConnections: number
+  /** Firehose WebSocket clients at once. */
+  maxFirehoseClients: number
+}
+
+export const DEFAULT_PORT = 8787
+
+/** Defaults for everything but the ports, which follow `port` (see `resolveOptions`). */
+export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
+  host: '0.0.0.0',
+  port: DEFAULT_PORT,
+  mdns: true,
+  bootstrap: [],
+  dataDir: '.kotoba',
+  webRoot: 'dist',
+  maxReservations: 1024,
+  maxConnections: 1024,
+  maxFirehoseClients: 1024
+}
+
+/**
+ * Spreads `partial` over the defaults and checks the result at once.
+ * Unset `wsPort`/`tcpPort` follow `port` (port+1, port+2), or are 0 when
+ * `port` is 0. Throws `TypeError` naming the bad option.
+ */
+export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptions {
+  const base = { ...DEFAULTS, ...definedOnly(partial) }
+  const follow = (offset: number): number => base.port === 0 ? 0 : base.port + offset
+  const options: RelayOptions = {
+    ...base,
+    wsPort: partial.wsPort ?? follow(1),
+    tcpPort: partial.tcpPort ?? follow(2),
+    dataDir: resolve(base.dataDir),
+    webRoot: resolve(base.webRoot)
+  }
+
+  if (isIP(options.host) === 0) throw new TypeError(`host must be an IPv4 or IPv6 address, got ${JSON.stringify(options.host)}`)
+  for (const key of ['port', 'wsPort', 'tcpPort'] as const) {
+    const port = options[key]
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`${key} must be a port number 0-65535, got ${port}`)
+  }
+  const fixed = [options.port, options.wsPort, options.tcpPort].filter(port => port !== 0)
+  if (new Set(fixed).size !== fixed.length) {
+    throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
+  }
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients'] as const) {
+    if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
+  }
+  for (const addr of options.bootstrap) {
+    let parsed
+    try {
+      parsed = multiaddr(addr)
+    } catch (err) {
+      throw new TypeError(`bootstrap address ${JSON.stringify(addr)} is not a multiaddr: ${(err as Error).message}`)
+    }
+    if (parsed.getComponents().find(c => c.name === 'p2p') == null) {
+      throw new TypeError(`bootstrap address ${addr} must end in /p2p/<peer id>`)
+    }
+  }
+  return options
+}
+
+function definedOnly<T extends object> (value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** The flags, each with its environment variable and help line. */
+const FLAGS = {
+  host: { type: 'string', env: 'KOTOBA_HOST', arg: 'ADDR', help: `interface to listen on (default ${DEFAULTS.host}: the whole LAN)` },
+  port: { type: 'string', env: 'KOTOBA_PORT', arg: 'N', help: `HTTP port for the page and /firehose (default ${DEFAULT_PORT}; 0 = any free port)` },
+  'ws-port': { type: 'string', env: 'KOTOBA_WS_PORT', arg: 'N', help: 'libp2p WebSocket port browsers dial (default port+1)' },
+  'tcp-port': { type: 'string', env: 'KOTOBA_TCP_PORT', arg: 'N', help: 'libp2p TCP port for LAN peers (default port+2)' },
+  'no-mdns': { type: 'boolean', env: 'KOTOBA_NO_MDNS', arg: '', help: 'do not discover LAN peers by mDNS (no multicast at all)' },
+  bootstrap: { type: 'string', env: 'KOTOBA_BOOTSTRAP', arg: 'MULTIADDR', help: 'peer to dial at start and re-dial when lost; repeatable (env: comma-separated)', multiple: true },
+  'data-dir': { type: 'string', env: 'KOTOBA_DATA_DIR', arg: 'DIR', help: `where the relay keeps its peer key (default ${DEFAULTS.dataDir})` },
+  'web-root': { type: 'string', env: 'KOTOBA_WEB_ROOT', arg: 'DIR', help: `built page to serve (default ${DEFAULTS.webRoot})` },
+  'max-reservations': { type: 'string', env: 'KOTOBA_MAX_RESERVATIONS', arg: 'N', help: `circuit-relay reservations, one per tab (default ${DEFAULTS.maxReservations})` },
+  'max-connections': { type: 'string', env: 'KOTOBA_MAX_CONNECTIONS', arg: 'N', help: `libp2p connections (default ${DEFAULTS.maxConnections})` },
+  'max-firehose-clients': { type: 'string', env: 'KOTOBA_MAX_FIREHOSE_CLIENTS', arg: 'N', help: `firehose WebSocket clients (default ${DEFAULTS.maxFirehoseClients})` },
+  help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
+} as const
+
+/** The text `--help` prints. */
+export function helpText (): string {
+  const rows = Object.entries(FLAGS).map(([name, flag]) => {
+    const left = `  --${name}${flag.arg === '' ? '' : ' ' + flag.arg}`
+    const env = flag.env === '' ? '' : ` [${flag.env}]`
+    return `${left.padEnd(30)} ${flag.help}${env}`
+  })
+  return [
+    'Usage: node relay [options]',
+    '',
+    'Starts the kotoba relay: serves the companion page, relays browsers to each',
+    'other (circuit-relay-v2, then direct WebRTC), carries the five GossipSub topics,',
+    'discovers LAN peers by mDNS, and serves a plain-JSON WebSocket at /firehose.',
+    '',
+    'Options (each also read from the environment variable in brackets; flags win):',
+    ...rows
+  ].join('\n')
+}
+
+export type ParsedCommandLine = { help: true } | { help: false, options: RelayOptions }
+
+/**
+ * Reads flags, then environment variables for flags not given. Throws
+ * `TypeError` with a message fit for the person who typed the command.
+ */
+export function parseCommandLine (argv: string[], env: Record<string, string | undefined>): ParsedCommandLine {
+  let values: Record<string, string | boolean | string[] | undefined>
+  try {
+    const parseOptions = Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, {
+      type: flag.type,
+      ...('multiple' in flag ? { multiple: flag.multiple } : {}),
+      ...('short' in flag ? { short: flag.short } : {})
+    }]))
+    values = parseArgs({ args: argv, options: parseOptions as never, strict: true, allowPositionals: false }).values as typeof values
+  } catch (err) {
+    throw new TypeError((err as Error).message)
+  }
+  if (values.help === true) return { help: true }
+
+  const read = (name: keyof typeof FLAGS): string | boolean | string[] | undefined => {
+    if (values[name] !== undefined) return values[name]
+    const envName = FLAGS[name].env
+    const fromEnv = envName === '' ? undefined : env[envName]
+    if (fromEnv === undefined || fromEnv === '') return undefined
+    if (FLAGS[name].type === 'boolean') return !['0', 'false', 'no'].includes(fromEnv.toLowerCase())
+    if ('multiple' in FLAGS[name]) return fromEnv.split(',').map(s => s.trim()).filter(s => s !== '')
+    return fromEnv
+  }
+  const integer = (name: keyof typeof FLAGS): number | undefined => {
+    const raw = read(name)
+    if (raw === undefined) return undefined
+    const text = String(raw)
+    if (!/^\d+$/.test(text)) throw new TypeError(`--${name} must be a whole number, got ${JSON.stringify(text)}`)
+    return Number(text)
+  }
+
+  const noMdns = read('no-mdns')
+  return {
+    help: false,
+    options: resolveOptions({
+      host: read('host') as string | undefined,
+      port: integer('port'),
+      wsPort: integer('ws-port'),
+      tcpPort: integer('tcp-port'),
+      mdns: noMdns === undefined ? undefined : noMdns !== true,
+      bootstrap: read('bootstrap') as string[] | undefined,
+      dataDir: read('data-dir') as string | undefined,
+      webRoot: read('web-root') as string | undefined,
+      maxReservations: integer('max-reservations'),
+      maxConnections: integer('max-connections'),
+      maxFirehoseClients: integer('max-firehose-clients')
+    })
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The relay's identity on disk: an Ed25519 key, so the peer id, and with it
+ * every multiaddr a tab or a LAN peer knows, survives a restart.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+
+const KEY_FILE = 'peer-key'
+
+/**
+ * Loads the key kept in `dataDir`, or creates and keeps a new one. A file
+ * that exists but cannot be read as a key is an error, never silently
+ * replaced: replacing it would change the relay's peer id.
+ */
+export async function loadOrCreatePeerKey (dataDir: string): Promise<PrivateKey> {
+  const path = join(dataDir, KEY_FILE)
+  let bytes: Buffer | undefined
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  if (bytes !== undefined) {
+    try {
+      return privateKeyFromProtobuf(bytes)
+    } catch (err) {
+      throw new Error(`${path} is not a libp2p private key (${(err as Error).message}); move it away to start with a new peer id`)
+    }
+  }
+
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  // Write then rename, so a crash never leaves half a key behind.
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, privateKeyToProtobuf(key), { mode: 0o600 })
+  await rename(temporary, path)
+  return key
+}

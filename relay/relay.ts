@@ -1,0 +1,132 @@
+/**
+ * Starts a whole relay from checked options and returns a handle with its
+ * real addresses and `close()`. Tests start relays through this, in-process
+ * on port 0; `relay/main.ts` adds argv, printing and signals.
+ */
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { installTopicValidators } from '../protocol/gossip.ts'
+import type { Refusal } from '../protocol/gossip.ts'
+import { TOPICS, isTopic } from '../protocol/topics.ts'
+import type { Topic } from '../protocol/topics.ts'
+import { createFirehose } from './firehose.ts'
+import { createHttpServer } from './http-server.ts'
+import type { RelayInfo } from './http-server.ts'
+import { connectLanPeers } from './lan-peers.ts'
+import { createRelayNode } from './libp2p-node.ts'
+import type { RelayNode } from './libp2p-node.ts'
+import type { RelayOptions } from './options.ts'
+import { loadOrCreatePeerKey } from './peer-key.ts'
+
+export interface RelayHandle {
+  peerId: string
+  node: RelayNode
+  /** The HTTP port actually bound (differs from the option when that was 0). */
+  httpPort: number
+  /** Every libp2p listen address, with `/p2p/<id>`. */
+  multiaddrs: () => Multiaddr[]
+  /** Browser-dialable (WebSocket) multiaddrs, as `/api/relay` serves them. */
+  relayInfo: (hostname?: string) => RelayInfo
+  close: () => Promise<void>
+}
+
+export interface RelayDeps {
+  log?: (line: string) => void
+}
+
+interface TopicCounters { received: number, refused: number, fromFirehose: number }
+
+export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): Promise<RelayHandle> {
+  const log = deps.log ?? ((line: string) => { console.log(line) })
+  const startedAt = Date.now()
+  const privateKey = await loadOrCreatePeerKey(options.dataDir)
+  const node = await createRelayNode(options, privateKey)
+  const pubsub = node.services.pubsub
+  const peerId = node.peerId.toString()
+  const lifetime = new AbortController()
+  const decoder = new TextDecoder()
+  const encoder = new TextEncoder()
+
+  const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
+
+  installTopicValidators(pubsub, (refusal: Refusal) => {
+    counters[refusal.topic].refused++
+    log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
+  })
+
+  const firehose = createFirehose({
+    maxClients: options.maxFirehoseClients,
+    log,
+    publish: async (topic, json) => {
+      counters[topic].fromFirehose++
+      await pubsub.publish(topic, encoder.encode(json))
+    }
+  })
+
+  // Network to firehose. Validators already refused anything malformed.
+  pubsub.addEventListener('message', (event) => {
+    const { topic, data } = event.detail
+    if (!isTopic(topic)) return
+    counters[topic].received++
+    firehose.broadcast(decoder.decode(data))
+  })
+  for (const topic of TOPICS) pubsub.subscribe(topic)
+
+  connectLanPeers(node, options.bootstrap, lifetime.signal, log)
+
+  const wsAddrs = (): Multiaddr[] => node.getMultiaddrs().filter(ma => {
+    const names = ma.getComponents().map(c => c.name)
+    return names.includes('ws') && !names.includes('p2p-circuit')
+  })
+
+  const relayInfo = (hostname?: string): RelayInfo => {
+    const listed = wsAddrs().map(ma => ma.toString())
+    const wsPort = wsAddrs()[0]?.getComponents().find(c => c.name === 'tcp')?.value
+    const first: string[] = []
+    if (hostname !== undefined && wsPort !== undefined) {
+      const proto = hostname.includes(':') ? 'ip6' : /^[\d.]+$/.test(hostname) ? 'ip4' : 'dns'
+      first.push(`/${proto}/${hostname}/tcp/${wsPort}/ws/p2p/${peerId}`)
+    }
+    return { peerId, multiaddrs: [...new Set([...first, ...listed])], firehose: '/firehose' }
+  }
+
+  const health = (): Record<string, unknown> => ({
+    status: 'ok',
+    peerId,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    connections: node.getConnections().length,
+    firehoseClients: firehose.clientCount,
+    topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }]))
+  })
+
+  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health })
+  http.listen(options.port, options.host)
+  try {
+    await once(http, 'listening')
+  } catch (err) {
+    lifetime.abort()
+    await node.stop()
+    throw err
+  }
+  const httpPort = (http.address() as AddressInfo).port
+
+  let closing: Promise<void> | undefined
+  return {
+    peerId,
+    node,
+    httpPort,
+    multiaddrs: () => node.getMultiaddrs(),
+    relayInfo,
+    close: async () => {
+      closing ??= (async () => {
+        lifetime.abort()
+        await firehose.close()
+        http.closeAllConnections()
+        await new Promise<void>(resolve => { http.close(() => { resolve() }) })
+        await node.stop()
+      })()
+      await closing
+    }
+  }
+}

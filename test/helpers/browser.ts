@@ -1,0 +1,50 @@
+/**
+ * Debian's Chromium driven by playwright-core, with the flags WebRTC needs on
+ * loopback (see shared field notes): fake media permission so ICE gathers
+ * host candidates, loopback candidates allowed, no background traffic.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { CHROMIUM } from './netns.ts'
+
+export interface Browser {
+  context: BrowserContext
+  /** Opens a tab on `url` and collects its console errors. */
+  open: (url: string) => Promise<Page>
+  consoleErrors: string[]
+  close: () => Promise<void>
+}
+
+export async function launchBrowser (): Promise<Browser> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'kotoba-chromium-'))
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--allow-loopback-in-peer-connection',
+      '--use-fake-ui-for-media-stream'
+    ]
+  })
+  const consoleErrors: string[] = []
+  return {
+    context,
+    consoleErrors,
+    open: async (url) => {
+      const page = await context.newPage()
+      page.on('console', message => { if (message.type() === 'error') consoleErrors.push(message.text()) })
+      page.on('pageerror', error => { consoleErrors.push(error.message) })
+      await page.goto(url)
+      return page
+    },
+    close: async () => {
+      await context.close()
+      await rm(userDataDir, { recursive: true, force: true })
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * A real WebSocket client of `/firehose` that keeps every frame it receives,
+ * so a test can wait for the one it expects.
+ */
+import { once } from 'node:events'
+import WebSocket from 'ws'
+import { waitFor } from './wait.ts'
+
+export interface FirehoseClient {
+  ws: WebSocket
+  frames: unknown[]
+  send: (frame: unknown) => void
+  sendRaw: (data: string | Buffer, binary?: boolean) => void
+  /** Resolves with the first received frame (past or future) matching `match`. */
+  next: (match: (frame: any) => boolean, what: string, timeout?: number) => Promise<any>
+  closed: Promise<{ code: number, reason: string }>
+  close: () => Promise<void>
+}
+
+export async function openFirehose (url: string): Promise<FirehoseClient> {
+  const ws = new WebSocket(url)
+  const frames: unknown[] = []
+  ws.on('message', (data) => { frames.push(JSON.parse(data.toString())) })
+  const closed = new Promise<{ code: number, reason: string }>(resolve => {
+    ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }) })
+  })
+  await once(ws, 'open')
+  return {
+    ws,
+    frames,
+    send: (frame) => { ws.send(JSON.stringify(frame)) },
+    sendRaw: (data, binary = false) => { ws.send(data, { binary }) },
+    next: async (match, what, timeout) => await waitFor(() => frames.find(match), what, timeout),
+    closed,
+    close: async () => {
+      if (ws.readyState === ws.CLOSED) return
+      ws.close()
+      await closed
+    }
+  }
+}

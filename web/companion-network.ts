@@ -1,0 +1,161 @@
+/**
+ * Runs the tab's node and keeps `NetworkState` true to it: finds the relay
+ * that served the page, stays connected and reserved on it, dials other tabs
+ * directly over WebRTC, validates and records what arrives on the topics.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerInfo } from '@libp2p/interface'
+import { decodePayload, encodePayload } from '../protocol/codec.ts'
+import { installTopicValidators } from '../protocol/gossip.ts'
+import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
+import { TOPICS, isTopic } from '../protocol/topics.ts'
+import type { Topic } from '../protocol/topics.ts'
+import { connectionKind } from './connection-kind.ts'
+import { createCompanionNode } from './libp2p-node.ts'
+import type { CompanionNode } from './libp2p-node.ts'
+import type { NetworkState } from './network-state.svelte.ts'
+
+export interface CompanionNetworkOptions {
+  /** Where the relay says how to reach it (same origin as the page). */
+  relayInfoUrl: string
+  iceServers: RTCIceServer[]
+  discoveryInterval: number
+}
+
+export interface CompanionNetwork {
+  node: CompanionNode
+  /** Validates and publishes a payload; it is also recorded in the log as our own. */
+  publish: (topic: Topic, payload: unknown) => Promise<void>
+  /** Subscribes to every accepted payload (including our own). Returns the unsubscribe. */
+  onPayload: (listener: (topic: Topic, text: string, own: boolean) => void) => () => void
+  stop: () => Promise<void>
+}
+
+interface RelayInfo { peerId: string, multiaddrs: string[] }
+
+/** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
+export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc' } as const
+
+async function fetchRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(url, { signal, cache: 'no-store' })
+      if (!response.ok) throw new Error(`${url} answered ${response.status}`)
+      return await response.json() as RelayInfo
+    } catch (err) {
+      if (signal.aborted) throw err
+      await new Promise(resolve => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)))
+    }
+  }
+}
+
+export async function startCompanionNetwork (state: NetworkState, options: CompanionNetworkOptions): Promise<CompanionNetwork> {
+  const lifetime = new AbortController()
+  const signal = lifetime.signal
+  const decoder = new TextDecoder()
+  const listeners = new Set<(topic: Topic, text: string, own: boolean) => void>()
+
+  state.relayStatus = 'starting'
+  const info = await fetchRelayInfo(options.relayInfoUrl, signal)
+  const relayAddrs: Multiaddr[] = info.multiaddrs.map(a => multiaddr(a))
+  state.relayPeerId = info.peerId
+
+  const node = await createCompanionNode({ iceServers: options.iceServers, discoveryInterval: options.discoveryInterval })
+  const selfId = node.peerId.toString()
+  state.peerId = selfId
+  const pubsub = node.services.pubsub
+
+  const deliver = (topic: Topic, text: string, own: boolean): void => {
+    state.record(topic, text, own)
+    for (const listener of listeners) listener(topic, text, own)
+  }
+
+  installTopicValidators(pubsub, () => { state.refused++ })
+  pubsub.addEventListener('message', (event) => {
+    const { topic, data } = event.detail
+    if (!isTopic(topic)) return
+    deliver(topic, decoder.decode(data), false)
+  })
+  for (const topic of TOPICS) pubsub.subscribe(topic)
+
+  // --- connections, as the network panel shows them
+  let sawWebRTC = false
+  const refreshPeers = (): void => {
+    state.peers = node.getConnections()
+      .filter(c => c.status === 'open')
+      .map(c => ({
+        peerId: c.remotePeer.toString(),
+        kind: connectionKind(c.remoteAddr, c.limits != null),
+        remoteAddr: c.remoteAddr.toString(),
+        direction: c.direction
+      }))
+    if (!sawWebRTC && state.peers.some(p => p.kind === 'webrtc')) {
+      sawWebRTC = true
+      performance.mark(MARKS.firstWebRTC)
+    }
+  }
+  node.addEventListener('connection:open', refreshPeers)
+  node.addEventListener('connection:close', refreshPeers)
+
+  // --- the relay: connected, then reserved
+  const isReserved = (): boolean => node.getMultiaddrs().some(ma => {
+    const names = ma.getComponents().map(c => c.name)
+    return names.includes('p2p-circuit') && ma.toString().includes(info.peerId)
+  })
+  const refreshRelay = (): void => {
+    const connected = hasDirectConnection(node, info.peerId)
+    const next = !connected ? (state.relayStatus === 'starting' ? 'connecting' : 'offline') : isReserved() ? 'reserved' : 'connected'
+    if (next === state.relayStatus) return
+    if (next === 'connected' || (next === 'reserved' && state.relayStatus !== 'connected')) performance.mark(MARKS.relayConnected)
+    if (next === 'reserved') performance.mark(MARKS.relayReserved)
+    if (next === 'reserved' || next === 'connected') state.relayError = ''
+    state.relayStatus = next
+  }
+  node.addEventListener('peer:connect', refreshRelay)
+  node.addEventListener('peer:disconnect', refreshRelay)
+  node.addEventListener('self:peer:update', refreshRelay)
+  refreshRelay()
+
+  keepConnected(node, relayAddrs, {
+    signal,
+    onDialError: (err) => {
+      state.relayError = err.message
+      refreshRelay()
+    }
+  })
+
+  // --- other tabs: dial their /webrtc address; the smaller peer id dials
+  const dialing = new Set<string>()
+  node.addEventListener('peer:discovery', (event: CustomEvent<PeerInfo>) => {
+    const peerId = event.detail.id.toString()
+    if (peerId === selfId || selfId > peerId || dialing.has(peerId)) return
+    const webrtcAddrs = event.detail.multiaddrs.filter(ma => ma.getComponents().some(c => c.name === 'webrtc'))
+    if (webrtcAddrs.length === 0) return
+    if (node.getConnections(event.detail.id).some(c => connectionKind(c.remoteAddr, c.limits != null) === 'webrtc')) return
+    dialing.add(peerId)
+    node.dial(webrtcAddrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
+      .catch(() => { /* the next announcement (every discoveryInterval) retries */ })
+      .finally(() => { dialing.delete(peerId) })
+  })
+
+  return {
+    node,
+    publish: async (topic, payload) => {
+      const bytes = encodePayload(payload)
+      const decoded = decodePayload(topic, bytes)
+      if (!decoded.ok) throw new TypeError(`refusing to publish on ${topic}: ${decoded.message}`)
+      await pubsub.publish(topic, bytes)
+      deliver(topic, decoder.decode(bytes), true)
+    },
+    onPayload: (listener) => {
+      listeners.add(listener)
+      return () => { listeners.delete(listener) }
+    },
+    stop: async () => {
+      lifetime.abort()
+      await node.stop()
+    }
+  }
+}
+

@@ -1,0 +1,76 @@
+/**
+ * The one place the tab's libp2p node is created: a companion in the browser.
+ * Every transport, listener and service below has the reason it is there.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import { gossipOptions } from '../protocol/gossip.ts'
+
+export interface CompanionServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+}
+
+export type CompanionNode = Libp2p<CompanionServices>
+
+export interface CompanionNodeOptions {
+  /**
+   * STUN/TURN servers for WebRTC. Empty by default: on a LAN, host candidates
+   * connect, and no traffic should leave for public servers unasked.
+   */
+  iceServers: RTCIceServer[]
+  /** How often this tab announces itself to other tabs (ms). */
+  discoveryInterval: number
+}
+
+export async function createCompanionNode (options: CompanionNodeOptions): Promise<CompanionNode> {
+  return await createLibp2p<CompanionServices>({
+    addresses: {
+      listen: [
+        // Ask a relay we are connected to for a circuit-relay-v2 reservation,
+        // so other tabs can reach us through it to signal WebRTC.
+        '/p2p-circuit',
+        // Accept incoming WebRTC connections signalled over that relayed hop.
+        '/webrtc'
+      ]
+    },
+    transports: [
+      // To the relay: the only thing a page can dial without a peer's help.
+      webSockets(),
+      // Tab to tab, direct. Without an explicit list it would use four public STUN servers.
+      webRTC({ rtcConfiguration: { iceServers: options.iceServers } }),
+      // The relayed hop that carries WebRTC signalling.
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: {
+      // The browser default refuses private and loopback addresses and plain
+      // ws://, which is exactly where a LAN relay lives.
+      denyDialMultiaddr: async () => false
+    },
+    peerDiscovery: [
+      // Hear of other tabs (they announce their /webrtc addresses via the relay).
+      pubsubPeerDiscovery({ interval: options.discoveryInterval })
+    ],
+    services: {
+      // Required by WebRTC signalling, circuit relay and GossipSub.
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub(gossipOptions())
+    }
+  })
+}

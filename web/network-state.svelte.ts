@@ -1,0 +1,56 @@
+/**
+ * What the page knows about its node, as reactive state. The network module
+ * writes it; components only read it (they never import libp2p).
+ */
+import { TOPICS } from '../protocol/topics.ts'
+import type { Topic } from '../protocol/topics.ts'
+import type { ConnectionKind } from './connection-kind.ts'
+
+export type RelayStatus =
+  | 'starting' // fetching the relay's address, creating the node
+  | 'connecting' // dialling the relay
+  | 'connected' // WebSocket to the relay open, no reservation yet
+  | 'reserved' // reachable by other tabs through the relay
+  | 'offline' // relay unreachable; retrying
+
+export interface PeerView {
+  peerId: string
+  kind: ConnectionKind
+  remoteAddr: string
+  direction: 'inbound' | 'outbound'
+}
+
+export interface LogEntry {
+  seq: number
+  topic: Topic
+  /** ms since the epoch */
+  time: number
+  /** The payload's JSON text as it travelled. */
+  text: string
+  /** Published by this tab. */
+  own: boolean
+}
+
+/** Oldest entries fall off the log beyond this. */
+export const LOG_LIMIT = 300
+
+export class NetworkState {
+  peerId = $state('')
+  relayPeerId = $state('')
+  relayStatus = $state<RelayStatus>('starting')
+  /** Why the relay is not reachable, when it is not. */
+  relayError = $state('')
+  peers = $state.raw<PeerView[]>([])
+  log = $state.raw<LogEntry[]>([])
+  counts = $state(Object.fromEntries(TOPICS.map(t => [t, 0])) as Record<Topic, number>)
+  /** Payloads refused by the topic validators. */
+  refused = $state(0)
+
+  #seq = 0
+
+  record (topic: Topic, text: string, own: boolean): void {
+    const entry: LogEntry = { seq: ++this.#seq, topic, time: Date.now(), text, own }
+    this.log = this.log.length >= LOG_LIMIT ? [...this.log.slice(1 - LOG_LIMIT), entry] : [...this.log, entry]
+    this.counts[topic]++
+  }
+}
