@@ -115,6 +115,14 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   node.addEventListener('peer:connect', refreshRelay)
   node.addEventListener('peer:disconnect', refreshRelay)
   node.addEventListener('self:peer:update', refreshRelay)
+  // A reservation re-made after a relay restart changes our addresses
+  // without a self:peer:update; the circuit listener reports it here.
+  node.addEventListener('transport:listening', refreshRelay)
+  node.addEventListener('transport:close', refreshRelay)
+  // Watchdog: whatever events libp2p does or does not emit, the status is
+  // re-read from the node itself every second.
+  const watchdog = setInterval(refreshRelay, 1000)
+  signal.addEventListener('abort', () => { clearInterval(watchdog) }, { once: true })
   refreshRelay()
 
   keepConnected(node, relayAddrs, {

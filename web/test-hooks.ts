@@ -7,6 +7,8 @@ import type { CompanionNetwork } from './companion-network.ts'
 
 export interface TestHooks {
   peerId: string
+  /** The node's own addresses right now (relay reservation, /webrtc). */
+  multiaddrs: () => string[]
   publish: CompanionNetwork['publish']
   onPayload: CompanionNetwork['onPayload']
 }
@@ -19,6 +21,7 @@ export function installTestHooks (network: CompanionNetwork): void {
   if (!new URLSearchParams(location.search).has('test-hooks')) return
   window.kotobaTestHooks = {
     peerId: network.node.peerId.toString(),
+    multiaddrs: () => network.node.getMultiaddrs().map(ma => ma.toString()),
     publish: network.publish,
     onPayload: network.onPayload
   }

@@ -1,0 +1,81 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { resolve } from 'node:path'
+import { DEFAULT_PORT, helpText, parseCommandLine, resolveOptions } from '../../relay/options.ts'
+
+const RELAY_ID = '12D3KooWADnKrArBGXvSFp94TdXR8kKBMy14iZGMu1rLnkvFkLMD'
+const options = (argv: string[], env: Record<string, string> = {}) => {
+  const parsed = parseCommandLine(argv, env)
+  assert.equal(parsed.help, false)
+  if (parsed.help) throw new Error('unreachable')
+  return parsed.options
+}
+
+describe('relay options', () => {
+  it('has LAN-ready defaults, ports following --port', () => {
+    const o = options([])
+    assert.equal(o.host, '0.0.0.0')
+    assert.deepEqual([o.port, o.wsPort, o.tcpPort], [DEFAULT_PORT, DEFAULT_PORT + 1, DEFAULT_PORT + 2])
+    assert.equal(o.mdns, true)
+    assert.deepEqual(o.bootstrap, [])
+    assert.equal(o.dataDir, resolve('.kotoba'))
+  })
+
+  const cases: Array<[string, string[], Record<string, string>, Partial<Record<string, unknown>>]> = [
+    ['--port moves the other ports', ['--port', '9000'], {}, { port: 9000, wsPort: 9001, tcpPort: 9002 }],
+    ['--port 0 makes every port free-choice', ['--port', '0'], {}, { port: 0, wsPort: 0, tcpPort: 0 }],
+    ['explicit ports win', ['--port', '9000', '--ws-port', '7000', '--tcp-port', '7001'], {}, { wsPort: 7000, tcpPort: 7001 }],
+    ['--no-mdns', ['--no-mdns'], {}, { mdns: false }],
+    ['KOTOBA_NO_MDNS=1', [], { KOTOBA_NO_MDNS: '1' }, { mdns: false }],
+    ['KOTOBA_NO_MDNS=0 keeps mdns', [], { KOTOBA_NO_MDNS: '0' }, { mdns: true }],
+    ['env port', [], { KOTOBA_PORT: '9100' }, { port: 9100, wsPort: 9101 }],
+    ['flags win over env', ['--port', '9200'], { KOTOBA_PORT: '9100' }, { port: 9200 }],
+    ['--host', ['--host', '127.0.0.1'], {}, { host: '127.0.0.1' }],
+    ['IPv6 host', ['--host', '::'], {}, { host: '::' }],
+    ['repeatable --bootstrap', ['--bootstrap', `/ip4/10.0.0.1/tcp/1/p2p/${RELAY_ID}`, '--bootstrap', `/ip4/10.0.0.2/tcp/1/p2p/${RELAY_ID}`], {},
+      { bootstrap: [`/ip4/10.0.0.1/tcp/1/p2p/${RELAY_ID}`, `/ip4/10.0.0.2/tcp/1/p2p/${RELAY_ID}`] }],
+    ['comma-separated KOTOBA_BOOTSTRAP', [], { KOTOBA_BOOTSTRAP: `/ip4/10.0.0.1/tcp/1/p2p/${RELAY_ID}, /dns4/relay.lan/tcp/1/p2p/${RELAY_ID}` },
+      { bootstrap: [`/ip4/10.0.0.1/tcp/1/p2p/${RELAY_ID}`, `/dns4/relay.lan/tcp/1/p2p/${RELAY_ID}`] }],
+    ['--data-dir is made absolute', ['--data-dir', 'relay-data'], {}, { dataDir: resolve('relay-data') }],
+    ['limits', ['--max-reservations', '50', '--max-connections', '60', '--max-firehose-clients', '70'], {},
+      { maxReservations: 50, maxConnections: 60, maxFirehoseClients: 70 }]
+  ]
+  for (const [name, argv, env, expected] of cases) {
+    it(name, () => {
+      const o = options(argv, env) as unknown as Record<string, unknown>
+      for (const [key, value] of Object.entries(expected)) assert.deepEqual(o[key], value, key)
+    })
+  }
+
+  const errors: Array<[string, string[], Record<string, string>, RegExp]> = [
+    ['unknown flag', ['--prot', '1'], {}, /prot/],
+    ['port not a number', ['--port', 'eighty'], {}, /--port must be a whole number/],
+    ['port out of range', ['--port', '70000'], {}, /port must be a port number/],
+    ['ports colliding', ['--port', '9000', '--ws-port', '9000'], {}, /must differ/],
+    ['host not an address', ['--host', 'example'], {}, /host must be an IPv4 or IPv6 address/],
+    ['bootstrap not a multiaddr', ['--bootstrap', 'relay.lan:8787'], {}, /not a multiaddr/],
+    ['bootstrap without peer id', ['--bootstrap', '/ip4/10.0.0.1/tcp/1'], {}, /must end in \/p2p/],
+    ['zero reservations', ['--max-reservations', '0'], {}, /maxReservations must be a positive integer/],
+    ['bad env value', [], { KOTOBA_TCP_PORT: '-1' }, /--tcp-port must be a whole number/],
+    ['positional argument', ['start'], {}, /start/]
+  ]
+  for (const [name, argv, env, pattern] of errors) {
+    it(`refuses ${name} with a TypeError`, () => {
+      assert.throws(() => parseCommandLine(argv, env), (err: Error) => err instanceof TypeError && pattern.test(err.message))
+    })
+  }
+
+  it('--help and -h ask for help, which names every flag and its variable', () => {
+    assert.deepEqual(parseCommandLine(['--help'], {}), { help: true })
+    assert.deepEqual(parseCommandLine(['-h'], {}), { help: true })
+    const text = helpText()
+    for (const flag of ['--host', '--port', '--ws-port', '--tcp-port', '--no-mdns', '--bootstrap', '--data-dir', 'KOTOBA_BOOTSTRAP']) {
+      assert.ok(text.includes(flag), flag)
+    }
+  })
+
+  it('resolveOptions checks programmatic options the same way', () => {
+    assert.throws(() => resolveOptions({ port: 1.5 }), TypeError)
+    assert.equal(resolveOptions({ port: 0 }).wsPort, 0)
+  })
+})
