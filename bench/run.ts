@@ -1,0 +1,174 @@
+/**
+ * `npm run bench`: connection times and message latencies of the P2P core,
+ * measured with a real relay process and real Chromium tabs inside a private
+ * network namespace (loopback only). Prints figures; never fails on them.
+ *
+ * Latencies are one-way: the sender stamps `performance.timeOrigin +
+ * performance.now()` into the payload's metadata and the receiver subtracts
+ * it from its own. All processes read the same system clock.
+ * Baseline, in the same run: a bare `ws` client-to-server message on loopback.
+ */
+import { spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import WebSocket, { WebSocketServer } from 'ws'
+import { messageSend } from '../protocol/build.ts'
+import { launchBrowser } from '../test/helpers/browser.ts'
+import { openFirehose } from '../test/helpers/firehose-client.ts'
+import { inPrivateNetns, runInPrivateNetns } from '../test/helpers/netns.ts'
+import { spawnRelay } from '../test/helpers/relay-process.ts'
+import { waitFor } from '../test/helpers/wait.ts'
+
+const root = join(import.meta.dirname, '..')
+const MESSAGES = 250
+const PAIRS = 5
+const GAP_MS = 5
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+function stats (values: number[]): { median: number, p99: number, n: number } {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+  return { median: at(0.5), p99: at(0.99), n: sorted.length }
+}
+
+const fmt = (ms: number): string => `${ms.toFixed(2)} ms`
+
+async function markTime (page: Page, name: string): Promise<number> {
+  return await waitFor(async () => await page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name), `mark ${name}`, 20_000)
+}
+
+/** Collects, in the page, one-way latencies of payloads whose message starts with `tag`. */
+async function listenForLatencies (page: Page, tag: string): Promise<void> {
+  await page.evaluate((t) => {
+    const store: number[] = []
+    ;(window as unknown as Record<string, number[]>)[`latencies_${t}`] = store
+    window.kotobaTestHooks!.onPayload((topic, text, own) => {
+      if (own || topic !== 'messages') return
+      const payload = JSON.parse(text)
+      if (typeof payload.params?.message === 'string' && payload.params.message.startsWith(t)) {
+        store.push(performance.timeOrigin + performance.now() - payload.params.metadata.sentAt)
+      }
+    })
+  }, tag)
+}
+
+async function readLatencies (page: Page, tag: string, count: number): Promise<number[]> {
+  return await waitFor(async () => {
+    const values = await page.evaluate((t) => (window as unknown as Record<string, number[]>)[`latencies_${t}`], tag)
+    return values.length >= count ? values : undefined
+  }, `${count} messages tagged ${tag}`, 30_000)
+}
+
+async function baselineWs (): Promise<number[]> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(server, 'listening')
+  const latencies: number[] = []
+  server.on('connection', ws => { ws.on('message', data => { latencies.push(now() - JSON.parse(data.toString()).sentAt) }) })
+  const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  await once(client, 'open')
+  for (let i = 0; i < MESSAGES; i++) {
+    client.send(JSON.stringify({ sentAt: now() }))
+    await new Promise(resolve => setTimeout(resolve, GAP_MS))
+  }
+  await waitFor(() => latencies.length >= MESSAGES, 'baseline messages')
+  client.close()
+  server.close()
+  return latencies
+}
+
+async function bench (): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-bench-'))
+  const relay = await spawnRelay({ dataDir })
+  const browser = await launchBrowser()
+  const url = `${relay.httpUrl}?test-hooks`
+  try {
+    // Connection times, over several fresh pairs of tabs.
+    const relayConnected: number[] = []
+    const firstWebRTC: number[] = []
+    let pair: Page[] = []
+    for (let i = 0; i < PAIRS; i++) {
+      for (const page of pair) await page.close()
+      pair = [await browser.open(url), await browser.open(url)]
+      for (const page of pair) relayConnected.push(await markTime(page, 'kotoba:relay-connected'))
+      firstWebRTC.push(await markTime(pair[1], 'kotoba:first-webrtc'))
+    }
+    const [tabA, tabB] = pair
+
+    // tab -> tab over the direct WebRTC connection
+    await listenForLatencies(tabB, 'tt-')
+    await tabA.evaluate(async ({ count, gap }) => {
+      for (let i = 0; i < count; i++) {
+        await window.kotobaTestHooks!.publish('messages', {
+          jsonrpc: '2.0', method: 'message.send',
+          params: { id: crypto.randomUUID(), from: 'user_bench', to: [], message: `tt-${i}`, metadata: { sentAt: performance.timeOrigin + performance.now() } }
+        })
+        await new Promise(resolve => setTimeout(resolve, gap))
+      }
+    }, { count: MESSAGES, gap: GAP_MS })
+    const tabToTab = await readLatencies(tabB, 'tt-', MESSAGES)
+
+    // firehose -> relay -> tab
+    const firehose = await openFirehose(relay.firehoseUrl)
+    await listenForLatencies(tabA, 'ft-')
+    for (let i = 0; i < MESSAGES; i++) {
+      firehose.send({ topic: 'messages', body: messageSend({ from: 'user_bench', to: [], message: `ft-${i}`, metadata: { sentAt: now() } }) })
+      await new Promise(resolve => setTimeout(resolve, GAP_MS))
+    }
+    const firehoseToTab = await readLatencies(tabA, 'ft-', MESSAGES)
+
+    // tab -> relay -> firehose
+    const tabToFirehose: number[] = []
+    firehose.ws.on('message', (data) => {
+      const payload = JSON.parse(data.toString())
+      if (payload.params?.message?.startsWith('tf-') === true) tabToFirehose.push(now() - payload.params.metadata.sentAt)
+    })
+    await tabA.evaluate(async ({ count, gap }) => {
+      for (let i = 0; i < count; i++) {
+        await window.kotobaTestHooks!.publish('messages', {
+          jsonrpc: '2.0', method: 'message.send',
+          params: { id: crypto.randomUUID(), from: 'user_bench', to: [], message: `tf-${i}`, metadata: { sentAt: performance.timeOrigin + performance.now() } }
+        })
+        await new Promise(resolve => setTimeout(resolve, gap))
+      }
+    }, { count: MESSAGES, gap: GAP_MS })
+    await waitFor(() => tabToFirehose.length >= MESSAGES, 'tab messages on the firehose', 30_000)
+    await firehose.close()
+
+    const baseline = stats(await baselineWs())
+    const connected = stats(relayConnected)
+    const webrtc = stats(firstWebRTC)
+    console.log('\nkotoba bench (loopback, private network namespace)\n')
+    console.log('connection times from navigation (median of', PAIRS, 'pairs of tabs)')
+    console.log(`  relay connection        ${fmt(connected.median).padStart(11)}   max ${fmt(Math.max(...relayConnected))}   target < 500 ms   ${connected.median < 500 ? 'ok' : 'OVER'}`)
+    console.log(`  first direct WebRTC     ${fmt(webrtc.median).padStart(11)}   max ${fmt(Math.max(...firstWebRTC))}   target < 1500 ms  ${webrtc.median < 1500 ? 'ok' : 'OVER'}`)
+    console.log(`\nmessage latency, one way (${MESSAGES} messages each, one every ${GAP_MS} ms)`)
+    console.log('                          median        p99   x bare ws median   target median < 10 ms')
+    for (const [name, values] of [['tab -> tab (WebRTC)', tabToTab], ['firehose -> tab', firehoseToTab], ['tab -> firehose', tabToFirehose]] as const) {
+      const s = stats(values)
+      console.log(`  ${name.padEnd(22)} ${fmt(s.median).padStart(9)} ${fmt(s.p99).padStart(10)}   ${(s.median / baseline.median).toFixed(1).padStart(8)}x          ${s.median < 10 ? 'ok' : 'OVER'}`)
+    }
+    console.log(`  ${'bare ws (baseline)'.padEnd(22)} ${fmt(baseline.median).padStart(9)} ${fmt(baseline.p99).padStart(10)}        1.0x`)
+  } finally {
+    await browser.close()
+    await relay.kill()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (inPrivateNetns()) {
+  await bench()
+} else {
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
+  if (build.status !== 0) process.exit(1)
+  const result = runInPrivateNetns(join(root, 'bench/run.ts'), process.argv.slice(2))
+  if ('unavailable' in result) {
+    console.error(`bench: cannot create a network namespace (${result.unavailable}); the benchmark needs one.`)
+    process.exit(1)
+  }
+  process.exit(result.status)
+}
