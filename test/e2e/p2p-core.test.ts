@@ -181,4 +181,12 @@ describe('P2P core: relay, tabs and firehose', { skip }, () => {
     }
     assert.deepEqual(browser.consoleErrors.filter(e => !/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e)), [])
   })
+
+  it('shuts down gracefully on SIGTERM: firehose clients get 1001, the process exits 0', async () => {
+    const client = await openFirehose(relay.firehoseUrl)
+    const code = await relay.kill('SIGTERM')
+    assert.equal((await client.closed).code, 1001)
+    assert.equal(code, 0)
+    assert.match(relay.output(), /SIGTERM: shutting down/)
+  })
 })
