@@ -64,6 +64,19 @@ async function readLatencies (page: Page, tag: string, count: number): Promise<n
   }, `${count} messages tagged ${tag}`, 30_000)
 }
 
+/** Publishes MESSAGES stamped messages `${tag}${i}` from the tab, one every GAP_MS. */
+async function publishFromTab (page: Page, tag: string): Promise<void> {
+  await page.evaluate(async ({ count, gap, t }) => {
+    for (let i = 0; i < count; i++) {
+      await window.kotobaTestHooks!.publish('messages', {
+        jsonrpc: '2.0', method: 'message.send',
+        params: { id: crypto.randomUUID(), from: 'user_bench', to: [], message: `${t}${i}`, metadata: { sentAt: performance.timeOrigin + performance.now() } }
+      })
+      await new Promise(resolve => setTimeout(resolve, gap))
+    }
+  }, { count: MESSAGES, gap: GAP_MS, t: tag })
+}
+
 async function baselineWs (): Promise<number[]> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
   await once(server, 'listening')
@@ -101,15 +114,7 @@ async function bench (): Promise<void> {
 
     // tab -> tab over the direct WebRTC connection
     await listenForLatencies(tabB, 'tt-')
-    await tabA.evaluate(async ({ count, gap }) => {
-      for (let i = 0; i < count; i++) {
-        await window.kotobaTestHooks!.publish('messages', {
-          jsonrpc: '2.0', method: 'message.send',
-          params: { id: crypto.randomUUID(), from: 'user_bench', to: [], message: `tt-${i}`, metadata: { sentAt: performance.timeOrigin + performance.now() } }
-        })
-        await new Promise(resolve => setTimeout(resolve, gap))
-      }
-    }, { count: MESSAGES, gap: GAP_MS })
+    await publishFromTab(tabA, 'tt-')
     const tabToTab = await readLatencies(tabB, 'tt-', MESSAGES)
 
     // firehose -> relay -> tab
@@ -127,15 +132,7 @@ async function bench (): Promise<void> {
       const payload = JSON.parse(data.toString())
       if (payload.params?.message?.startsWith('tf-') === true) tabToFirehose.push(now() - payload.params.metadata.sentAt)
     })
-    await tabA.evaluate(async ({ count, gap }) => {
-      for (let i = 0; i < count; i++) {
-        await window.kotobaTestHooks!.publish('messages', {
-          jsonrpc: '2.0', method: 'message.send',
-          params: { id: crypto.randomUUID(), from: 'user_bench', to: [], message: `tf-${i}`, metadata: { sentAt: performance.timeOrigin + performance.now() } }
-        })
-        await new Promise(resolve => setTimeout(resolve, gap))
-      }
-    }, { count: MESSAGES, gap: GAP_MS })
+    await publishFromTab(tabA, 'tf-')
     await waitFor(() => tabToFirehose.length >= MESSAGES, 'tab messages on the firehose', 30_000)
     await firehose.close()
 
