@@ -1,0 +1,554 @@
+/**
+ * Turn-taking as a pure reducer: `step(state, event, now)` returns the next
+ * state and the effects to run (ask the brain, publish a vote or a line).
+ * No clock, no network, no brain: `companion.ts` feeds it events and runs
+ * its effects, and the tests drive several of them through a simulated bus.
+ *
+ * How one turn goes (every node runs the same rules):
+ * 1. A line arrives on `messages`. If it answers the line the conversation
+ *    hangs on (the head), it becomes the head and opens a turn. Lines carry
+ *    `metadata.replyTo` (the head their writer saw), so every node settles
+ *    two lines written at the same time the same way, whatever order they
+ *    arrive in: a person's line beats a companion's, else the smaller id
+ *    wins, and the loser is history but opens no turn. That is why a person's
+ *    interjection never starts a second, parallel conversation. The turn's
+ *    recipients are the companions in `to` that are present (everyone
+ *    present when `to` is empty), minus the sender.
+ * 2. Each recipient judges its own vote and publishes it as ONE state object
+ *    carrying `messageId` (a vote).
+ * 3. One recipient, the leader (elected as aikyo 1.6 does: md5 of the line
+ *    mod the number of recipients), collects the votes until all recipients
+ *    voted or `voteWindowMs` passed, then publishes them as an ARRAY of states
+ *    without `messageId` (a decision), exactly the shape aikyo's leader
+ *    publishes, so aikyo nodes act on our decisions and we on theirs.
+ * 4. The speaker is `selectSpeaker(votes)`; only that companion writes the
+ *    next line. Every node decides at once when it holds the votes of every
+ *    present recipient (the same set everywhere, so the same speaker).
+ *    Otherwise it applies the leader's decision, recognised by content: an
+ *    array is for the open turn when its entries are the votes seen for that
+ *    line, and is held while they are still on their way. If the leader never
+ *    decides (its tab closed), every node decides from the votes it saw,
+ *    `decisionGraceMs` after the window; a held decision that fits no other
+ *    line (aikyo's leader judges for everyone, so its entries are its own)
+ *    is applied then.
+ * 5. The conversation walks none, pre-closing, closing, terminal; once begun
+ *    the walk goes on, and a turn limit or repetitive lines begin it. A
+ *    terminal speaker (or no speaker) ends the conversation: it rests until
+ *    someone speaks again.
+ */
+import { md5 } from '@noble/hashes/legacy.js'
+import type { Message, State } from '../protocol/payloads.ts'
+import { REPETITION_THRESHOLD, nextClosingStage, repetitionScore, selectSpeaker } from './speaker-selection.ts'
+import type { ClosingStage, Vote } from './speaker-selection.ts'
+
+export interface TurnSettings {
+  /** Lines in one conversation after which the closing walk is forced. */
+  turnLimit: number
+  /** How long the leader waits for votes before deciding with what arrived (ms). */
+  voteWindowMs: number
+  /** How much longer the others wait for the leader before deciding themselves (ms). */
+  decisionGraceMs: number
+  /** How long everyone waits for the chosen speaker's line before choosing another (ms). */
+  lineTimeoutMs: number
+}
+
+export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000 }
+
+/** A line of the conversation as the reducer remembers it. */
+export interface HistoryLine {
+  id: string
+  from: string
+  to: string[]
+  text: string
+  /** The line its writer was answering (`metadata.replyTo`), when it says. */
+  replyTo?: string
+}
+
+/** What the brain decides about its next move; `companion.ts` adds the rest of the vote. */
+export interface Judgement {
+  state: 'speak' | 'listen'
+  importance: number
+  closing: ClosingStage
+}
+
+export interface OpenTurn {
+  /** The line being answered. */
+  message: HistoryLine
+  /** Present companions it addressed (the sender excluded), in `to` order. */
+  recipients: string[]
+  leader: string
+  openedAt: number
+  /** Set once this node (the leader) published its decision. */
+  decisionSent: boolean
+  /** Decisions that arrived but do not (yet) match the votes seen for this line. */
+  held: Vote[][]
+}
+
+export interface Conversation {
+  /** Lines said in this conversation. */
+  lines: number
+  closing: ClosingStage
+  /** No conversation is going on: the next line starts a new one. */
+  resting: boolean
+}
+
+export interface TurnState {
+  self: string
+  selfName: string
+  settings: TurnSettings
+  /** Companion ids present (this one included). */
+  present: string[]
+  /** The last lines, oldest first (at most HISTORY_LIMIT). */
+  history: HistoryLine[]
+  /** The line the conversation hangs on: the last one that opened a turn. */
+  head: HistoryLine | null
+  /** Recent lines as a reply tree (at most SEEN_LIMIT), oldest first. */
+  seen: Seen[]
+  conversation: Conversation
+  turn: OpenTurn | null
+  /** A speaker was chosen and its line has not come yet. */
+  awaiting: Awaiting | null
+  /** Votes seen for recent lines (also those whose line has not arrived yet), oldest first. */
+  ballots: Ballot[]
+  /** The line our brain is judging, if any. */
+  judging: string | null
+  /** Our brain is writing a line; any other line arriving meanwhile discards it. */
+  writing: { id: number, vote: Vote | null } | null
+  /** Numbers the writes, so a late answer to a discarded one is recognised. */
+  writes: number
+}
+
+export interface Ballot { messageId: string, vote: Vote }
+
+export interface Awaiting {
+  message: HistoryLine
+  /** The decided votes; if the speaker leaves or stays silent, the next best of them speaks. */
+  votes: Vote[]
+  speaker: string
+  since: number
+}
+
+export const HISTORY_LIMIT = 10
+/** Lines remembered as the reply tree. */
+export const SEEN_LIMIT = 256
+/** Votes remembered, across recent lines. */
+export const BALLOT_LIMIT = 128
+
+export type TurnEvent =
+  | { type: 'message', message: Message }
+  | { type: 'states', states: State[] }
+  | { type: 'judged', messageId: string, judgement: Judgement | null }
+  | { type: 'written', id: number, ok: boolean }
+  | { type: 'presence', present: string[] }
+  | { type: 'tick' }
+
+/** Everything the thin layer must do; the reducer never does it itself. */
+export type TurnEffect =
+  | { type: 'judge', message: HistoryLine, selected: boolean, conversation: Conversation }
+  | { type: 'publish-vote', state: State }
+  | { type: 'publish-decision', states: State[] }
+  /**
+   * Write the next line: answering `replyTo` with the winning `vote`, or
+   * greeting a newcomer. Publish it with `metadata.replyTo = after`.
+   */
+  | { type: 'write', id: number, vote: Vote | null, replyTo: HistoryLine | null, greet: string | null, after: string | null, conversation: Conversation }
+  | { type: 'publish-line', id: number }
+  /** Drop the line being written (stop the brain if it is still at it). */
+  | { type: 'discard-line', id: number, reason: string }
+  /** For the page: who voted what on a line, and who got the turn. */
+  | { type: 'decided', messageId: string, votes: Vote[], speaker: string | null, by: DecidedBy }
+  | { type: 'rest', reason: string }
+
+/** How a speaker was chosen: all votes in, the leader's array, timeout, or the chosen one left. */
+export type DecidedBy = 'votes' | 'leader' | 'fallback' | 'speaker-gone'
+
+export interface StepResult { state: TurnState, effects: TurnEffect[] }
+
+export function initialTurnState (self: string, selfName: string, settings: TurnSettings = DEFAULT_TURN_SETTINGS): TurnState {
+  return {
+    self,
+    selfName,
+    settings,
+    present: [self],
+    history: [],
+    head: null,
+    seen: [],
+    ballots: [],
+    conversation: { lines: 0, closing: 'none', resting: true },
+    turn: null,
+    awaiting: null,
+    judging: null,
+    writing: null,
+    writes: 0
+  }
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * The message as aikyo serialises it before hashing (zod output: schema key
+ * order, unknown params fields dropped), so both elect the same leader.
+ */
+function canonicalJson (message: Message): string {
+  const p = message.params
+  const params: Record<string, unknown> = { id: p.id, from: p.from, to: p.to, message: p.message }
+  if (p.metadata !== undefined) params.metadata = p.metadata
+  return JSON.stringify({ jsonrpc: '2.0', method: 'message.send', params })
+}
+
+/** aikyo 1.6's leader: md5(JSON of the message) mod the number of recipients. */
+export function electLeader (message: Message, recipients: readonly string[]): string | undefined {
+  if (recipients.length === 0) return undefined
+  let value = 0n
+  for (const byte of md5(encoder.encode(canonicalJson(message)))) value = (value << 8n) | BigInt(byte)
+  return recipients[Number(value % BigInt(recipients.length))]
+}
+
+/** Who a line addresses: present companions named in `to` (all present ones if `to` is empty), minus the sender. */
+export function recipientsOf (message: HistoryLine, present: readonly string[]): string[] {
+  const addressed = message.to.length === 0 ? [...present].sort() : message.to.filter(id => present.includes(id))
+  return [...new Set(addressed)].filter(id => id !== message.from)
+}
+
+/** Whether a line asks this companion by name: it is the only recipient, or the text names it. */
+export function isSelected (message: HistoryLine, self: string, selfName: string): boolean {
+  if (!message.to.includes(self)) return false
+  if (message.to.length === 1) return true
+  const name = selfName.trim().toLowerCase()
+  if (name === '') return false
+  const text = message.text.toLowerCase()
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]+$/.test(name)) return new RegExp(`(^|[^a-z0-9_])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9_])`).test(text)
+  return text.includes(name)
+}
+
+/**
+ * The closing stage this companion votes: the brain may begin the walk but
+ * not skip a stage; once begun it goes on; the turn limit and repetitive
+ * lines begin it.
+ */
+export function votedClosing (proposed: ClosingStage, state: Pick<TurnState, 'conversation' | 'history' | 'settings'>): ClosingStage {
+  const stage = state.conversation.closing
+  const next = nextClosingStage(stage)
+  if (stage !== 'none') return next
+  if (state.conversation.lines >= state.settings.turnLimit) return next
+  const texts = state.history.map(line => line.text)
+  if (texts.length >= 5 && repetitionScore(texts) > REPETITION_THRESHOLD) return next
+  return proposed === 'none' ? 'none' : next
+}
+
+const CLOSING_ORDER: Record<ClosingStage, number> = { none: 0, 'pre-closing': 1, closing: 2, terminal: 3 }
+
+function toHistoryLine (message: Message): HistoryLine {
+  const { id, from, to, message: text, metadata } = message.params
+  const replyTo = metadata?.replyTo
+  return typeof replyTo === 'string' ? { id, from, to, text, replyTo } : { id, from, to, text }
+}
+
+function stateOf (vote: Vote, messageId?: string): State {
+  // Exactly aikyo's fields (it validates strictly); `messageId` only on votes.
+  const params: State['params'] = {
+    from: vote.from, state: vote.state, importance: vote.importance, selected: vote.selected, closing: vote.closing
+  }
+  if (messageId !== undefined) params.messageId = messageId
+  return { jsonrpc: '2.0', method: 'state.send', params }
+}
+
+const isPerson = (id: string, present: readonly string[]): boolean => !present.includes(id) && !id.startsWith('companion_')
+
+/** What the reducer remembers of every recent line, to place new ones in the reply tree. */
+export interface Seen { id: string, from: string, replyTo?: string }
+
+/** Of two lines written at the same time, the one that wins: a person's, else the smaller id. */
+function beats (a: Seen, b: Seen, present: readonly string[]): boolean {
+  const aPerson = isPerson(a.from, present)
+  if (aPerson !== isPerson(b.from, present)) return aPerson
+  return a.id < b.id
+}
+
+/**
+ * Whether `line` takes over from `head`: the reply tree's fork choice. A line
+ * answering the head does; so does one answering a line not seen yet (it is
+ * newer). Otherwise find where its branch leaves the head's branch and
+ * compare the two lines there: a person's line beats a companion's, then the
+ * smaller id wins. A line that already has an answer is older and never does.
+ * Every node that has seen the same lines has the same head, whatever order
+ * they came in. A line naming no head (aikyo's, a firehose client's) always
+ * takes over, as in aikyo.
+ */
+export function takesOver (line: Seen, head: Seen | null, present: readonly string[], seen: readonly Seen[] = []): boolean {
+  if (seen.some(l => l.replyTo === line.id)) return false
+  if (head === null || line.replyTo === undefined || line.replyTo === head.id) return true
+  const byId = new Map(seen.map(l => [l.id, l]))
+  if (!byId.has(line.replyTo)) return true
+  // The head's branch, from the head up.
+  const headBranch: Seen[] = []
+  for (let l: Seen | undefined = head; l !== undefined && !headBranch.includes(l); l = l.replyTo === undefined ? undefined : byId.get(l.replyTo)) headBranch.push(l)
+  // Walk up from the line until its parent is on the head's branch.
+  const visited = new Set<string>()
+  let top: Seen = line
+  for (let l: Seen | undefined = line; l !== undefined && !visited.has(l.id); l = l.replyTo === undefined ? undefined : byId.get(l.replyTo)) {
+    visited.add(l.id)
+    top = l
+    const fork = headBranch.findIndex(h => h.id === l!.replyTo)
+    if (fork > 0) return beats(l, headBranch[fork - 1], present)
+  }
+  // Different trees: lines naming no head take over when they come, so the
+  // head's tree started later than a line's tree that starts with one.
+  if (top.replyTo === undefined) return false
+  return beats(line, head, present)
+}
+
+/** The latest vote of each companion for one line. */
+export function votesFor (ballots: readonly Ballot[], messageId: string): Vote[] {
+  const latest = new Map<string, Vote>()
+  for (const b of ballots) if (b.messageId === messageId) latest.set(b.vote.from, b.vote)
+  return [...latest.values()]
+}
+
+/** The earliest time at which `tick` has something to do, if any. */
+export function nextDeadline (state: TurnState): number | undefined {
+  const turn = state.turn
+  if (state.awaiting !== null) return state.awaiting.since + state.settings.lineTimeoutMs
+  if (turn === null) return undefined
+  const { voteWindowMs, decisionGraceMs } = state.settings
+  if (turn.leader === state.self && !turn.decisionSent) return turn.openedAt + voteWindowMs
+  return turn.openedAt + voteWindowMs + decisionGraceMs
+}
+
+function onMessage (state: TurnState, message: Message, now: number): StepResult {
+  const line = toHistoryLine(message)
+  if (state.seen.some(h => h.id === line.id)) return { state, effects: [] } // a duplicate delivery
+  const history = [...state.history, line].slice(-HISTORY_LIMIT)
+  const node: Seen = line.replyTo === undefined ? { id: line.id, from: line.from } : { id: line.id, from: line.from, replyTo: line.replyTo }
+  const seen = [...state.seen, node].slice(-SEEN_LIMIT)
+  if (!takesOver(line, state.head, state.present, seen)) return { state: { ...state, history, seen }, effects: [] }
+
+  const effects: TurnEffect[] = []
+  // A person's line, or any line after a rest, starts a new conversation.
+  const fresh = state.conversation.resting || isPerson(line.from, state.present)
+  let conversation: Conversation = fresh
+    ? { lines: 1, closing: 'none', resting: false }
+    : { ...state.conversation, lines: state.conversation.lines + 1 }
+
+  // The conversation moved on: a line being written answers something older.
+  let writing = state.writing
+  if (writing !== null) {
+    effects.push({ type: 'discard-line', id: writing.id, reason: 'another line arrived while writing' })
+    writing = null
+  }
+
+  const recipients = recipientsOf(line, state.present)
+  const leader = electLeader(message, recipients)
+  let turn: OpenTurn | null = null
+  let judging: string | null = null
+  if (leader === undefined) {
+    conversation = { ...conversation, resting: true }
+    effects.push({ type: 'rest', reason: 'nobody present was addressed' })
+  } else {
+    turn = { message: line, recipients, leader, openedAt: now, decisionSent: false, held: [] }
+    if (recipients.includes(state.self)) {
+      judging = line.id
+      effects.push({ type: 'judge', message: line, selected: isSelected(line, state.self, state.selfName), conversation })
+    }
+  }
+  const next: TurnState = { ...state, history, seen, head: line, conversation, turn, awaiting: null, judging, writing }
+  // Votes may have come before their line (gossip paths differ).
+  const early = mayDecide(next, now)
+  return { state: early.state, effects: [...effects, ...early.effects] }
+}
+
+function startWriting (state: TurnState, vote: Vote | null, replyTo: HistoryLine | null, greet: string | null, conversation: Conversation): StepResult {
+  const id = state.writes + 1
+  return {
+    state: { ...state, writes: id, writing: { id, vote } },
+    effects: [{ type: 'write', id, vote, replyTo, greet, after: state.head?.id ?? null, conversation }]
+  }
+}
+
+/** Chooses the speaker for `message` from `votes`; only the chosen one writes. */
+function decide (state: TurnState, message: HistoryLine, votes: Vote[], by: DecidedBy, now: number): StepResult {
+  const winner = selectSpeaker(votes.filter(v => state.present.includes(v.from)))
+  const decided: TurnEffect = { type: 'decided', messageId: message.id, votes, speaker: winner?.from ?? null, by }
+  const closed: TurnState = { ...state, turn: null, awaiting: null }
+  if (winner === undefined || winner.closing === 'terminal') {
+    const conversation: Conversation = { ...state.conversation, closing: winner === undefined ? state.conversation.closing : 'terminal', resting: true }
+    const reason = winner === undefined ? 'nobody wants to speak' : 'the conversation reached terminal'
+    return { state: { ...closed, conversation }, effects: [decided, { type: 'rest', reason }] }
+  }
+  const conversation: Conversation = CLOSING_ORDER[winner.closing] > CLOSING_ORDER[state.conversation.closing]
+    ? { ...state.conversation, closing: winner.closing }
+    : state.conversation
+  const next: TurnState = { ...closed, conversation, awaiting: { message, votes, speaker: winner.from, since: now } }
+  if (winner.from !== state.self) return { state: next, effects: [decided] }
+  const written = startWriting(next, winner, message, null, conversation)
+  return { state: written.state, effects: [decided, ...written.effects] }
+}
+
+/** The chosen speaker left or stayed silent too long: the next best vote speaks. */
+function passOver (state: TurnState, now: number): StepResult {
+  const awaiting = state.awaiting
+  if (awaiting === null) return { state, effects: [] }
+  const votes = awaiting.votes.filter(v => v.from !== awaiting.speaker)
+  const result = decide(state, awaiting.message, votes, 'speaker-gone', now)
+  // Our own silent write, if it was ours, is dropped.
+  if (awaiting.speaker === state.self && state.writing !== null) {
+    result.effects.unshift({ type: 'discard-line', id: state.writing.id, reason: 'took too long; the turn passed on' })
+    if (result.state.writing?.id === state.writing.id) result.state = { ...result.state, writing: null }
+  }
+  return result
+}
+
+function leaderMayDecide (state: TurnState, now: number): StepResult {
+  const turn = state.turn
+  if (turn === null || turn.leader !== state.self || turn.decisionSent) return { state, effects: [] }
+  const votes = turnVotes(state, turn)
+  const voted = new Set(votes.map(v => v.from))
+  const everyone = turn.recipients.every(id => voted.has(id) || !state.present.includes(id))
+  if (!everyone && now < turn.openedAt + state.settings.voteWindowMs) return { state, effects: [] }
+  const sent = { ...state, turn: { ...turn, decisionSent: true } }
+  // Nobody voted: publish nothing (an empty array could end a newer turn); everyone falls back.
+  if (votes.length === 0) return { state: sent, effects: [] }
+  // In recipients order: the same array for every reader.
+  const states = turn.recipients.flatMap(id => votes.filter(v => v.from === id).map(v => stateOf(v)))
+  return { state: sent, effects: [{ type: 'publish-decision', states }] }
+}
+
+const sameVote = (a: Vote, b: Vote): boolean =>
+  a.from === b.from && a.state === b.state && a.importance === b.importance && a.selected === b.selected && a.closing === b.closing
+
+/** Every entry of the decision is the latest vote seen from that companion for that line. */
+function matches (decision: readonly Vote[], votes: readonly Vote[]): boolean {
+  return decision.length > 0 && decision.every(d => votes.some(v => sameVote(v, d)))
+}
+
+/** Some entry differs from a vote seen from that companion for that line. */
+function contradicts (decision: readonly Vote[], votes: readonly Vote[]): boolean {
+  return decision.some(d => votes.some(v => v.from === d.from && !sameVote(v, d)))
+}
+
+/** The decision is made of the votes seen for some line other than the open one. */
+function matchesOtherLine (state: TurnState, decision: readonly Vote[], messageId: string): boolean {
+  const others = new Set(state.ballots.map(b => b.messageId).filter(id => id !== messageId))
+  for (const id of others) if (matches(decision, votesFor(state.ballots, id))) return true
+  return false
+}
+
+/** Votes of present recipients for the open line. */
+function turnVotes (state: TurnState, turn: OpenTurn): Vote[] {
+  return votesFor(state.ballots, turn.message.id).filter(v => turn.recipients.includes(v.from) && state.present.includes(v.from))
+}
+
+/** Decide at once if every present recipient voted, or a held decision now matches. */
+function mayDecide (state: TurnState, now: number): StepResult {
+  const led = leaderMayDecide(state, now)
+  const turn = led.state.turn
+  if (turn === null) return led
+  const votes = turnVotes(led.state, turn)
+  const voted = new Set(votes.map(v => v.from))
+  if (turn.recipients.every(id => voted.has(id) || !led.state.present.includes(id))) {
+    const decided = decide(led.state, turn.message, votes, 'votes', now)
+    return { state: decided.state, effects: [...led.effects, ...decided.effects] }
+  }
+  const held = turn.held.find(d => matches(d, votes) && !matchesOtherLine(led.state, d, turn.message.id))
+  if (held !== undefined) {
+    const decided = decide(led.state, turn.message, held, 'leader', now)
+    return { state: decided.state, effects: [...led.effects, ...decided.effects] }
+  }
+  return led
+}
+
+function onStates (state: TurnState, states: State[], now: number): StepResult {
+  const votes = states.filter(s => s.params.messageId !== undefined)
+  if (votes.length === 0) return onDecision(state, states.map(s => s.params), now)
+  const ballots = [...state.ballots, ...votes.map(s => ({ messageId: s.params.messageId as string, vote: s.params }))].slice(-BALLOT_LIMIT)
+  return mayDecide({ ...state, ballots }, now)
+}
+
+/**
+ * An array without messageId: a leader's decision, ours or aikyo's. Applied
+ * if it is made of the votes seen for the open line; ignored if it is
+ * plainly for another line (it holds a vote of the open line's sender, who
+ * never votes on its own line, or names none of its recipients, or is made
+ * of another line's votes); held otherwise, until its votes arrive or the
+ * fallback deadline.
+ */
+function onDecision (state: TurnState, decision: Vote[], now: number): StepResult {
+  const turn = state.turn
+  if (turn === null || decision.length === 0) return { state, effects: [] }
+  if (decision.some(v => v.from === turn.message.from)) return { state, effects: [] }
+  if (!decision.some(v => turn.recipients.includes(v.from))) return { state, effects: [] }
+  const other = matchesOtherLine(state, decision, turn.message.id)
+  if (matches(decision, turnVotes(state, turn))) {
+    // The same votes were seen for another line too: wait until it is clear (all votes in, or the fallback).
+    if (!other) return decide(state, turn.message, decision, 'leader', now)
+  } else if (other) {
+    return { state, effects: [] }
+  }
+  // From voters that never send single votes (aikyo's leader judges for all of them): apply now.
+  if (!other && !decision.some(d => state.ballots.some(b => b.vote.from === d.from))) return decide(state, turn.message, decision, 'leader', now)
+  return { state: { ...state, turn: { ...turn, held: [...turn.held, decision].slice(-4) } }, effects: [] }
+}
+
+function onJudged (state: TurnState, messageId: string, judgement: Judgement | null): StepResult {
+  if (state.judging !== messageId) return { state, effects: [] }
+  const turn = state.turn
+  const cleared = { ...state, judging: null }
+  if (turn === null || turn.message.id !== messageId) return { state: cleared, effects: [] }
+  // A brain that failed listens: it still votes, so nobody waits for it.
+  const j: Judgement = judgement ?? { state: 'listen', importance: 0, closing: 'none' }
+  const speak = j.state === 'speak'
+  const vote: Vote = {
+    from: state.self,
+    state: j.state,
+    importance: speak ? Math.round(Math.min(10, Math.max(0, Number.isFinite(j.importance) ? j.importance : 0))) : 0,
+    selected: isSelected(turn.message, state.self, state.selfName),
+    closing: votedClosing(j.closing, state)
+  }
+  return { state: cleared, effects: [{ type: 'publish-vote', state: stateOf(vote, messageId) }] }
+}
+
+function onWritten (state: TurnState, id: number, ok: boolean): StepResult {
+  if (state.writing === null || state.writing.id !== id) return { state, effects: [] } // a discarded write
+  const cleared = { ...state, writing: null }
+  if (!ok) return { state: cleared, effects: [{ type: 'discard-line', id, reason: 'the brain could not write a line' }] }
+  return { state: cleared, effects: [{ type: 'publish-line', id }] }
+}
+
+function onPresence (state: TurnState, present: string[], now: number): StepResult {
+  const next = { ...state, present: [...new Set([state.self, ...present])] }
+  const joined = next.present.filter(id => !state.present.includes(id))
+  // Greet a newcomer when nothing is going on. One greeter: the smallest id among those already here.
+  const idle = state.conversation.resting && state.turn === null && state.awaiting === null && state.writing === null
+  if (joined.length > 0 && idle && [...state.present].sort()[0] === state.self) {
+    return startWriting(next, null, null, [...joined].sort()[0], { lines: 0, closing: 'none', resting: false })
+  }
+  // The chosen speaker left: the next best speaks.
+  if (next.awaiting !== null && !next.present.includes(next.awaiting.speaker)) return passOver(next, now)
+  // Someone left: the votes in may now be all there will be.
+  return mayDecide(next, now)
+}
+
+function onTick (state: TurnState, now: number): StepResult {
+  const turn = state.turn
+  if (state.awaiting !== null && now >= state.awaiting.since + state.settings.lineTimeoutMs) return passOver(state, now)
+  if (turn === null) return { state, effects: [] }
+  if (turn.leader === state.self && !turn.decisionSent) return leaderMayDecide(state, now)
+  if (now >= turn.openedAt + state.settings.voteWindowMs + state.settings.decisionGraceMs) {
+    const votes = turnVotes(state, turn)
+    const held = turn.held.findLast(d => !contradicts(d, votes) && !matchesOtherLine(state, d, turn.message.id))
+    return held === undefined ? decide(state, turn.message, votes, 'fallback', now) : decide(state, turn.message, held, 'leader', now)
+  }
+  return { state, effects: [] }
+}
+
+export function step (state: TurnState, event: TurnEvent, now: number): StepResult {
+  switch (event.type) {
+    case 'message': return onMessage(state, event.message, now)
+    case 'states': return onStates(state, event.states, now)
+    case 'judged': return onJudged(state, event.messageId, event.judgement)
+    case 'written': return onWritten(state, event.id, event.ok)
+    case 'presence': return onPresence(state, event.present, now)
+    case 'tick': return onTick(state, now)
+  }
+}

@@ -1,0 +1,401 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import {
+  DEFAULT_TURN_SETTINGS, electLeader, initialTurnState, isSelected, recipientsOf, step, takesOver, votedClosing
+} from '../../companion/turn-taking.ts'
+import type { HistoryLine, TurnEffect, TurnState } from '../../companion/turn-taking.ts'
+import type { Message, State } from '../../protocol/payloads.ts'
+import { TurnSim } from '../helpers/turn-sim.ts'
+import type { SimLine } from '../helpers/turn-sim.ts'
+
+const A = 'companion_aya'
+const B = 'companion_bo'
+const C = 'companion_cy'
+const USER = 'user_yamada'
+
+const message = (id: string, from: string, to: string[], text: string, replyTo?: string): Message => ({
+  jsonrpc: '2.0',
+  method: 'message.send',
+  params: { id, from, to, message: text, ...(replyTo === undefined ? {} : { metadata: { replyTo } }) }
+})
+const line = (id: string, from: string, to: string[], text = 'hi', replyTo?: string): HistoryLine =>
+  replyTo === undefined ? { id, from, to, text } : { id, from, to, text, replyTo }
+const vote = (from: string, messageId: string | undefined, state: 'speak' | 'listen', importance: number, selected = false): State => ({
+  jsonrpc: '2.0',
+  method: 'state.send',
+  params: { from, state, importance, selected, closing: 'none', ...(messageId === undefined ? {} : { messageId }) }
+})
+const ofType = <T extends TurnEffect['type']>(effects: TurnEffect[], type: T): Array<Extract<TurnEffect, { type: T }>> =>
+  effects.filter((e): e is Extract<TurnEffect, { type: T }> => e.type === type)
+
+function node (self: string, present = [A, B, C]): TurnState {
+  return { ...initialTurnState(self, self.replace('companion_', '')), present }
+}
+
+describe('electLeader', () => {
+  it('is md5(JSON of the message) mod the number of recipients, as aikyo computes it', () => {
+    const m = message('1b4e28ba-2fa1-11d2-883f-0016d3cca427', USER, [A, B, C], 'Hello everyone!')
+    const hex = createHash('md5').update(JSON.stringify(m)).digest('hex')
+    const expected = [A, B, C][Number(BigInt(`0x${hex}`) % 3n)]
+    assert.equal(electLeader(m, [A, B, C]), expected)
+  })
+  it('ignores fields aikyo strips, and is the same on every node', () => {
+    const m = message('x', USER, [A, B], 'hey')
+    const extra = { ...m, params: { ...m.params, extra: 1 } } as Message
+    assert.equal(electLeader(extra, [A, B]), electLeader(m, [A, B]))
+  })
+  it('elects nobody without recipients', () => {
+    assert.equal(electLeader(message('x', USER, [], 'hey'), []), undefined)
+  })
+})
+
+describe('recipientsOf', () => {
+  const cases: Array<[string, HistoryLine, string[], string[]]> = [
+    ['present companions named in to, in to order', line('1', USER, [C, A]), [A, B, C], [C, A]],
+    ['absent ones are left out', line('1', USER, [A, 'companion_gone']), [A, B], [A]],
+    ['the sender is left out', line('1', A, [A, B]), [A, B], [B]],
+    ['empty to means everyone present', line('1', USER, []), [C, A, B], [A, B, C]],
+    ['duplicates count once', line('1', USER, [B, B]), [A, B], [B]]
+  ]
+  for (const [name, l, present, expected] of cases) it(name, () => { assert.deepEqual(recipientsOf(l, present), expected) })
+})
+
+describe('isSelected', () => {
+  const cases: Array<[string, HistoryLine, boolean]> = [
+    ['the only recipient', line('1', B, [A]), true],
+    ['named in the text', line('1', B, [A, C], 'What do you think, Aya?'), true],
+    ['named in any case', line('1', B, [A, C], 'AYA! look'), true],
+    ['a longer word is not the name', line('1', B, [A, C], 'Ayahuasca is a plant'), false],
+    ['not named', line('1', B, [A, C], 'Nice weather'), false],
+    ['named but not addressed', line('1', B, [C], 'Aya said so'), false]
+  ]
+  for (const [name, l, expected] of cases) it(name, () => { assert.equal(isSelected(l, A, 'Aya'), expected) })
+  it('finds names without spaces around them (Japanese)', () => {
+    assert.equal(isSelected(line('1', B, [A, C], 'あやさんはどう思う?'), A, 'あや'), true)
+  })
+})
+
+describe('votedClosing', () => {
+  const base = { settings: { ...DEFAULT_TURN_SETTINGS, turnLimit: 5 }, history: [] as HistoryLine[] }
+  const conv = (lines: number, closing: 'none' | 'pre-closing' | 'closing' | 'terminal') => ({ lines, closing, resting: false })
+  const cases: Array<[string, Parameters<typeof votedClosing>[0], Parameters<typeof votedClosing>[1], string]> = [
+    ['the brain keeps none', 'none', { ...base, conversation: conv(1, 'none') }, 'none'],
+    ['the brain may begin the walk', 'pre-closing', { ...base, conversation: conv(1, 'none') }, 'pre-closing'],
+    ['the brain cannot skip a stage', 'terminal', { ...base, conversation: conv(1, 'none') }, 'pre-closing'],
+    ['once begun the walk goes on', 'none', { ...base, conversation: conv(2, 'pre-closing') }, 'closing'],
+    ['closing leads to terminal', 'none', { ...base, conversation: conv(3, 'closing') }, 'terminal'],
+    ['the turn limit begins it', 'none', { ...base, conversation: conv(5, 'none') }, 'pre-closing'],
+    ['repetitive lines begin it', 'none', {
+      ...base,
+      conversation: conv(3, 'none'),
+      history: Array.from({ length: 5 }, (_, i) => line(String(i), A, [B], 'I love the sea, the sea is lovely'))
+    }, 'pre-closing'],
+    ['varied lines do not', 'none', {
+      ...base,
+      conversation: conv(3, 'none'),
+      history: ['Good morning!', 'Did you sleep well?', 'The cat knocked over my tea', 'Oh no, was it hot?', 'Only lukewarm, luckily'].map((t, i) => line(String(i), A, [B], t))
+    }, 'none']
+  ]
+  for (const [name, proposed, state, expected] of cases) it(name, () => { assert.equal(votedClosing(proposed, state), expected) })
+})
+
+describe('takesOver', () => {
+  const present = [A, B, C]
+  const m0 = line('m0', B, [A], 'hi')
+  const m1 = line('m1', B, [A], 'hi', 'm0')
+  const cases: Array<[string, HistoryLine, HistoryLine | null, HistoryLine[], boolean]> = [
+    ['anything when there is no head', line('x', A, [B], 'hi', 'zz'), null, [], true],
+    ['an answer to the head', line('x', A, [B], 'hi', 'm1'), m1, [m0, m1], true],
+    ['a line naming no head (aikyo, firehose)', line('x', USER, [A]), m1, [m0, m1], true],
+    ['an answer to a line not seen yet (it is newer)', line('x', A, [B], 'hi', 'm9'), m1, [m0, m1], true],
+    ['a line that already has an answer (it is older)', m0, m1, [m1], false],
+    ['a person beats a companion written at the same time', line('p', USER, [A], 'hey', 'm0'), line('c', A, [B], 'hi', 'm0'), [m0, line('c', A, [B], 'hi', 'm0')], true],
+    ['a companion loses to a person', line('c', A, [B], 'hi', 'm0'), line('p', USER, [A], 'hey', 'm0'), [m0, line('p', USER, [A], 'hey', 'm0')], false],
+    ['between two companions the smaller id wins', line('a1', A, [B], 'hi', 'm0'), line('b1', C, [B], 'hi', 'm0'), [m0, line('b1', C, [B], 'hi', 'm0')], true],
+    ['and the larger loses', line('b1', C, [B], 'hi', 'm0'), line('a1', A, [B], 'hi', 'm0'), [m0, line('a1', A, [B], 'hi', 'm0')], false],
+    ['a branch is judged where it forks: an answer to a losing line loses', line('c2', B, [A], 'hi', 'c1'), line('p1', USER, [A], 'hey', 'm0'),
+      [m0, line('p1', USER, [A], 'hey', 'm0'), line('c1', A, [B], 'hi', 'm0')], false]
+  ]
+  for (const [name, l, h, seen, expected] of cases) it(name, () => { assert.equal(takesOver(l, h, present, [...seen, l]), expected) })
+})
+
+describe('step: one turn', () => {
+  const hello = message('m1', USER, [A, B, C], 'Hello all!')
+  const leader = electLeader(hello, [A, B, C])!
+
+  it('a recipient judges the line; a failed brain still votes (listen)', () => {
+    const { state, effects } = step(node(A), { type: 'message', message: hello }, 0)
+    assert.equal(ofType(effects, 'judge').length, 1)
+    const judged = step(state, { type: 'judged', messageId: 'm1', judgement: null }, 10)
+    const [published] = ofType(judged.effects, 'publish-vote')
+    assert.deepEqual(published.state.params, { from: A, state: 'listen', importance: 0, selected: false, closing: 'none', messageId: 'm1' })
+  })
+
+  it('a non-recipient does not judge', () => {
+    const { effects } = step(node(C), { type: 'message', message: message('m2', A, [B], 'Bo?') }, 0)
+    assert.equal(ofType(effects, 'judge').length, 0)
+  })
+
+  it('the leader decides once every recipient voted, with an aikyo-shaped array', () => {
+    let s = step(node(leader), { type: 'message', message: hello }, 0).state
+    const others = [A, B, C]
+    let effects: TurnEffect[] = []
+    for (const [i, id] of others.entries()) {
+      const r = step(s, { type: 'states', states: [vote(id, 'm1', 'speak', i + 3)] }, 5)
+      s = r.state
+      effects = r.effects
+      if (i < others.length - 1) assert.equal(ofType(effects, 'publish-decision').length, 0)
+    }
+    const [decision] = ofType(effects, 'publish-decision')
+    assert.deepEqual(decision.states.map(x => x.params.from), [A, B, C])
+    for (const x of decision.states) assert.equal('messageId' in x.params, false)
+  })
+
+  it('the leader decides with what arrived when the window closes', () => {
+    let s = step(node(leader), { type: 'message', message: hello }, 0).state
+    const voter = [A, B, C].find(id => id !== leader)!
+    s = step(s, { type: 'states', states: [vote(voter, 'm1', 'speak', 4)] }, 5).state
+    assert.equal(ofType(step(s, { type: 'tick' }, DEFAULT_TURN_SETTINGS.voteWindowMs - 1).effects, 'publish-decision').length, 0)
+    const [decision] = ofType(step(s, { type: 'tick' }, DEFAULT_TURN_SETTINGS.voteWindowMs).effects, 'publish-decision')
+    assert.deepEqual(decision.states.map(x => x.params.from), [voter])
+  })
+
+  it('votes that arrive before their line are counted', () => {
+    let s = node(leader)
+    for (const id of [A, B, C]) s = step(s, { type: 'states', states: [vote(id, 'm1', 'listen', 0)] }, 0).state
+    const r = step(s, { type: 'message', message: hello }, 3)
+    assert.equal(ofType(r.effects, 'publish-decision').length, 1)
+  })
+
+  it('with every vote in, each node decides at once; only the chosen speaker writes; selected beats importance', () => {
+    const votes = [vote(A, 'm1', 'speak', 9), vote(B, 'm1', 'listen', 1, true), vote(C, 'm1', 'speak', 2)]
+    for (const self of [A, B, C]) {
+      let s = step(node(self), { type: 'message', message: hello }, 0).state
+      let effects: TurnEffect[] = []
+      for (const v of votes) ({ state: s, effects } = step(s, { type: 'states', states: [v] }, 10))
+      assert.equal(ofType(effects, 'decided')[0].speaker, B)
+      assert.equal(ofType(effects, 'decided')[0].by, 'votes')
+      assert.equal(ofType(effects, 'write').length, self === B ? 1 : 0)
+    }
+  })
+
+  it("the leader's decision is applied once the votes in it have arrived", () => {
+    const nonLeader = [A, B, C].find(id => id !== leader)!
+    let s = step(node(nonLeader), { type: 'message', message: hello }, 0).state
+    s = step(s, { type: 'states', states: [vote(A, 'm1', 'speak', 3)] }, 1).state
+    // The decision left out C (too late for the leader) and B's vote is still on its way here.
+    const decision = [vote(A, undefined, 'speak', 3), vote(B, undefined, 'speak', 8)]
+    const held = step(s, { type: 'states', states: decision }, 2)
+    assert.equal(ofType(held.effects, 'decided').length, 0)
+    const r = step(held.state, { type: 'states', states: [vote(B, 'm1', 'speak', 8)] }, 3)
+    assert.deepEqual(ofType(r.effects, 'decided').map(e => [e.speaker, e.by]), [[B, 'leader']])
+  })
+
+  it('an aikyo decision (array, no messageId, from voters that never vote singly) is applied to the open turn', () => {
+    const s = step(node(A), { type: 'message', message: hello }, 0).state
+    const r = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 7), vote(B, undefined, 'speak', 2)] }, 10)
+    assert.equal(ofType(r.effects, 'write').length, 1)
+  })
+
+  it('a decision made of the votes of a line that was taken over is ignored', () => {
+    let s = step(node(A), { type: 'message', message: hello }, 0).state
+    s = step(s, { type: 'states', states: [vote(B, 'm1', 'speak', 5)] }, 1).state
+    s = step(s, { type: 'message', message: message('m2', USER, [A, B], 'wait, me first', 'm1') }, 2).state
+    const r = step(s, { type: 'states', states: [vote(B, undefined, 'speak', 5)] }, 3)
+    assert.equal(ofType(r.effects, 'decided').length, 0)
+    assert.equal(r.state.turn?.message.id, 'm2')
+  })
+
+  it('without the leader, everyone decides from the votes it saw after the grace period', () => {
+    const { voteWindowMs, decisionGraceMs } = DEFAULT_TURN_SETTINGS
+    const nonLeader = [A, B, C].find(id => id !== leader)!
+    let s = step(node(nonLeader), { type: 'message', message: hello }, 0).state
+    s = step(s, { type: 'states', states: [vote(nonLeader, 'm1', 'speak', 6)] }, 5).state
+    assert.equal(ofType(step(s, { type: 'tick' }, voteWindowMs + decisionGraceMs - 1).effects, 'decided').length, 0)
+    const r = step(s, { type: 'tick' }, voteWindowMs + decisionGraceMs)
+    assert.equal(ofType(r.effects, 'decided')[0].by, 'fallback')
+    assert.equal(ofType(r.effects, 'write').length, 1)
+  })
+
+  it('a terminal speaker says nothing and the conversation rests', () => {
+    const s = step(node(A), { type: 'message', message: hello }, 0).state
+    const terminal: State = { ...vote(A, undefined, 'speak', 9), params: { ...vote(A, undefined, 'speak', 9).params, closing: 'terminal' } }
+    const r = step(s, { type: 'states', states: [terminal] }, 10)
+    assert.equal(ofType(r.effects, 'write').length, 0)
+    assert.equal(ofType(r.effects, 'rest').length, 1)
+    assert.equal(r.state.conversation.resting, true)
+  })
+
+  it('a line arriving while writing discards the line being written', () => {
+    let s = step(node(A), { type: 'message', message: hello }, 0).state
+    const r1 = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9)] }, 10)
+    s = r1.state
+    const [write] = ofType(r1.effects, 'write')
+    const r2 = step(s, { type: 'message', message: message('m2', USER, [A, B], 'actually…', 'm1') }, 20)
+    assert.deepEqual(ofType(r2.effects, 'discard-line').map(e => e.id), [write.id])
+    assert.equal(ofType(step(r2.state, { type: 'written', id: write.id, ok: true }, 30).effects, 'publish-line').length, 0)
+  })
+
+  it('if the chosen speaker leaves, the next best vote speaks', () => {
+    let s = step(node(B), { type: 'message', message: hello }, 0).state
+    s = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'speak', 5)] }, 10).state
+    assert.equal(s.awaiting?.speaker, A)
+    const r = step(s, { type: 'presence', present: [B, C] }, 20)
+    assert.equal(ofType(r.effects, 'write').length, 1)
+  })
+
+  it('a newcomer is greeted by one companion when nothing is going on', () => {
+    const greeters = [A, B].filter(self => ofType(step(node(self, [A, B]), { type: 'presence', present: [A, B, C] }, 0).effects, 'write').length === 1)
+    assert.deepEqual(greeters, [A])
+  })
+})
+
+/** Simulation properties over many seeds: what must hold whatever order things arrive in. */
+function checkOneSpeakerPerTurn (sim: TurnSim): void {
+  const companionLines = sim.lines.filter(l => l.from.startsWith('companion_'))
+  const byParent = new Map<string, SimLine[]>()
+  for (const l of companionLines) {
+    if (l.replyTo === undefined) continue
+    byParent.set(l.replyTo, [...(byParent.get(l.replyTo) ?? []), l])
+  }
+  for (const [parent, children] of byParent) {
+    const answers = children.filter(c => sim.decisions.get(parent)?.size)
+    assert.ok(answers.length <= 1, `line ${parent} got ${answers.length} companion replies: ${answers.map(c => c.from).join(', ')}`)
+  }
+  for (const [messageId, byNode] of sim.decisions) {
+    const speakers = new Set(byNode.values())
+    assert.ok(speakers.size <= 1, `nodes disagree on the speaker after ${messageId}: ${[...speakers].join(', ')}`)
+  }
+}
+
+/**
+ * No parallel conversations: every node ends on the same line, and the lines
+ * off the final chain (written before their writer heard of an interjection)
+ * are few.
+ */
+function checkOneConversation (sim: TurnSim, since = 0, maxOffChain = 3): void {
+  const heads = new Set(sim.alive().map(n => n.state.head?.id))
+  assert.equal(heads.size, 1, `nodes hang on different lines: ${[...heads].join(', ')}`)
+  const chain = new Set<string>()
+  for (let id: string | undefined = [...heads][0]; id !== undefined; id = sim.lines.find(l => l.id === id)?.replyTo) chain.add(id)
+  const off = sim.lines.filter(l => !chain.has(l.id) && l.at >= since)
+  assert.ok(off.length <= maxOffChain, `${off.length} lines off the conversation: ${off.map(l => l.id).join(', ')}`)
+}
+
+function checkRests (sim: TurnSim): void {
+  for (const n of sim.alive()) {
+    assert.equal(n.state.conversation.resting, true, `${n.id} is not resting`)
+    assert.equal(n.state.writing, null, `${n.id} is still writing`)
+  }
+}
+
+const companionsOf = (size: number): string[] => [A, B, C, 'companion_di', 'companion_ed'].slice(0, size)
+
+describe('turn-taking simulation', () => {
+  for (const size of [2, 3, 5]) {
+    it(`${size} companions: exactly one speaker per turn, whatever the arrival order (40 seeds)`, () => {
+      for (let seed = 1; seed <= 40; seed++) {
+        const companions = companionsOf(size)
+        const sim = new TurnSim({ companions, seed })
+        sim.say(USER, companions, 'Hello everyone!')
+        sim.run()
+        checkOneSpeakerPerTurn(sim)
+        checkOneConversation(sim)
+        checkRests(sim)
+        const after = sim.lines.filter(l => l.from !== USER).length
+        assert.ok(after <= 6 + 3, `seed ${seed}: ${after} lines after the hello (turn limit 6)`)
+      }
+    })
+  }
+
+  it('a companion that never votes (tab closed) does not stall the conversation', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const companions = companionsOf(3)
+      const sim = new TurnSim({ companions, seed })
+      sim.nodes.get(companions[seed % 3])!.alive = false // present in everyone's list, silent
+      sim.say(USER, companions, 'Hello everyone!')
+      sim.run()
+      checkOneSpeakerPerTurn(sim)
+      checkRests(sim)
+      const lines = sim.lines.filter(l => l.from !== USER)
+      // Bounded: each turn waits at most the vote window, the grace and one line timeout.
+      const { voteWindowMs, decisionGraceMs, lineTimeoutMs } = DEFAULT_TURN_SETTINGS
+      assert.ok(sim.now <= (lines.length + 1) * (voteWindowMs + decisionGraceMs + lineTimeoutMs), `seed ${seed}: took ${sim.now} ms`)
+    }
+  })
+
+  it('closing a tab mid-conversation: the others go on and rest', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const companions = companionsOf(3)
+      const sim = new TurnSim({ companions, seed, settings: { turnLimit: 10 } })
+      sim.say(USER, companions, 'Hello everyone!')
+      sim.runUntil(300 + (seed * 37) % 700)
+      const victim = companions[seed % 3]
+      sim.kill(victim)
+      sim.run()
+      checkOneSpeakerPerTurn(sim)
+      checkRests(sim)
+      assert.ok(!sim.lines.some(l => l.from === victim && l.at > sim.now), 'the closed tab said nothing after closing')
+    }
+  })
+
+  for (const [maxDelay, maxThink] of [[40, 150], [200, 20]]) {
+    it(`a person interjecting mid-exchange does not start a parallel conversation (network ${maxDelay} ms, brain ${maxThink} ms)`, () => {
+      let interjectedWhileWriting = 0
+      for (let seed = 1; seed <= 60; seed++) {
+        const companions = companionsOf(3)
+        const sim = new TurnSim({ companions, seed, maxDelay, maxThink, settings: { turnLimit: 8 } })
+        sim.say(USER, companions, 'Hello everyone!')
+        sim.runUntil(250 + (seed * 53) % 900)
+        if (sim.alive().some(n => n.state.writing !== null)) interjectedWhileWriting++
+        // The page says which line its person answers; a firehose client may not (then it must come
+        // after the last line reached everyone, or nobody can tell which of two came first).
+        const head = sim.lines.at(-1)!
+        const named = seed % 2 === 0 || sim.now - head.at < maxDelay
+        const at = sim.now
+        sim.say('user_kim', companions, 'Sorry to interrupt — what about dinner?', named ? head.id : undefined)
+        sim.run()
+        checkOneSpeakerPerTurn(sim)
+        checkOneConversation(sim, at)
+        checkRests(sim)
+      }
+      // With slow brains the person often cuts in while a companion is writing: the case that matters.
+      if (maxThink >= 100) assert.ok(interjectedWhileWriting > 5, `the interjection hit a companion mid-line in only ${interjectedWhileWriting} runs`)
+    })
+  }
+
+  it('repeated lines push the conversation to close before the turn limit', () => {
+    const companions = companionsOf(2)
+    const sim = new TurnSim({ companions, seed: 7, settings: { turnLimit: 50 }, judge: () => ({ state: 'speak', importance: 5, closing: 'none' }), write: () => 'I love the sea, the sea is lovely' })
+    sim.say(USER, companions, 'Hello!')
+    sim.run()
+    checkRests(sim)
+    const lines = sim.lines.filter(l => l.from !== USER).length
+    assert.ok(lines >= 5 && lines <= 8, `${lines} lines`)
+  })
+
+  it('the turn limit ends a conversation where everyone always wants to speak', () => {
+    const companions = companionsOf(3)
+    const sim = new TurnSim({ companions, seed: 3, settings: { turnLimit: 4 }, judge: (_s, _m, r) => ({ state: 'speak', importance: Math.floor(r() * 10), closing: 'none' }) })
+    sim.say(USER, companions, 'Hello!')
+    sim.run()
+    checkRests(sim)
+    const lines = sim.lines.filter(l => l.from !== USER).length
+    // lines 1..3 free, 4th line's votes begin the walk: pre-closing, closing, terminal.
+    assert.ok(lines >= 4 && lines <= 6, `${lines} lines`)
+    for (const n of sim.alive()) assert.equal(n.state.conversation.closing, 'terminal')
+  })
+
+  it('after resting, a new line starts a new conversation', () => {
+    const companions = companionsOf(2)
+    const sim = new TurnSim({ companions, seed: 11, settings: { turnLimit: 3 }, judge: () => ({ state: 'speak', importance: 5, closing: 'none' }) })
+    sim.say(USER, companions, 'Hello!')
+    sim.run()
+    const first = sim.lines.length
+    sim.say(USER, companions, 'Me again!')
+    sim.run()
+    assert.ok(sim.lines.length > first + 1, 'companions answered the second hello')
+    checkRests(sim)
+  })
+})
