@@ -2,6 +2,7 @@
  * Builders for the payloads we publish, so every sender writes the exact
  * aikyo shape (aikyo validates strictly: no extra fields).
  */
+import { randomId } from './ids.ts'
 import type { Message } from './payloads.ts'
 
 export interface MessageInit {
@@ -15,7 +16,7 @@ export interface MessageInit {
 
 export function messageSend (init: MessageInit): Message {
   const params: Message['params'] = {
-    id: init.id ?? crypto.randomUUID(),
+    id: init.id ?? randomId(),
     from: init.from,
     to: init.to,
     message: init.message

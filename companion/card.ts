@@ -1,0 +1,77 @@
+/**
+ * Companion cards: the built-in characters, generating a card for a new tab,
+ * and checking a card a person edited. A card is exactly what the metadata
+ * protocol serves (aikyo validates it strictly: these five fields only).
+ */
+import * as v from 'valibot'
+import { CompanionCardSchema } from '../protocol/payloads.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
+import { pick } from './random.ts'
+
+export interface Preset {
+  /** Lower-case key for `?companion=`. */
+  key: string
+  name: string
+  personality: string
+  story: string
+  sample: string
+}
+
+export const PRESETS: readonly Preset[] = [
+  { key: 'aya', name: 'Aya', personality: 'cheerful and curious; asks lots of questions', story: 'Grew up in a seaside town and collects stories from everyone she meets.', sample: 'Ooh, tell me more — what happened next?' },
+  { key: 'kyoko', name: 'Kyoko', personality: 'calm and thoughtful; speaks carefully', story: 'A librarian who reads three books at once and remembers all of them.', sample: 'That reminds me of something I read last winter.' },
+  { key: 'ren', name: 'Ren', personality: 'dry wit, teasing but kind', story: 'Fixes bicycles by day and tells terrible jokes by night.', sample: 'Well, that is one way to look at it. The wrong way, but a way.' },
+  { key: 'mio', name: 'Mio', personality: 'shy and poetic; notices small things', story: 'Writes haiku on the backs of receipts.', sample: 'The light on the window looks like a small lake today.' },
+  { key: 'taro', name: 'Taro', personality: 'energetic and food-loving; always hungry', story: 'Runs a noodle stall and rates everything out of ten bowls.', sample: 'This deserves at least eight bowls out of ten!' },
+  { key: 'sora', name: 'Sora', personality: 'dreamy stargazer who loves science facts', story: 'Built a telescope from a cardboard tube and two lenses.', sample: 'Did you know light from the Sun takes eight minutes to reach us?' },
+  { key: 'hana', name: 'Hana', personality: 'gentle and caring; a gardener at heart', story: 'Keeps forty potted plants and knows each one by name.', sample: 'Everything grows better with a little patience.' },
+  { key: 'kai', name: 'Kai', personality: 'bold adventurer, a little reckless', story: 'Has climbed four mountains and fallen off one.', sample: 'Let us just go and see — what is the worst that could happen?' }
+]
+
+/** The preset a `?companion=` value names, if any (by key or name, any case). */
+export function findPreset (name: string): Preset | undefined {
+  const wanted = name.trim().toLowerCase()
+  return PRESETS.find(p => p.key === wanted || p.name.toLowerCase() === wanted)
+}
+
+/** aikyo-style id (`companion_<name>`), with a short random suffix so two tabs never share one. */
+export function companionId (name: string, random: () => number): string {
+  const slug = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '').slice(0, 16) || 'companion'
+  const suffix = Math.floor(random() * 36 ** 4).toString(36).padStart(4, '0')
+  return `companion_${slug}_${suffix}`
+}
+
+/** A new card: the named preset, or one of the built-in characters at random. */
+export function generateCard (random: () => number, presetName?: string): CompanionCard {
+  const preset = (presetName === undefined ? undefined : findPreset(presetName)) ?? pick(random, PRESETS)
+  return { id: companionId(preset.name, random), name: preset.name, personality: preset.personality, story: preset.story, sample: preset.sample }
+}
+
+const EditableText = (max: number) => v.pipe(v.string(), v.trim(), v.maxLength(max, `must be at most ${max} characters`))
+
+const EditSchema = v.object({
+  name: v.pipe(EditableText(40), v.minLength(1, 'a companion needs a name')),
+  personality: EditableText(300),
+  story: EditableText(1000),
+  sample: EditableText(300)
+})
+
+export type CardEdit = v.InferInput<typeof EditSchema>
+
+/** Applies a person's edit to a card (the id never changes). Errors name the field. */
+export function editCard (card: CompanionCard, edit: CardEdit): { ok: true, card: CompanionCard } | { ok: false, message: string } {
+  const result = v.safeParse(EditSchema, edit)
+  if (!result.success) {
+    const issue = result.issues[0]
+    return { ok: false, message: `${v.getDotPath(issue) ?? 'card'} ${issue.message}` }
+  }
+  return { ok: true, card: { id: card.id, ...result.output } }
+}
+
+/** Exactly the five fields aikyo accepts, from any card-like value; undefined if it is not one. */
+export function toCard (value: unknown): CompanionCard | undefined {
+  const result = v.safeParse(CompanionCardSchema, value)
+  if (!result.success) return undefined
+  const { id, name, personality, story, sample } = result.output
+  return { id, name, personality, story, sample }
+}

@@ -1,0 +1,325 @@
+/**
+ * A companion at work: the thin layer between the network, the turn-taking
+ * reducer and the brain. Payloads in -> reducer events; reducer effects ->
+ * brain calls and payloads out. It runs the same in a tab and in Node: it
+ * only needs a `publish` function and to be fed what arrives.
+ *
+ * It never writes two lines at once (a new write aborts the old one) and
+ * never blocks: the brain is awaited off the event path.
+ */
+import type { Action, CompanionCard, Message, Query, QueryResult, State, TopicPayloads } from '../protocol/payloads.ts'
+import type { Topic } from '../protocol/topics.ts'
+import { randomId } from '../protocol/ids.ts'
+import type { Brain, BrainContext, WrittenLine } from './brain.ts'
+import { DEFAULT_TURN_SETTINGS, initialTurnState, nextDeadline, step } from './turn-taking.ts'
+import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-taking.ts'
+import type { Vote } from './speaker-selection.ts'
+
+export interface CompanionSettings extends TurnSettings {
+  /** The least time between the line answered and our answer (ms): a human pace. */
+  paceMs: number
+  /** How long a query waits for a client's result (ms). */
+  queryTimeoutMs: number
+  /** Ask clients to say our lines aloud (`query.send` type `speak`). */
+  speakQueries: boolean
+}
+
+export const DEFAULT_COMPANION_SETTINGS: CompanionSettings = {
+  ...DEFAULT_TURN_SETTINGS, paceMs: 1200, queryTimeoutMs: 30_000, speakQueries: true
+}
+
+export type CompanionStatus =
+  | 'resting' // no conversation going on
+  | 'listening' // a conversation goes on; not our turn
+  | 'judging' // the brain is weighing whether to speak
+  | 'writing' // our turn: the brain is writing the line
+
+export type CompanionEvent =
+  | { type: 'status', status: CompanionStatus }
+  | { type: 'vote', messageId: string, vote: Vote }
+  | { type: 'decided', messageId: string, votes: Vote[], speaker: string | null, by: DecidedBy }
+  | { type: 'rest', reason: string }
+  | { type: 'line-discarded', reason: string }
+  | { type: 'brain-error', message: string }
+  | { type: 'query-result', query: Query, outcome: QueryOutcome }
+
+export type QueryOutcome =
+  | { ok: true, result: QueryResult }
+  | { ok: false, error: string }
+
+export interface CompanionOptions {
+  card: CompanionCard
+  brain: Brain
+  publish: (topic: Topic, payload: unknown) => Promise<void>
+  settings?: Partial<CompanionSettings>
+  now?: () => number
+}
+
+export class Companion {
+  #card: CompanionCard
+  #brain: Brain
+  readonly #publish: CompanionOptions['publish']
+  readonly #now: () => number
+  #settings: CompanionSettings
+  #state: TurnState
+  #cards = new Map<string, CompanionCard>()
+  #names = new Map<string, string>()
+  #listeners = new Set<(event: CompanionEvent) => void>()
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #judging: AbortController | undefined
+  #writing: { id: number, abort: AbortController } | undefined
+  #written = new Map<number, WrittenLine>()
+  #queries = new Map<string, { query: Query, resolve: (outcome: QueryOutcome) => void, timer: ReturnType<typeof setTimeout> }>()
+  #status: CompanionStatus = 'resting'
+  #stopped = false
+
+  constructor (options: CompanionOptions) {
+    this.#card = options.card
+    this.#brain = options.brain
+    this.#publish = options.publish
+    this.#now = options.now ?? Date.now
+    this.#settings = { ...DEFAULT_COMPANION_SETTINGS, ...options.settings }
+    this.#state = initialTurnState(this.#card.id, this.#card.name, this.#settings)
+  }
+
+  get card (): CompanionCard { return this.#card }
+  get status (): CompanionStatus { return this.#status }
+  get turnState (): TurnState { return this.#state }
+
+  /** Listen to what the companion does (for the page). Returns the unsubscribe. */
+  onEvent (listener: (event: CompanionEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  /** A person edited the card; the id stays. */
+  setCard (card: CompanionCard): void {
+    this.#card = card
+    this.#state = { ...this.#state, selfName: card.name }
+  }
+
+  setBrain (brain: Brain): void { this.#brain = brain }
+
+  setSettings (settings: Partial<CompanionSettings>): void {
+    this.#settings = { ...this.#settings, ...settings }
+    this.#state = { ...this.#state, settings: this.#settings }
+  }
+
+  /** The companions present now (their cards, from the metadata protocol). */
+  setPresent (cards: readonly CompanionCard[]): void {
+    this.#cards = new Map(cards.filter(c => c.id !== this.#card.id).map(c => [c.id, c]))
+    for (const c of cards) this.#names.set(c.id, c.name)
+    this.#dispatch({ type: 'presence', present: [this.#card.id, ...this.#cards.keys()] })
+  }
+
+  /** Names people go by (from the page or the firehose), for addressing them. */
+  setName (id: string, name: string): void { this.#names.set(id, name) }
+
+  /** Feed every accepted payload (our own included). */
+  receive<T extends Topic> (topic: T, payload: TopicPayloads[T]): void {
+    if (this.#stopped) return
+    switch (topic) {
+      case 'messages': {
+        const message = payload as Message
+        const name = message.params.metadata?.name
+        if (typeof name === 'string' && !this.#names.has(message.params.from)) this.#names.set(message.params.from, name)
+        this.#dispatch({ type: 'message', message })
+        break
+      }
+      case 'states':
+        this.#dispatch({ type: 'states', states: payload as State[] })
+        break
+      case 'queries':
+      case 'query-results': {
+        const result = payload as Query | QueryResult
+        if (!('method' in result)) this.#resolveQuery(result)
+        break
+      }
+    }
+  }
+
+  /**
+   * Ask the clients (the page, firehose programs) for something. Resolves
+   * with their result, or with an error when nobody answers in time.
+   */
+  async query (type: string, body: Record<string, unknown>, timeoutMs = this.#settings.queryTimeoutMs): Promise<QueryOutcome> {
+    const query: Query = { jsonrpc: '2.0', method: 'query.send', id: randomId(), params: { from: this.#card.id, type, body } }
+    const outcome = new Promise<QueryOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#queries.delete(query.id)
+        resolve({ ok: false, error: `no client answered the ${type} query within ${timeoutMs} ms` })
+      }, timeoutMs)
+      this.#queries.set(query.id, { query, resolve, timer })
+    })
+    try {
+      await this.#publish('queries', query)
+    } catch (err) {
+      const pending = this.#queries.get(query.id)
+      if (pending !== undefined) {
+        clearTimeout(pending.timer)
+        this.#queries.delete(query.id)
+        pending.resolve({ ok: false, error: `could not send the query: ${(err as Error).message}` })
+      }
+    }
+    const result = await outcome
+    this.#emit({ type: 'query-result', query, outcome: result })
+    return result
+  }
+
+  stop (): void {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    this.#judging?.abort()
+    this.#writing?.abort.abort()
+    for (const pending of this.#queries.values()) {
+      clearTimeout(pending.timer)
+      pending.resolve({ ok: false, error: 'the companion stopped' })
+    }
+    this.#queries.clear()
+  }
+
+  #resolveQuery (result: QueryResult): void {
+    const pending = this.#queries.get(result.id)
+    if (pending === undefined) return // late, unknown, or someone else's
+    clearTimeout(pending.timer)
+    this.#queries.delete(result.id)
+    pending.resolve(result.error !== undefined && result.result === undefined
+      ? { ok: false, error: result.error }
+      : { ok: true, result })
+  }
+
+  #emit (event: CompanionEvent): void {
+    for (const listener of this.#listeners) {
+      try { listener(event) } catch { /* a listener's failure is its own */ }
+    }
+  }
+
+  #context (): BrainContext {
+    return {
+      card: this.#card,
+      companions: [...this.#cards.values()],
+      history: this.#state.history,
+      nameOf: (id) => this.#names.get(id) ?? this.#cards.get(id)?.name ?? id.replace(/^(companion|user)_/, '')
+    }
+  }
+
+  #dispatch (event: TurnEvent): void {
+    if (this.#stopped) return
+    const { state, effects } = step(this.#state, event, this.#now())
+    this.#state = state
+    for (const effect of effects) this.#run(effect)
+    this.#schedule()
+    this.#updateStatus()
+  }
+
+  #schedule (): void {
+    clearTimeout(this.#timer)
+    const deadline = nextDeadline(this.#state)
+    if (deadline === undefined) return
+    this.#timer = setTimeout(() => { this.#dispatch({ type: 'tick' }) }, Math.max(0, deadline - this.#now()))
+  }
+
+  #updateStatus (): void {
+    const s = this.#state
+    const status: CompanionStatus = s.writing !== null
+      ? 'writing'
+      : s.judging !== null ? 'judging' : s.conversation.resting ? 'resting' : 'listening'
+    if (status === this.#status) return
+    this.#status = status
+    this.#emit({ type: 'status', status })
+  }
+
+  #fail (what: string, err: unknown): void {
+    if ((err as Error)?.name === 'AbortError') return
+    this.#emit({ type: 'brain-error', message: `${what}: ${(err as Error)?.message ?? String(err)}` })
+  }
+
+  #run (effect: TurnEffect): void {
+    switch (effect.type) {
+      case 'judge': {
+        this.#judging?.abort()
+        const abort = new AbortController()
+        this.#judging = abort
+        const { message, selected, conversation } = effect
+        this.#brain.judge(this.#context(), { message, selected, conversation }, abort.signal).then(
+          (judgement) => { if (!abort.signal.aborted) this.#dispatch({ type: 'judged', messageId: message.id, judgement }) },
+          (err) => {
+            if (abort.signal.aborted) return
+            this.#fail('could not judge the turn', err)
+            this.#dispatch({ type: 'judged', messageId: message.id, judgement: null })
+          })
+        break
+      }
+      case 'publish-vote':
+        this.#emit({ type: 'vote', messageId: effect.state.params.messageId ?? '', vote: effect.state.params })
+        this.#send('states', effect.state)
+        break
+      case 'publish-decision':
+        this.#send('states', effect.states)
+        break
+      case 'write': {
+        this.#writing?.abort.abort()
+        const abort = new AbortController()
+        const id = effect.id
+        this.#writing = { id, abort }
+        const startedAt = this.#now()
+        const request = { replyTo: effect.replyTo, vote: effect.vote, greet: effect.greet, conversation: effect.conversation }
+        const after = effect.after
+        this.#brain.write(this.#context(), request, abort.signal).then(
+          async (line) => {
+            // Keep a human pace: never answer faster than paceMs.
+            const wait = this.#settings.paceMs - (this.#now() - startedAt)
+            if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+            if (abort.signal.aborted) return
+            this.#written.set(id, { ...line, after } as WrittenLine & { after: string | null })
+            this.#dispatch({ type: 'written', id, ok: true })
+          },
+          (err) => {
+            if (abort.signal.aborted) return
+            this.#fail('could not write a line', err)
+            this.#dispatch({ type: 'written', id, ok: false })
+          })
+        break
+      }
+      case 'publish-line': {
+        const line = this.#written.get(effect.id) as (WrittenLine & { after: string | null }) | undefined
+        this.#written.delete(effect.id)
+        if (this.#writing?.id === effect.id) this.#writing = undefined
+        if (line !== undefined) this.#say(line)
+        break
+      }
+      case 'discard-line':
+        this.#written.delete(effect.id)
+        if (this.#writing?.id === effect.id) {
+          this.#writing.abort.abort()
+          this.#writing = undefined
+        }
+        this.#emit({ type: 'line-discarded', reason: effect.reason })
+        break
+      case 'decided':
+        this.#emit({ type: 'decided', messageId: effect.messageId, votes: effect.votes, speaker: effect.speaker, by: effect.by })
+        break
+      case 'rest':
+        this.#emit({ type: 'rest', reason: effect.reason })
+        break
+    }
+  }
+
+  #send (topic: Topic, payload: unknown): void {
+    this.#publish(topic, payload).catch((err: Error) => { this.#emit({ type: 'brain-error', message: `could not publish on ${topic}: ${err.message}` }) })
+  }
+
+  /** Publishes a written line: its actions, the line, and a `speak` query to our clients. */
+  #say (line: WrittenLine & { after: string | null }): void {
+    const from = this.#card.id
+    for (const action of line.actions) {
+      const payload: Action = { jsonrpc: '2.0', method: 'action.send', params: { from, name: action.name, params: action.params } }
+      this.#send('actions', payload)
+    }
+    const metadata: Record<string, unknown> = { emotion: line.emotion }
+    if (line.after !== null) metadata.replyTo = line.after
+    const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
+    this.#send('messages', message)
+    if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion })
+  }
+}

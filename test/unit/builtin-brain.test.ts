@@ -1,0 +1,126 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createBuiltinBrain, topicOf, voiceFor } from '../../companion/builtin-brain.ts'
+import type { BrainContext } from '../../companion/brain.ts'
+import { PRESETS, editCard, findPreset, generateCard, toCard } from '../../companion/card.ts'
+import { seededRandom } from '../../companion/random.ts'
+import type { HistoryLine } from '../../companion/turn-taking.ts'
+import type { CompanionCard } from '../../protocol/payloads.ts'
+
+const card = (key: string, id = `companion_${key}`): CompanionCard => {
+  const p = findPreset(key)!
+  return { id, name: p.name, personality: p.personality, story: p.story, sample: p.sample }
+}
+const aya = card('aya')
+const ren = card('ren')
+const mio = card('mio')
+const context = (self: CompanionCard, history: HistoryLine[] = []): BrainContext => ({
+  card: self,
+  companions: [aya, ren, mio].filter(c => c.id !== self.id),
+  history,
+  nameOf: (id) => [aya, ren, mio].find(c => c.id === id)?.name ?? (id === 'user_yamada' ? 'Yamada' : id)
+})
+const signal = new AbortController().signal
+const conv = (lines = 1) => ({ lines, closing: 'none' as const, resting: false })
+const hello: HistoryLine = { id: 'm1', from: 'user_yamada', to: [aya.id, ren.id, mio.id], text: 'Hello everyone, how was the festival?' }
+
+describe('cards', () => {
+  it('a preset by key or name; ids are companion_<name>_<suffix>', () => {
+    const c = generateCard(seededRandom(1), 'Kyoko')
+    assert.equal(c.name, 'Kyoko')
+    assert.match(c.id, /^companion_kyoko_[0-9a-z]{4}$/)
+  })
+  it('a random built-in character without a preset, the same for the same seed', () => {
+    assert.deepEqual(generateCard(seededRandom(5)), generateCard(seededRandom(5)))
+    assert.ok(PRESETS.some(p => p.name === generateCard(seededRandom(9)).name))
+  })
+  it('edits keep the id, trim, and refuse an empty name or an over-long field', () => {
+    const c = generateCard(seededRandom(1), 'aya')
+    const ok = editCard(c, { name: '  Ayana ', personality: 'calm', story: '', sample: 'Hi.' })
+    assert.deepEqual(ok, { ok: true, card: { id: c.id, name: 'Ayana', personality: 'calm', story: '', sample: 'Hi.' } })
+    const empty = editCard(c, { name: ' ', personality: '', story: '', sample: '' })
+    assert.equal(empty.ok, false)
+    assert.match((empty as { message: string }).message, /name/)
+    assert.equal(editCard(c, { name: 'A', personality: 'x'.repeat(301), story: '', sample: '' }).ok, false)
+  })
+  it('toCard keeps exactly the five aikyo fields and refuses non-cards', () => {
+    assert.deepEqual(toCard({ ...aya, extra: 1 }), aya)
+    assert.equal(toCard({ id: 'x' }), undefined)
+  })
+})
+
+describe('built-in brain', () => {
+  const brain = createBuiltinBrain({ seed: 'test' })
+
+  it('is deterministic for a seed, and another seed can differ', async () => {
+    const a = await brain.write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
+    const b = await brain.write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
+    assert.deepEqual(a, b)
+    const others = await Promise.all(['s1', 's2', 's3', 's4'].map(seed =>
+      createBuiltinBrain({ seed }).write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)))
+    assert.ok(others.some(o => o.text !== a.text), 'different seeds give different lines')
+  })
+
+  it('wants to answer a person who addresses it, and most when asked by name', async () => {
+    for (const self of [aya, ren, mio]) {
+      const j = await brain.judge(context(self), { message: hello, selected: false, conversation: conv() }, signal)
+      assert.equal(j.state, 'speak')
+      assert.ok(j.importance >= 6)
+      const named = await brain.judge(context(self), { message: { ...hello, to: [self.id] }, selected: true, conversation: conv() }, signal)
+      assert.ok(named.importance >= 9)
+    }
+  })
+
+  it('answers the person by name, addressing them and the other companions', async () => {
+    const line = await brain.write(context(ren), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
+    assert.match(line.text, /^Yamada, /)
+    assert.ok(line.to.includes('user_yamada'))
+    assert.ok(line.to.includes(aya.id) && line.to.includes(mio.id))
+    assert.ok(!line.to.includes(ren.id))
+    assert.ok(line.actions.some(a => a.name === 'emotion'))
+  })
+
+  it('speaks in character: different personalities, different voices', async () => {
+    const voices = new Set([aya, ren, mio].map(c => voiceFor(c.personality)))
+    assert.equal(voices.size, 3)
+    const lines = await Promise.all([aya, ren, mio].map(c =>
+      brain.write(context(c), { replyTo: { ...hello, from: 'companion_kyoko', text: 'I went to the lantern festival' }, vote: null, greet: null, conversation: conv(3) }, signal)))
+    assert.equal(new Set(lines.map(l => l.text)).size, 3)
+    for (const l of lines) assert.match(l.text, /lantern|festival/i, 'reacts to what was said')
+  })
+
+  it('greets a newcomer by name with a wave', async () => {
+    const line = await brain.write(context(aya), { replyTo: null, vote: null, greet: mio.id, conversation: conv(0) }, signal)
+    assert.match(line.text, /Mio/)
+    assert.equal(line.to[0], mio.id)
+    assert.deepEqual(line.actions[0], { name: 'gesture', params: { gesture: 'wave' } })
+  })
+
+  it('winds down at pre-closing and says goodbye at closing', async () => {
+    const vote = (closing: 'pre-closing' | 'closing') => ({ from: aya.id, state: 'speak' as const, importance: 5, selected: false, closing })
+    const pre = await brain.write(context(aya), { replyTo: hello, vote: vote('pre-closing'), greet: null, conversation: conv(8) }, signal)
+    const bye = await brain.write(context(aya), { replyTo: hello, vote: vote('closing'), greet: null, conversation: conv(9) }, signal)
+    assert.match(pre.text, /soon|wrap|time/i)
+    assert.match(bye.text, /bye|see you|later/i)
+    assert.ok(bye.actions.some(a => a.name === 'gesture' && a.params.gesture === 'wave'))
+  })
+
+  it('sometimes proposes pre-closing late in a conversation, never early', async () => {
+    const early = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      brain.judge(context(aya), { message: { ...hello, id: `e${i}`, from: ren.id }, selected: false, conversation: conv(2) }, signal)))
+    assert.ok(early.every(j => j.closing === 'none'))
+    const late = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+      brain.judge(context(aya), { message: { ...hello, id: `l${i}`, from: ren.id }, selected: false, conversation: conv(9) }, signal)))
+    assert.ok(late.some(j => j.closing === 'pre-closing'))
+  })
+
+  it('finds the topic of a line', () => {
+    const cases: Array<[string, string]> = [
+      ['Hello everyone, how was the festival?', 'festival'],
+      ['I went to the lantern festival', 'festival'],
+      ['Aya, what about dinner?', 'dinner'],
+      ['Hi!', 'that']
+    ]
+    for (const [text, topic] of cases) assert.equal(topicOf(text, ['Aya']), topic, text)
+  })
+})
