@@ -98,7 +98,7 @@ async function bench (): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-bench-'))
   const relay = await spawnRelay({ dataDir })
   const browser = await launchBrowser()
-  const url = `${relay.httpUrl}?test-hooks`
+  const url = `${relay.httpUrl}?test-hooks&companion=off`
   try {
     // Connection times, over several fresh pairs of tabs.
     const relayConnected: number[] = []

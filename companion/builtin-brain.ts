@@ -181,6 +181,8 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
     const addressedToMe = message.to.length === 0 || message.to.includes(context.card.id)
     const closing: Judgement['closing'] = conversation.lines >= 6 && random() < 0.2 ? 'pre-closing' : 'none'
     if (selected) return { state: 'speak', importance: 9 + Math.round(random()), closing }
+    // Once the goodbyes begin, see them through.
+    if (conversation.closing !== 'none' && addressedToMe) return { state: 'speak', importance: 3 + Math.floor(random() * 5), closing }
     if (fromPerson && addressedToMe) return { state: 'speak', importance: 6 + Math.floor(random() * 4), closing }
     if (isQuestion(message.text) && addressedToMe) return { state: 'speak', importance: 5 + Math.floor(random() * 4), closing }
     if (random() < voice.eagerness) return { state: 'speak', importance: 1 + Math.floor(random() * 6), closing }
@@ -232,7 +234,7 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
     }
     // Often pass the turn on by asking someone else by name.
     const others = context.companions.filter(c => c.id !== replyTo?.from)
-    if (others.length > 0 && random() < 0.6) {
+    if (others.length > 0 && random() < 0.8) {
       const next = pick(random, others)
       text += ` ${fill(pick(random, voice.questions), { name: next.name, topic })}`
     }

@@ -7,6 +7,7 @@
  * It never writes two lines at once (a new write aborts the old one) and
  * never blocks: the brain is awaited off the event path.
  */
+import { isQuery } from '../protocol/payloads.ts'
 import type { Action, CompanionCard, Message, Query, QueryResult, State, TopicPayloads } from '../protocol/payloads.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { randomId } from '../protocol/ids.ts'
@@ -132,7 +133,7 @@ export class Companion {
       case 'queries':
       case 'query-results': {
         const result = payload as Query | QueryResult
-        if (!('method' in result)) this.#resolveQuery(result)
+        if (!isQuery(result)) this.#resolveQuery(result)
         break
       }
     }

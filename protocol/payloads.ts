@@ -97,3 +97,6 @@ export interface TopicPayloads {
   queries: Query | QueryResult
   'query-results': QueryResult
 }
+
+/** Tells a query from a query result (both travel on `queries`). */
+export const isQuery = (payload: Query | QueryResult): payload is Query => payload.method === 'query.send'

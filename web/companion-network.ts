@@ -13,7 +13,7 @@ import { TOPICS, isTopic } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { connectionKind } from './connection-kind.ts'
 import { createCompanionNode } from './libp2p-node.ts'
-import type { CompanionNode } from './libp2p-node.ts'
+import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
 import type { NetworkState } from './network-state.svelte.ts'
 
 export interface CompanionNetworkOptions {
@@ -21,6 +21,7 @@ export interface CompanionNetworkOptions {
   relayInfoUrl: string
   iceServers: RTCIceServer[]
   discoveryInterval: number
+  privateKey?: CompanionNodeOptions['privateKey']
 }
 
 export interface CompanionNetwork {
@@ -61,7 +62,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const relayAddrs: Multiaddr[] = info.multiaddrs.map(a => multiaddr(a))
   state.relayPeerId = info.peerId
 
-  const node = await createCompanionNode({ iceServers: options.iceServers, discoveryInterval: options.discoveryInterval })
+  const node = await createCompanionNode({ iceServers: options.iceServers, discoveryInterval: options.discoveryInterval, privateKey: options.privateKey })
   const selfId = node.peerId.toString()
   state.peerId = selfId
   const pubsub = node.services.pubsub
@@ -85,6 +86,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     state.peers = node.getConnections()
       .filter(c => c.status === 'open')
       .map(c => ({
+        id: c.id,
         peerId: c.remotePeer.toString(),
         kind: connectionKind(c.remoteAddr, c.limits != null),
         remoteAddr: c.remoteAddr.toString(),
@@ -133,14 +135,25 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     }
   })
 
-  // --- other tabs: dial their /webrtc address; the smaller peer id dials
+  // --- other tabs: dial their /webrtc address; the smaller peer id dials. The
+  // larger one dials too if nothing came after a few announcements: the other
+  // may still hold a dead connection to our peer id from before a reload.
   const dialing = new Set<string>()
+  const unanswered = new Map<string, number>()
   node.addEventListener('peer:discovery', (event: CustomEvent<PeerInfo>) => {
     const peerId = event.detail.id.toString()
-    if (peerId === selfId || selfId > peerId || dialing.has(peerId)) return
+    if (peerId === selfId || dialing.has(peerId)) return
     const webrtcAddrs = event.detail.multiaddrs.filter(ma => ma.getComponents().some(c => c.name === 'webrtc'))
     if (webrtcAddrs.length === 0) return
-    if (node.getConnections(event.detail.id).some(c => connectionKind(c.remoteAddr, c.limits != null) === 'webrtc')) return
+    if (node.getConnections(event.detail.id).some(c => connectionKind(c.remoteAddr, c.limits != null) === 'webrtc')) {
+      unanswered.delete(peerId)
+      return
+    }
+    if (selfId > peerId) {
+      const firstSeen = unanswered.get(peerId) ?? Date.now()
+      unanswered.set(peerId, firstSeen)
+      if (Date.now() - firstSeen < 3 * options.discoveryInterval) return
+    }
     dialing.add(peerId)
     node.dial(webrtcAddrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
       .catch(() => { /* the next announcement (every discoveryInterval) retries */ })

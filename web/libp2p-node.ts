@@ -9,7 +9,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
@@ -34,10 +34,13 @@ export interface CompanionNodeOptions {
   iceServers: RTCIceServer[]
   /** How often this tab announces itself to other tabs (ms). */
   discoveryInterval: number
+  /** The tab's kept key, so a reload keeps its peer id. */
+  privateKey?: PrivateKey
 }
 
 export async function createCompanionNode (options: CompanionNodeOptions): Promise<CompanionNode> {
   return await createLibp2p<CompanionServices>({
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: {
       listen: [
         // Ask a relay we are connected to for a circuit-relay-v2 reservation,

@@ -1,35 +1,57 @@
 /**
- * The page's entry: state first, then the view, then the network that fills
- * the state. Data flows one way: network -> state -> components.
+ * The page's entry: state first, then the view, then the network and the
+ * companion that fill the state. Data flows one way:
+ * network -> companion -> state -> components.
  */
 import { mount } from 'svelte'
-import { messageSend } from '../protocol/build.ts'
 import App from './App.svelte'
 import { startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
+import { startCompanionSession } from './companion-session.ts'
+import type { CompanionSession } from './companion-session.ts'
+import { CompanionState } from './companion-state.svelte.ts'
+import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
-import { readIceServers } from './settings.ts'
+import { readCompanionChoice, readIceServers } from './settings.ts'
 import { installTestHooks } from './test-hooks.ts'
 
-const state = new NetworkState()
-let network: CompanionNetwork | undefined
+const network = new NetworkState()
+const companion = new CompanionState()
+const choice = readCompanionChoice(location.search)
+let started: CompanionNetwork | undefined
+let session: CompanionSession | undefined
 
-async function send (text: string): Promise<void> {
-  if (network === undefined) throw new Error('still starting')
-  // Until companions know each other (card exchange), a person's line is addressed to everyone.
-  await network.publish('messages', messageSend({ from: `user_${state.peerId.slice(-8)}`, to: [], message: text }))
+const actions = {
+  say: async (text: string, to?: string[]): Promise<void> => {
+    if (session !== undefined) return await session.say(text, to)
+    if (started === undefined) throw new Error('still starting')
+    throw new Error('this tab has no companion (?companion=off)')
+  },
+  edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' },
+  rename: (name: string) => { session?.rename(name) }
 }
 
-mount(App, { target: document.getElementById('app')!, props: { state, send } })
+mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off } })
 
-startCompanionNetwork(state, {
-  relayInfoUrl: new URL('/api/relay', location.href).toString(),
-  iceServers: readIceServers(location.search, localStorage),
-  discoveryInterval: 1000
-}).then((started) => {
-  network = started
-  installTestHooks(started)
-}, (err: Error) => {
-  state.relayStatus = 'offline'
-  state.relayError = `could not start: ${err.message}`
+async function start (): Promise<void> {
+  const identity = choice.off ? undefined : await claimIdentity(choice.preset)
+  started = await startCompanionNetwork(network, {
+    relayInfoUrl: new URL('/api/relay', location.href).toString(),
+    iceServers: readIceServers(location.search, localStorage),
+    discoveryInterval: 1000,
+    privateKey: identity?.privateKey
+  })
+  if (identity !== undefined) session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings)
+  installTestHooks(started, session)
+  // Leaving (close, reload): close the connections now, so the other tabs see this
+  // companion go at once instead of when their connection monitor gives up on it.
+  addEventListener('pagehide', () => {
+    void session?.stop()
+    void started?.stop()
+  }, { once: true })
+}
+
+start().catch((err: Error) => {
+  network.relayStatus = 'offline'
+  network.relayError = `could not start: ${err.message}`
 })

@@ -14,6 +14,8 @@ export type RelayStatus =
   | 'offline' // relay unreachable; retrying
 
 export interface PeerView {
+  /** The connection's id (a peer may have several connections). */
+  id: string
   peerId: string
   kind: ConnectionKind
   remoteAddr: string

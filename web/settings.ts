@@ -1,7 +1,12 @@
 /**
- * Settings a person may give the page. STUN/TURN servers: none unless asked
- * for, via `?stun=stun:host:3478,…` (kept in localStorage for later visits).
+ * Settings a person may give the page, from the URL (kept in localStorage
+ * where they should outlive the visit).
+ * - `?stun=stun:host:3478,…`: STUN/TURN servers, none unless asked for.
+ * - `?companion=NAME`: a built-in character for a new companion; `off`: no companion.
+ * - `?turn-limit=N`, `?pace=MS`, `?vote-window=MS`: turn-taking settings.
  */
+import type { CompanionSettings } from '../companion/companion.ts'
+
 const ICE_KEY = 'kotoba.iceServers'
 
 export function readIceServers (search: string, storage: Pick<Storage, 'getItem' | 'setItem'>): RTCIceServer[] {
@@ -17,4 +22,30 @@ export function readIceServers (search: string, storage: Pick<Storage, 'getItem'
   } catch {
     return []
   }
+}
+
+export interface CompanionChoice {
+  /** No companion in this tab (a plain node, e.g. for benchmarks). */
+  off: boolean
+  preset?: string
+  settings: Partial<CompanionSettings>
+}
+
+export function readCompanionChoice (search: string): CompanionChoice {
+  const params = new URLSearchParams(search)
+  const companion = params.get('companion')?.trim()
+  const settings: Partial<CompanionSettings> = {}
+  const number = (name: string, min: number, max: number): number | undefined => {
+    const raw = params.get(name)
+    if (raw === null) return undefined
+    const value = Number(raw)
+    return Number.isInteger(value) && value >= min && value <= max ? value : undefined
+  }
+  const turnLimit = number('turn-limit', 1, 1000)
+  const pace = number('pace', 0, 60_000)
+  const voteWindow = number('vote-window', 100, 60_000)
+  if (turnLimit !== undefined) settings.turnLimit = turnLimit
+  if (pace !== undefined) settings.paceMs = pace
+  if (voteWindow !== undefined) settings.voteWindowMs = voteWindow
+  return { off: companion === 'off', preset: companion === undefined || companion === '' || companion === 'off' ? undefined : companion, settings }
 }

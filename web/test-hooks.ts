@@ -1,9 +1,10 @@
 /**
  * A deliberate test hook, installed only when the URL has `?test-hooks`:
- * benchmarks publish and time payloads through it without going through the
- * DOM. Nothing else in the page touches `window`.
+ * benchmarks and tests publish and time payloads through it without going
+ * through the DOM. Nothing else in the page touches `window`.
  */
 import type { CompanionNetwork } from './companion-network.ts'
+import type { CompanionSession } from './companion-session.ts'
 
 export interface TestHooks {
   peerId: string
@@ -11,18 +12,21 @@ export interface TestHooks {
   multiaddrs: () => string[]
   publish: CompanionNetwork['publish']
   onPayload: CompanionNetwork['onPayload']
+  /** This tab's companion card id, if it has a companion. */
+  companionId?: string
 }
 
 declare global {
   interface Window { kotobaTestHooks?: TestHooks }
 }
 
-export function installTestHooks (network: CompanionNetwork): void {
+export function installTestHooks (network: CompanionNetwork, session?: CompanionSession): void {
   if (!new URLSearchParams(location.search).has('test-hooks')) return
   window.kotobaTestHooks = {
     peerId: network.node.peerId.toString(),
     multiaddrs: () => network.node.getMultiaddrs().map(ma => ma.toString()),
     publish: network.publish,
-    onPayload: network.onPayload
+    onPayload: network.onPayload,
+    companionId: session?.companion.card.id
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * Who is present: companion cards exchanged over `/aikyo/metadata/1.0.0`
+ * (shared protocol.md). We serve our card to whoever asks (ONE UTF-8 JSON
+ * object, then close; no length prefix) and ask every peer that, after
+ * identify, says it speaks the protocol. A peer that does not is not a
+ * companion (a relay, a firehose). The list shrinks when a peer disconnects.
+ */
+import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { parseJson } from '../protocol/codec.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
+import { METADATA_PROTOCOL } from '../protocol/topics.ts'
+import { toCard } from './card.ts'
+
+/** A card is a few hundred bytes; refuse to buffer more than this from a peer. */
+const MAX_CARD_BYTES = 16 * 1024
+const REQUEST_TIMEOUT_MS = 5000
+
+async function readAll (stream: Stream, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+    size += bytes.byteLength
+    if (size > limit) throw new Error(`card larger than ${limit} bytes`)
+    chunks.push(bytes)
+  }
+  const all = new Uint8Array(size)
+  let offset = 0
+  for (const c of chunks) { all.set(c, offset); offset += c.byteLength }
+  return all
+}
+
+/**
+ * Asks a peer for its card over a connection we already have (never dials:
+ * a dial here would race the WebRTC upgrade between tabs). A card is small,
+ * so a relayed, limited connection will do.
+ */
+export async function requestCard (connection: Connection, signal?: AbortSignal): Promise<CompanionCard> {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+  const options = { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]), runOnLimitedConnection: true }
+  const stream = await connection.newStream(METADATA_PROTOCOL, options)
+  try {
+    await stream.close(options) // we send nothing: close our writable end
+    const text = new TextDecoder().decode(await readAll(stream, MAX_CARD_BYTES))
+    if (text === '') throw new Error('the peer sent no card')
+    const json = parseJson(text)
+    const card = json.ok ? toCard(json.value) : undefined
+    if (card === undefined) throw new Error(`not a companion card: ${text.slice(0, 80)}`)
+    return card
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+}
+
+export interface Presence {
+  /** Peer id -> card, for every companion connected now. */
+  cards: () => Map<string, CompanionCard>
+  /** Called after every change. Returns the unsubscribe. */
+  onChange: (listener: (cards: Map<string, CompanionCard>) => void) => () => void
+  stop: () => Promise<void>
+}
+
+/** Serves `getCard()` and keeps the list of companions present up to date. */
+export async function startPresence (node: Libp2p, getCard: () => CompanionCard): Promise<Presence> {
+  const cards = new Map<string, CompanionCard>()
+  const listeners = new Set<(cards: Map<string, CompanionCard>) => void>()
+  const lifetime = new AbortController()
+  const changed = (): void => { for (const l of listeners) l(new Map(cards)) }
+
+  await node.handle(METADATA_PROTOCOL, async (stream) => {
+    try {
+      stream.send(new TextEncoder().encode(JSON.stringify(getCard())))
+      await stream.close()
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  }, { runOnLimitedConnection: true })
+
+  const ask = (peer: PeerId, connection: Connection): void => {
+    requestCard(connection, lifetime.signal).then((card) => {
+      if (node.getConnections(peer).length === 0) return // left while we asked
+      cards.set(peer.toString(), card)
+      changed()
+    }, () => { /* not a companion after all, or gone: nothing to list */ })
+  }
+
+  const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols, connection } = event.detail
+    if (protocols.includes(METADATA_PROTOCOL) && !cards.has(peerId.toString())) ask(peerId, connection)
+  }
+  const onDisconnect = (event: CustomEvent<PeerId>): void => {
+    if (cards.delete(event.detail.toString())) changed()
+  }
+  node.addEventListener('peer:identify', onIdentify)
+  node.addEventListener('peer:disconnect', onDisconnect)
+
+  return {
+    cards: () => new Map(cards),
+    onChange: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
+    stop: async () => {
+      lifetime.abort()
+      node.removeEventListener('peer:identify', onIdentify)
+      node.removeEventListener('peer:disconnect', onDisconnect)
+      await node.unhandle(METADATA_PROTOCOL).catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The tab's companion at work: its card served and others' cards collected
+ * (presence), the Companion runtime fed with every payload, and this tab
+ * answering its own companion's `speak` queries (aloud when sound is on).
+ * Data flows one way: network -> companion -> CompanionState -> components.
+ */
+import { createBuiltinBrain } from '../companion/builtin-brain.ts'
+import { editCard } from '../companion/card.ts'
+import type { CardEdit } from '../companion/card.ts'
+import { Companion } from '../companion/companion.ts'
+import type { CompanionSettings } from '../companion/companion.ts'
+import { startPresence } from '../companion/presence.ts'
+import { decodePayload } from '../protocol/codec.ts'
+import { messageSend } from '../protocol/build.ts'
+import { isQuery } from '../protocol/payloads.ts'
+import type { Action, Message, Query, QueryResult } from '../protocol/payloads.ts'
+import type { CompanionNetwork } from './companion-network.ts'
+import type { CompanionState } from './companion-state.svelte.ts'
+import type { Identity, Person } from './identity.ts'
+import { savePerson } from './identity.ts'
+
+export interface CompanionSession {
+  companion: Companion
+  /** The person at the keyboard says something to the chosen companions (all present if none). */
+  say: (text: string, to?: string[]) => Promise<void>
+  edit: (edit: CardEdit) => { ok: true } | { ok: false, message: string }
+  rename: (name: string) => void
+  stop: () => Promise<void>
+}
+
+function describeAction (action: Action): string {
+  const p = action.params.params
+  const value = p.gesture ?? p.emotion ?? Object.values(p)[0]
+  return typeof value === 'string' ? value : action.params.name
+}
+
+export async function startCompanionSession (network: CompanionNetwork, identity: Identity, person: Person, state: CompanionState, settings: Partial<CompanionSettings>): Promise<CompanionSession> {
+  let card = identity.card
+  state.card = card
+  state.personId = person.id
+  state.personName = person.name
+  const companion = new Companion({ card, brain: createBuiltinBrain({ seed: card.id }), publish: network.publish, settings })
+
+  const presence = await startPresence(network.node, () => card)
+  presence.onChange((cards) => {
+    state.present = [...cards].map(([peerId, c]) => ({ peerId, card: c }))
+    companion.setPresent([...cards.values()])
+  })
+
+  companion.onEvent((event) => {
+    switch (event.type) {
+      case 'status': state.status = event.status; break
+      case 'decided': state.turns[event.messageId] = { votes: event.votes, speaker: event.speaker, by: event.by }; break
+      case 'brain-error': state.brainError = event.message; break
+      default: break
+    }
+  })
+
+  const answerSpeak = (query: Query): void => {
+    const text = query.params.body?.message
+    const respond = (result: QueryResult): void => { void network.publish('query-results', result).catch(() => {}) }
+    if (!state.sound || typeof text !== 'string' || typeof speechSynthesis === 'undefined') {
+      respond({ jsonrpc: '2.0', id: query.id, result: { success: false, body: { reason: state.sound ? 'this browser cannot speak' : 'sound is off' } } })
+      return
+    }
+    const utterance = new SpeechSynthesisUtterance(text)
+    utterance.onend = () => { respond({ jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } }) }
+    utterance.onerror = (e) => { respond({ jsonrpc: '2.0', id: query.id, error: `speech failed: ${e.error}` }) }
+    speechSynthesis.speak(utterance)
+  }
+
+  const unsubscribe = network.onPayload((topic, text, own) => {
+    const decoded = decodePayload(topic, text)
+    if (!decoded.ok) return
+    companion.receive(topic, decoded.payload)
+    if (topic === 'messages') {
+      const m = (decoded.payload as Message).params
+      const emotion = typeof m.metadata?.emotion === 'string' ? m.metadata.emotion : ''
+      state.addLine({ id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id })
+    } else if (topic === 'actions') {
+      const a = decoded.payload as Action
+      state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }
+    } else if (topic === 'queries') {
+      const q = decoded.payload as Query | QueryResult
+      if (isQuery(q) && q.params.from === card.id && q.params.type === 'speak') answerSpeak(q)
+    }
+  })
+
+  return {
+    companion,
+    say: async (text, to) => {
+      const addressees = to ?? state.present.map(p => p.card.id).filter(id => id !== card.id).concat(card.id)
+      const head = companion.turnState.head?.id
+      const metadata: Record<string, unknown> = { name: person.name }
+      if (head !== undefined) metadata.replyTo = head
+      await network.publish('messages', messageSend({ from: person.id, to: addressees, message: text, metadata }))
+    },
+    edit: (edit) => {
+      const result = editCard(card, edit)
+      if (!result.ok) return result
+      card = result.card
+      identity.save(card)
+      companion.setCard(card)
+      state.card = card
+      return { ok: true }
+    },
+    rename: (name) => {
+      person.name = name.trim().slice(0, 40) || 'You'
+      state.personName = person.name
+      savePerson(person)
+    },
+    stop: async () => {
+      unsubscribe()
+      companion.stop()
+      await presence.stop()
+    }
+  }
+}

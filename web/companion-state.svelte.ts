@@ -1,0 +1,53 @@
+/**
+ * What the page knows about its companion and the conversation, as reactive
+ * state. `companion-session.ts` writes it; components only read it.
+ */
+import type { CompanionStatus } from '../companion/companion.ts'
+import type { Vote } from '../companion/speaker-selection.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
+
+export interface TimelineLine {
+  id: string
+  from: string
+  to: string[]
+  text: string
+  emotion: string
+  time: number
+  /** Said by this tab's companion or this tab's person. */
+  own: boolean
+}
+
+export interface Present { peerId: string, card: CompanionCard }
+
+export interface LastAction { name: string, detail: string, time: number }
+
+export interface TurnView { votes: Vote[], speaker: string | null, by: string }
+
+/** Lines kept on the page. */
+export const TIMELINE_LIMIT = 200
+
+export class CompanionState {
+  card = $state<CompanionCard | null>(null)
+  status = $state<CompanionStatus>('resting')
+  present = $state.raw<Present[]>([])
+  timeline = $state.raw<TimelineLine[]>([])
+  /** Last action seen per companion id. */
+  actions = $state<Record<string, LastAction>>({})
+  /** How each line's turn was decided, by message id. */
+  turns = $state<Record<string, TurnView>>({})
+  brainError = $state('')
+  sound = $state(false)
+  personId = $state('')
+  personName = $state('You')
+
+  nameOf (id: string): string {
+    if (id === this.card?.id) return this.card.name
+    if (id === this.personId) return this.personName
+    return this.present.find(p => p.card.id === id)?.card.name ?? id.replace(/^(companion|user)_/, '')
+  }
+
+  addLine (line: TimelineLine): void {
+    if (this.timeline.some(l => l.id === line.id)) return
+    this.timeline = [...this.timeline, line].slice(-TIMELINE_LIMIT)
+  }
+}
