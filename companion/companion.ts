@@ -69,7 +69,8 @@ export class Companion {
   #timer: ReturnType<typeof setTimeout> | undefined
   #judging: AbortController | undefined
   #writing: { id: number, abort: AbortController } | undefined
-  #written = new Map<number, WrittenLine>()
+  /** Lines written and waiting for the reducer's go-ahead, by write id. */
+  #written = new Map<number, { line: WrittenLine, after: string | null }>()
   #queries = new Map<string, { query: Query, resolve: (outcome: QueryOutcome) => void, timer: ReturnType<typeof setTimeout> }>()
   #status: CompanionStatus = 'resting'
   #stopped = false
@@ -272,7 +273,7 @@ export class Companion {
             const wait = this.#settings.paceMs - (this.#now() - startedAt)
             if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
             if (abort.signal.aborted) return
-            this.#written.set(id, { ...line, after } as WrittenLine & { after: string | null })
+            this.#written.set(id, { line, after })
             this.#dispatch({ type: 'written', id, ok: true })
           },
           (err) => {
@@ -283,10 +284,10 @@ export class Companion {
         break
       }
       case 'publish-line': {
-        const line = this.#written.get(effect.id) as (WrittenLine & { after: string | null }) | undefined
+        const ready = this.#written.get(effect.id)
         this.#written.delete(effect.id)
         if (this.#writing?.id === effect.id) this.#writing = undefined
-        if (line !== undefined) this.#say(line)
+        if (ready !== undefined) this.#say(ready.line, ready.after)
         break
       }
       case 'discard-line':
@@ -311,14 +312,14 @@ export class Companion {
   }
 
   /** Publishes a written line: its actions, the line, and a `speak` query to our clients. */
-  #say (line: WrittenLine & { after: string | null }): void {
+  #say (line: WrittenLine, after: string | null): void {
     const from = this.#card.id
     for (const action of line.actions) {
       const payload: Action = { jsonrpc: '2.0', method: 'action.send', params: { from, name: action.name, params: action.params } }
       this.#send('actions', payload)
     }
     const metadata: Record<string, unknown> = { emotion: line.emotion }
-    if (line.after !== null) metadata.replyTo = line.after
+    if (after !== null) metadata.replyTo = after
     const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
     this.#send('messages', message)
     if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion })

@@ -54,8 +54,6 @@ export async function requestCard (connection: Connection, signal?: AbortSignal)
 }
 
 export interface Presence {
-  /** Peer id -> card, for every companion connected now. */
-  cards: () => Map<string, CompanionCard>
   /** Called after every change. Returns the unsubscribe. */
   onChange: (listener: (cards: Map<string, CompanionCard>) => void) => () => void
   stop: () => Promise<void>
@@ -96,7 +94,6 @@ export async function startPresence (node: Libp2p, getCard: () => CompanionCard)
   node.addEventListener('peer:disconnect', onDisconnect)
 
   return {
-    cards: () => new Map(cards),
     onChange: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
     stop: async () => {
       lifetime.abort()

@@ -17,14 +17,12 @@ import type { Action, Message, Query, QueryResult } from '../protocol/payloads.t
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
 import type { Identity, Person } from './identity.ts'
-import { savePerson } from './identity.ts'
 
 export interface CompanionSession {
   companion: Companion
   /** The person at the keyboard says something to the chosen companions (all present if none). */
   say: (text: string, to?: string[]) => Promise<void>
   edit: (edit: CardEdit) => { ok: true } | { ok: false, message: string }
-  rename: (name: string) => void
   stop: () => Promise<void>
 }
 
@@ -103,11 +101,6 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       companion.setCard(card)
       state.card = card
       return { ok: true }
-    },
-    rename: (name) => {
-      person.name = name.trim().slice(0, 40) || 'You'
-      state.personName = person.name
-      savePerson(person)
     },
     stop: async () => {
       unsubscribe()

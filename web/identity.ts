@@ -105,7 +105,3 @@ export function loadPerson (): Person {
   localStorage.setItem(USER_KEY, JSON.stringify(person))
   return person
 }
-
-export function savePerson (person: Person): void {
-  localStorage.setItem(USER_KEY, JSON.stringify(person))
-}

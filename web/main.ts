@@ -27,8 +27,7 @@ const actions = {
     if (started === undefined) throw new Error('still starting')
     throw new Error('this tab has no companion (?companion=off)')
   },
-  edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' },
-  rename: (name: string) => { session?.rename(name) }
+  edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' }
 }
 
 mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off } })
