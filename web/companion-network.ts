@@ -5,7 +5,8 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PeerInfo } from '@libp2p/interface'
+import type { Connection, PeerInfo } from '@libp2p/interface'
+import { PING_PROTOCOL } from '@libp2p/ping'
 import { decodePayload, encodePayload } from '../protocol/codec.ts'
 import { installTopicValidators } from '../protocol/gossip.ts'
 import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
@@ -37,6 +38,17 @@ interface RelayInfo { peerId: string, multiaddrs: string[] }
 
 /** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc' } as const
+
+/** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
+async function probe (connection: Connection): Promise<boolean> {
+  try {
+    const stream = await connection.newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(3000) })
+    await stream.close({ signal: AbortSignal.timeout(1000) }).catch(() => { stream.abort(new Error('probe done')) })
+    return true
+  } catch {
+    return false
+  }
+}
 
 async function fetchRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
   for (let attempt = 0; ; attempt++) {
@@ -135,29 +147,52 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     }
   })
 
-  // --- other tabs: dial their /webrtc address; the smaller peer id dials. The
-  // larger one dials too if nothing came after a few announcements: the other
+  // --- other tabs: dial their /webrtc address when they announce it (every
+  // discoveryInterval), unless a direct connection is already open. The
+  // smaller peer id dials. The larger one dials too when, although others can
+  // reach it, no connection at all came for a few announcements: the smaller
   // may still hold a dead connection to our peer id from before a reload.
   const dialing = new Set<string>()
   const unanswered = new Map<string, number>()
-  node.addEventListener('peer:discovery', (event: CustomEvent<PeerInfo>) => {
+  const kindOf = (c: Connection): ReturnType<typeof connectionKind> => connectionKind(c.remoteAddr, c.limits != null)
+  const reachable = (): boolean => node.getMultiaddrs().some(ma => ma.getComponents().some(c => c.name === 'webrtc'))
+  node.services.discovery.addEventListener('peer', (event: CustomEvent<PeerInfo>) => {
     const peerId = event.detail.id.toString()
     if (peerId === selfId || dialing.has(peerId)) return
     const webrtcAddrs = event.detail.multiaddrs.filter(ma => ma.getComponents().some(c => c.name === 'webrtc'))
     if (webrtcAddrs.length === 0) return
-    if (node.getConnections(event.detail.id).some(c => connectionKind(c.remoteAddr, c.limits != null) === 'webrtc')) {
-      unanswered.delete(peerId)
-      return
-    }
+    const connections = node.getConnections(event.detail.id)
+    if (connections.some(c => kindOf(c) === 'webrtc')) return
     if (selfId > peerId) {
+      if (connections.length > 0 || !reachable()) {
+        unanswered.delete(peerId)
+        return
+      }
       const firstSeen = unanswered.get(peerId) ?? Date.now()
       unanswered.set(peerId, firstSeen)
       if (Date.now() - firstSeen < 3 * options.discoveryInterval) return
     }
+    unanswered.delete(peerId)
     dialing.add(peerId)
     node.dial(webrtcAddrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-      .catch(() => { /* the next announcement (every discoveryInterval) retries */ })
+      .catch(() => { /* the next announcement retries */ })
       .finally(() => { dialing.delete(peerId) })
+  })
+
+  // A reloaded tab has the same peer id. When a peer opens a new connection
+  // while we still hold a WebRTC connection to it, that one may have died
+  // with the old page (Chromium notices only after ICE consent fails, ~30 s):
+  // probe it, and close it if it does not answer.
+  const probing = new Set<string>()
+  node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
+    const fresh = event.detail
+    for (const older of node.getConnections(fresh.remotePeer)) {
+      if (older.id === fresh.id || probing.has(older.id) || kindOf(older) !== 'webrtc') continue
+      probing.add(older.id)
+      void probe(older).then((alive) => {
+        if (!alive && older.status === 'open') older.abort(new Error('no answer after the peer reconnected: the connection was left by a previous page'))
+      }).finally(() => { probing.delete(older.id) })
+    }
   })
 
   return {

@@ -9,7 +9,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
@@ -22,6 +22,7 @@ export interface CompanionServices extends Record<string, unknown> {
   identify: Identify
   ping: Ping
   pubsub: GossipSub
+  discovery: PeerDiscovery
 }
 
 export type CompanionNode = Libp2p<CompanionServices>
@@ -65,15 +66,17 @@ export async function createCompanionNode (options: CompanionNodeOptions): Promi
       // ws://, which is exactly where a LAN relay lives.
       denyDialMultiaddr: async () => false
     },
-    peerDiscovery: [
-      // Hear of other tabs (they announce their /webrtc addresses via the relay).
-      pubsubPeerDiscovery({ interval: options.discoveryInterval })
-    ],
     services: {
       // Required by WebRTC signalling, circuit relay and GossipSub.
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions())
+      pubsub: gossipsub(gossipOptions()),
+      // Hear of other tabs: they announce their /webrtc addresses via the
+      // relay. A service rather than a `peerDiscovery` entry, because libp2p
+      // turns those into `peer:discovery` only the first time a peer id is
+      // seen, and a reloaded tab comes back with the same peer id: the tab
+      // needs every announcement (see companion-network.ts).
+      discovery: pubsubPeerDiscovery({ interval: options.discoveryInterval })
     }
   })
 }
