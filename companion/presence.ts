@@ -4,7 +4,10 @@
  * object, then close; no length prefix) and ask every peer that, after
  * identify, says it speaks the protocol. A peer that does not is not a
  * companion (a relay, a firehose). The list shrinks when a peer disconnects.
+ * We ask again on every identify, so a card edited after we met arrives
+ * when its owner `announce()`s it with an identify push.
  */
+import type { IdentifyPush } from '@libp2p/identify'
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { parseJson } from '../protocol/codec.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -56,11 +59,13 @@ export async function requestCard (connection: Connection, signal?: AbortSignal)
 export interface Presence {
   /** Called after every change. Returns the unsubscribe. */
   onChange: (listener: (cards: Map<string, CompanionCard>) => void) => () => void
+  /** Tells connected peers our card changed (identify push, when the node has it). */
+  announce: () => Promise<void>
   stop: () => Promise<void>
 }
 
 /** Serves `getCard()` and keeps the list of companions present up to date. */
-export async function startPresence (node: Libp2p, getCard: () => CompanionCard): Promise<Presence> {
+export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush }>, getCard: () => CompanionCard): Promise<Presence> {
   const cards = new Map<string, CompanionCard>()
   const listeners = new Set<(cards: Map<string, CompanionCard>) => void>()
   const lifetime = new AbortController()
@@ -78,6 +83,8 @@ export async function startPresence (node: Libp2p, getCard: () => CompanionCard)
   const ask = (peer: PeerId, connection: Connection): void => {
     requestCard(connection, lifetime.signal).then((card) => {
       if (node.getConnections(peer).length === 0) return // left while we asked
+      const known = cards.get(peer.toString())
+      if (known !== undefined && JSON.stringify(known) === JSON.stringify(card)) return
       cards.set(peer.toString(), card)
       changed()
     }, () => { /* not a companion after all, or gone: nothing to list */ })
@@ -85,7 +92,7 @@ export async function startPresence (node: Libp2p, getCard: () => CompanionCard)
 
   const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     const { peerId, protocols, connection } = event.detail
-    if (protocols.includes(METADATA_PROTOCOL) && !cards.has(peerId.toString())) ask(peerId, connection)
+    if (protocols.includes(METADATA_PROTOCOL)) ask(peerId, connection)
   }
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
     if (cards.delete(event.detail.toString())) changed()
@@ -95,6 +102,7 @@ export async function startPresence (node: Libp2p, getCard: () => CompanionCard)
 
   return {
     onChange: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
+    announce: async () => { await node.services.identifyPush?.push() },
     stop: async () => {
       lifetime.abort()
       node.removeEventListener('peer:identify', onIdentify)

@@ -100,6 +100,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       identity.save(card)
       companion.setCard(card)
       state.card = card
+      void presence.announce()
       return { ok: true }
     },
     stop: async () => {

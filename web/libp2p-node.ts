@@ -7,8 +7,8 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import type { Identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
@@ -20,6 +20,7 @@ import { gossipOptions } from '../protocol/gossip.ts'
 
 export interface CompanionServices extends Record<string, unknown> {
   identify: Identify
+  identifyPush: IdentifyPush
   ping: Ping
   pubsub: GossipSub
   discovery: PeerDiscovery
@@ -69,6 +70,9 @@ export async function createCompanionNode (options: CompanionNodeOptions): Promi
     services: {
       // Required by WebRTC signalling, circuit relay and GossipSub.
       identify: identify(),
+      // Tells connected tabs when our addresses or our card changed (they
+      // then ask for the card again; see companion/presence.ts).
+      identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
       pubsub: gossipsub(gossipOptions()),
       // Hear of other tabs: they announce their /webrtc addresses via the

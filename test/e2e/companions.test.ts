@@ -125,6 +125,22 @@ describe('companions converse: three tabs and a firehose client', { skip }, () =
     assert.deepEqual(browser.consoleErrors, [])
   })
 
+  it('an edited card reaches the other tab (identify push), is kept across reloads, and a bad edit is refused with a clear message', async () => {
+    const [mine, other] = tabs
+    await mine.getByTestId('edit-card').click()
+    await mine.getByTestId('card-name').fill('   ')
+    await mine.getByTestId('save-card').click()
+    assert.match((await mine.getByTestId('card-error').textContent())!, /name/i)
+    await mine.getByTestId('card-name').fill('Aya the Second')
+    await mine.getByTestId('card-personality').fill('curious and patient')
+    await mine.getByTestId('save-card').click()
+    assert.equal(await mine.getByTestId('companion-name').textContent(), 'Aya the Second')
+    assert.equal(await mine.getByTestId('companion-id').textContent(), ids[0], 'the id never changes')
+    const listed = other.locator(`[data-testid=present-companion][data-companion-id="${ids[0]}"]`)
+    await waitFor(async () => (await listed.textContent())?.includes('Aya the Second') === true, 'the other tab to show the new name', 5_000)
+    assert.match((await listed.textContent())!, /curious and patient/)
+  })
+
   it('a reload is the same companion with the same peer id; the tabs are different companions', async () => {
     const peerIdOf = async (tab: Page): Promise<string> => {
       await waitFor(async () => (await tab.getByTestId('peer-id').textContent())?.startsWith('12D3'), 'the peer id')
@@ -135,6 +151,7 @@ describe('companions converse: three tabs and a firehose client', { skip }, () =
     await tabs[0].reload()
     await tabs[0].getByTestId('companion-id').waitFor({ timeout: 15_000 })
     assert.equal(await tabs[0].getByTestId('companion-id').textContent(), ids[0])
+    assert.equal(await tabs[0].getByTestId('companion-name').textContent(), 'Aya the Second', 'the edited card is kept')
     assert.equal(await peerIdOf(tabs[0]), peers[0])
   })
 
