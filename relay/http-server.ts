@@ -1,6 +1,7 @@
 /**
  * The relay's one HTTP port: the built page, `/api/relay` (how a page finds
- * the relay it was served by), `/healthz`, and the `/firehose` upgrade.
+ * the relay it was served by), `/healthz`, the `/api/llm` proxy, and the
+ * `/firehose` upgrade.
  * libp2p's WebSocket listener owns a server of its own on another port.
  */
 import { createServer } from 'node:http'
@@ -9,6 +10,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sirv from 'sirv'
 import type { Firehose } from './firehose.ts'
+import { LLM_PROXY_PATH } from './llm-proxy.ts'
+import type { LlmProxy } from './llm-proxy.ts'
 
 /** What `/api/relay` answers; the page reads it at start. */
 export interface RelayInfo {
@@ -17,6 +20,8 @@ export interface RelayInfo {
   multiaddrs: string[]
   /** Path of the firehose WebSocket on this HTTP origin. */
   firehose: string
+  /** The `/api/llm` proxy when the relay has a model endpoint (`--llm-url`), else null. */
+  llm: { path: string, model: string | null } | null
 }
 
 export interface HttpServerOptions {
@@ -25,6 +30,8 @@ export interface HttpServerOptions {
   /** Multiaddrs for a page that reached us as `hostname` (from its Host header). */
   relayInfo: (hostname: string | undefined) => RelayInfo
   health: () => Record<string, unknown>
+  /** The model proxy, when `--llm-url` is set. */
+  llm?: LlmProxy
 }
 
 function sendJson (res: ServerResponse, status: number, body: unknown): void {
@@ -50,13 +57,18 @@ export function requestHostname (request: IncomingMessage): string | undefined {
 }
 
 export function createHttpServer (options: HttpServerOptions): Server {
-  const { webRoot, firehose, relayInfo, health } = options
+  const { webRoot, firehose, relayInfo, health, llm } = options
   const pageBuilt = existsSync(join(webRoot, 'index.html'))
   // sirv indexes the folder once at start: a page rebuilt later needs a relay restart.
   const serveStatic = pageBuilt ? sirv(webRoot, { etag: true, dev: false }) : undefined
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
+    if (path === LLM_PROXY_PATH) {
+      if (llm !== undefined) llm.handle(req, res)
+      else sendJson(res, 503, { error: { message: 'this relay has no model endpoint: start it with --llm-url', type: 'not_configured' } })
+      return
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end()
       return

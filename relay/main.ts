@@ -40,6 +40,7 @@ async function main (): Promise<void> {
     ...hosts.map((host, i) => `  ${i === 0 ? 'open' : '    '}       http://${host}:${relay.httpPort}/`),
     ...hosts.map((host, i) => `  ${i === 0 ? 'firehose' : '        '}   ws://${host}:${relay.httpPort}/firehose`),
     `  mdns       ${options.mdns ? 'on' : 'off'}`,
+    `  llm        ${options.llmUrl === undefined ? 'off (pages use the built-in brain or their own endpoint)' : `${options.llmUrl} via /api/llm${options.llmModel === undefined ? '' : `, model ${options.llmModel}`}${options.llmKey === undefined ? '' : ', with key'}`}`,
     `  data dir   ${options.dataDir}`
   ]
   console.log(lines.join('\n'))

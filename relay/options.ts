@@ -31,6 +31,14 @@ export interface RelayOptions {
   maxConnections: number
   /** Firehose WebSocket clients at once. */
   maxFirehoseClients: number
+  /** OpenAI-compatible endpoint pages may use through `/api/llm` (base URL, without `/chat/completions`). */
+  llmUrl?: string
+  /** Key the relay adds for `llmUrl`; it never reaches a page. */
+  llmKey?: string
+  /** Model the relay asks `llmUrl` for, whatever a page names. */
+  llmModel?: string
+  /** How long the relay waits for `llmUrl` to answer one request (ms). */
+  llmTimeoutMs: number
 }
 
 export const DEFAULT_PORT = 8787
@@ -45,7 +53,8 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   webRoot: 'dist',
   maxReservations: 1024,
   maxConnections: 1024,
-  maxFirehoseClients: 1024
+  maxFirehoseClients: 1024,
+  llmTimeoutMs: 120_000
 }
 
 /**
@@ -73,8 +82,15 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
   }
-  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients'] as const) {
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
+  }
+  if (options.llmUrl !== undefined) {
+    let url: URL | undefined
+    try { url = new URL(options.llmUrl) } catch { url = undefined }
+    if (url === undefined || !['http:', 'https:'].includes(url.protocol)) throw new TypeError(`llmUrl must be an http(s) URL, got ${JSON.stringify(options.llmUrl)}`)
+  } else if (options.llmKey !== undefined || options.llmModel !== undefined) {
+    throw new TypeError('llmKey and llmModel need llmUrl (--llm-url)')
   }
   for (const addr of options.bootstrap) {
     let parsed
@@ -107,6 +123,10 @@ const FLAGS = {
   'max-reservations': { type: 'string', env: 'KOTOBA_MAX_RESERVATIONS', arg: 'N', help: `circuit-relay reservations, one per tab (default ${DEFAULTS.maxReservations})` },
   'max-connections': { type: 'string', env: 'KOTOBA_MAX_CONNECTIONS', arg: 'N', help: `libp2p connections (default ${DEFAULTS.maxConnections})` },
   'max-firehose-clients': { type: 'string', env: 'KOTOBA_MAX_FIREHOSE_CLIENTS', arg: 'N', help: `firehose WebSocket clients (default ${DEFAULTS.maxFirehoseClients})` },
+  'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint pages may use via /api/llm, e.g. http://127.0.0.1:11434/v1' },
+  'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
+  'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
+  'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: `how long to wait for --llm-url to answer (default ${DEFAULTS.llmTimeoutMs / 1000})` },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
 } as const
 
@@ -166,6 +186,11 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
     return Number(text)
   }
 
+  const seconds = (name: keyof typeof FLAGS): number | undefined => {
+    const value = integer(name)
+    return value === undefined ? undefined : value * 1000
+  }
+
   const noMdns = read('no-mdns')
   return {
     help: false,
@@ -180,7 +205,11 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       webRoot: read('web-root') as string | undefined,
       maxReservations: integer('max-reservations'),
       maxConnections: integer('max-connections'),
-      maxFirehoseClients: integer('max-firehose-clients')
+      maxFirehoseClients: integer('max-firehose-clients'),
+      llmUrl: read('llm-url') as string | undefined,
+      llmKey: read('llm-key') as string | undefined,
+      llmModel: read('llm-model') as string | undefined,
+      llmTimeoutMs: seconds('llm-timeout')
     })
   }
 }

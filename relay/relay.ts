@@ -14,6 +14,7 @@ import { createFirehose } from './firehose.ts'
 import { createHttpServer } from './http-server.ts'
 import type { RelayInfo } from './http-server.ts'
 import { connectLanPeers } from './lan-peers.ts'
+import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
 import type { RelayOptions } from './options.ts'
@@ -80,6 +81,10 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     return names.includes('ws') && !names.includes('p2p-circuit')
   })
 
+  const llm = options.llmUrl === undefined
+    ? undefined
+    : createLlmProxy({ ...LLM_PROXY_LIMITS, url: options.llmUrl, key: options.llmKey, model: options.llmModel, timeoutMs: options.llmTimeoutMs })
+
   const relayInfo = (hostname?: string): RelayInfo => {
     const listed = wsAddrs().map(ma => ma.toString())
     const wsPort = wsAddrs()[0]?.getComponents().find(c => c.name === 'tcp')?.value
@@ -88,7 +93,12 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
       const proto = hostname.includes(':') ? 'ip6' : /^[\d.]+$/.test(hostname) ? 'ip4' : 'dns'
       first.push(`/${proto}/${hostname}/tcp/${wsPort}/ws/p2p/${peerId}`)
     }
-    return { peerId, multiaddrs: [...new Set([...first, ...listed])], firehose: '/firehose' }
+    return {
+      peerId,
+      multiaddrs: [...new Set([...first, ...listed])],
+      firehose: '/firehose',
+      llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }
+    }
   }
 
   const health = (): Record<string, unknown> => ({
@@ -100,7 +110,7 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }]))
   })
 
-  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health })
+  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm })
   http.listen(options.port, options.host)
   try {
     await once(http, 'listening')

@@ -38,7 +38,11 @@ describe('relay options', () => {
       { bootstrap: [`/ip4/10.0.0.1/tcp/1/p2p/${RELAY_ID}`, `/dns4/relay.lan/tcp/1/p2p/${RELAY_ID}`] }],
     ['--data-dir is made absolute', ['--data-dir', 'relay-data'], {}, { dataDir: resolve('relay-data') }],
     ['limits', ['--max-reservations', '50', '--max-connections', '60', '--max-firehose-clients', '70'], {},
-      { maxReservations: 50, maxConnections: 60, maxFirehoseClients: 70 }]
+      { maxReservations: 50, maxConnections: 60, maxFirehoseClients: 70 }],
+    ['no model endpoint by default', [], {}, { llmUrl: undefined, llmKey: undefined, llmModel: undefined, llmTimeoutMs: 120_000 }],
+    ['--llm-url, --llm-model, --llm-timeout in seconds', ['--llm-url', 'http://127.0.0.1:11434/v1', '--llm-model', 'llama3.2', '--llm-timeout', '30'], {},
+      { llmUrl: 'http://127.0.0.1:11434/v1', llmModel: 'llama3.2', llmTimeoutMs: 30_000 }],
+    ['the key from KOTOBA_LLM_KEY', ['--llm-url', 'https://api.example/v1'], { KOTOBA_LLM_KEY: 'sk-secret' }, { llmKey: 'sk-secret' }]
   ]
   for (const [name, argv, env, expected] of cases) {
     it(name, () => {
@@ -57,6 +61,9 @@ describe('relay options', () => {
     ['bootstrap without peer id', ['--bootstrap', '/ip4/10.0.0.1/tcp/1'], {}, /must end in \/p2p/],
     ['zero reservations', ['--max-reservations', '0'], {}, /maxReservations must be a positive integer/],
     ['bad env value', [], { KOTOBA_TCP_PORT: '-1' }, /--tcp-port must be a whole number/],
+    ['llm url not http', ['--llm-url', 'ftp://host/v1'], {}, /llmUrl must be an http\(s\) URL/],
+    ['llm key without url', [], { KOTOBA_LLM_KEY: 'sk-secret' }, /need llmUrl \(--llm-url\)/],
+    ['zero llm timeout', ['--llm-url', 'http://127.0.0.1:1/v1', '--llm-timeout', '0'], {}, /llmTimeoutMs must be a positive integer/],
     ['positional argument', ['start'], {}, /start/]
   ]
   for (const [name, argv, env, pattern] of errors) {
@@ -69,7 +76,7 @@ describe('relay options', () => {
     assert.deepEqual(parseCommandLine(['--help'], {}), { help: true })
     assert.deepEqual(parseCommandLine(['-h'], {}), { help: true })
     const text = helpText()
-    for (const flag of ['--host', '--port', '--ws-port', '--tcp-port', '--no-mdns', '--bootstrap', '--data-dir', 'KOTOBA_BOOTSTRAP']) {
+    for (const flag of ['--host', '--port', '--ws-port', '--tcp-port', '--no-mdns', '--bootstrap', '--data-dir', 'KOTOBA_BOOTSTRAP', '--llm-url', '--llm-key', '--llm-model', '--llm-timeout', 'KOTOBA_LLM_KEY']) {
       assert.ok(text.includes(flag), flag)
     }
   })

@@ -1,0 +1,147 @@
+/**
+ * `POST /api/llm/chat/completions`: the relay forwards a page's
+ * chat-completions request to the LAN's model endpoint (`--llm-url`), adding
+ * the key (`--llm-key`, which never leaves the relay) and the model
+ * (`--llm-model`, when set it wins over the page's). Same origin as the page,
+ * so the browser needs no CORS. Bounded: request and answer size, time per
+ * request, requests in flight. Errors are OpenAI-shaped
+ * (`{"error":{"message","type"}}`) so any client reads them.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export const LLM_PROXY_PATH = '/api/llm/chat/completions'
+
+export interface LlmProxyOptions {
+  /** Base URL of the OpenAI-compatible endpoint, up to and without `/chat/completions`. */
+  url: string
+  key?: string
+  model?: string
+  /** Deadline for the endpoint's answer (ms). */
+  timeoutMs: number
+  maxRequestBytes: number
+  maxAnswerBytes: number
+  maxInFlight: number
+}
+
+export const LLM_PROXY_LIMITS = { maxRequestBytes: 256 * 1024, maxAnswerBytes: 1024 * 1024, maxInFlight: 8 } as const
+
+export interface LlmProxy {
+  /** What `/api/relay` tells pages: the model the relay uses, if it names one. */
+  info: { model: string | null }
+  handle: (req: IncomingMessage, res: ServerResponse) => void
+}
+
+class ProxyError extends Error {
+  readonly status: number
+  /** OpenAI-style error type. */
+  readonly type: string
+  readonly headers: Record<string, string>
+  constructor (status: number, message: string, type = 'invalid_request_error', headers: Record<string, string> = {}) {
+    super(message)
+    this.status = status
+    this.type = type
+    this.headers = headers
+  }
+}
+
+function sendError (res: ServerResponse, err: ProxyError): void {
+  const text = JSON.stringify({ error: { message: err.message, type: err.type } })
+  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...err.headers })
+  res.end(text)
+}
+
+async function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit) throw new ProxyError(413, `request larger than ${limit} bytes`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > limit) throw new ProxyError(413, `request larger than ${limit} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+async function readAnswer (response: Response, limit: number): Promise<Buffer> {
+  if (response.body === null) return Buffer.alloc(0)
+  const reader = response.body.getReader()
+  const chunks: Buffer[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return Buffer.concat(chunks)
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel()
+      throw new ProxyError(502, `the model endpoint answered more than ${limit} bytes`, 'upstream_error')
+    }
+    chunks.push(Buffer.from(value))
+  }
+}
+
+export function createLlmProxy (options: LlmProxyOptions): LlmProxy {
+  const target = `${options.url.replace(/\/+$/, '')}/chat/completions`
+  let inFlight = 0
+
+  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'POST') throw new ProxyError(405, 'use POST', 'invalid_request_error', { allow: 'POST' })
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new ProxyError(415, 'send a JSON body (content-type: application/json)')
+    const raw = await readBody(req, options.maxRequestBytes)
+    let body: unknown
+    try {
+      body = JSON.parse(raw.toString('utf8'))
+    } catch (err) {
+      throw new ProxyError(400, `the body is not JSON: ${(err as Error).message}`)
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ProxyError(400, 'the body must be a JSON object')
+    const request = body as Record<string, unknown>
+    if (request.stream === true) throw new ProxyError(400, 'streaming is not supported by this proxy: send "stream": false')
+    const model = options.model ?? (typeof request.model === 'string' && request.model !== '' ? request.model : undefined)
+    if (model === undefined) throw new ProxyError(400, 'no model: name one in the request, or start the relay with --llm-model')
+
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' }
+    if (options.key !== undefined && options.key !== '') headers.authorization = `Bearer ${options.key}`
+    const abort = new AbortController()
+    // A page that gave up (closed, aborted) needs no answer: stop asking too.
+    res.on('close', () => { if (!res.writableFinished) abort.abort() })
+    const deadline = AbortSignal.timeout(options.timeoutMs)
+    let response: Response
+    let answer: Buffer
+    try {
+      response = await fetch(target, { method: 'POST', headers, body: JSON.stringify({ ...request, model, stream: false }), signal: AbortSignal.any([abort.signal, deadline]) })
+      answer = await readAnswer(response, options.maxAnswerBytes)
+    } catch (err) {
+      if (err instanceof ProxyError) throw err
+      if (deadline.aborted) throw new ProxyError(504, `the model endpoint did not answer within ${Math.round(options.timeoutMs / 1000)} s`, 'upstream_timeout')
+      const cause = (err as Error & { cause?: Error }).cause?.message
+      throw new ProxyError(502, `the relay could not reach its model endpoint (${cause ?? (err as Error).message})`, 'upstream_error')
+    }
+    res.writeHead(response.status, {
+      'content-type': response.headers.get('content-type') ?? 'application/json',
+      'content-length': answer.byteLength,
+      'cache-control': 'no-store',
+      ...(response.headers.has('retry-after') ? { 'retry-after': response.headers.get('retry-after')! } : {})
+    })
+    res.end(answer)
+  }
+
+  return {
+    info: { model: options.model ?? null },
+    handle: (req, res) => {
+      if (inFlight >= options.maxInFlight) {
+        sendError(res, new ProxyError(429, `${options.maxInFlight} model requests are already in flight; try again shortly`, 'rate_limit_error', { 'retry-after': '1' }))
+        req.resume()
+        return
+      }
+      inFlight++
+      forward(req, res)
+        .catch((err: unknown) => {
+          if (res.headersSent) { res.destroy(); return }
+          sendError(res, err instanceof ProxyError ? err : new ProxyError(500, `internal error: ${(err as Error).message}`, 'internal_error'))
+          req.resume()
+        })
+        .finally(() => { inFlight-- })
+    }
+  }
+}
