@@ -42,6 +42,8 @@ export type CompanionEvent =
   | { type: 'rest', reason: string }
   | { type: 'line-discarded', reason: string }
   | { type: 'brain-error', message: string }
+  /** The brain answered again after a `brain-error`. */
+  | { type: 'brain-ok' }
   | { type: 'query-result', query: Query, outcome: QueryOutcome }
 
 export type QueryOutcome =
@@ -74,6 +76,8 @@ export class Companion {
   #queries = new Map<string, { query: Query, resolve: (outcome: QueryOutcome) => void, timer: ReturnType<typeof setTimeout> }>()
   #status: CompanionStatus = 'resting'
   #stopped = false
+  /** The last brain call failed (a `brain-error` was emitted). */
+  #brainFailing = false
 
   constructor (options: CompanionOptions) {
     this.#card = options.card
@@ -100,7 +104,10 @@ export class Companion {
     this.#state = { ...this.#state, selfName: card.name }
   }
 
-  setBrain (brain: Brain): void { this.#brain = brain }
+  setBrain (brain: Brain): void {
+    this.#brain = brain
+    this.#brainFailing = false
+  }
 
   setSettings (settings: Partial<CompanionSettings>): void {
     this.#settings = { ...this.#settings, ...settings }
@@ -231,8 +238,15 @@ export class Companion {
     this.#emit({ type: 'status', status })
   }
 
+  #brainAnswered (): void {
+    if (!this.#brainFailing) return
+    this.#brainFailing = false
+    this.#emit({ type: 'brain-ok' })
+  }
+
   #fail (what: string, err: unknown): void {
     if ((err as Error)?.name === 'AbortError') return
+    this.#brainFailing = true
     this.#emit({ type: 'brain-error', message: `${what}: ${(err as Error)?.message ?? String(err)}` })
   }
 
@@ -244,7 +258,10 @@ export class Companion {
         this.#judging = abort
         const { message, selected, conversation } = effect
         this.#brain.judge(this.#context(), { message, selected, conversation }, abort.signal).then(
-          (judgement) => { if (!abort.signal.aborted) this.#dispatch({ type: 'judged', messageId: message.id, judgement }) },
+          (judgement) => {
+            this.#brainAnswered()
+            if (!abort.signal.aborted) this.#dispatch({ type: 'judged', messageId: message.id, judgement })
+          },
           (err) => {
             if (abort.signal.aborted) return
             this.#fail('could not judge the turn', err)
@@ -269,6 +286,7 @@ export class Companion {
         const after = effect.after
         this.#brain.write(this.#context(), request, abort.signal).then(
           async (line) => {
+            this.#brainAnswered()
             // Keep a human pace: never answer faster than paceMs.
             const wait = this.#settings.paceMs - (this.#now() - startedAt)
             if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))

@@ -154,3 +154,22 @@ export function createLlmBrain (endpoint: ChatEndpoint): Brain {
 
   return { kind: 'llm', judge, write }
 }
+
+const CheckSchema = v.object({ ok: v.boolean() })
+
+/**
+ * One small structured request, no retries: what a settings page's Test
+ * button needs. Resolves with the round-trip time in ms; throws `BrainError`.
+ */
+export async function checkEndpoint (endpoint: ChatEndpoint, signal: AbortSignal): Promise<number> {
+  const started = Date.now()
+  await completeStructured({ ...endpoint, retries: 0 }, {
+    name: 'check',
+    messages: [{ role: 'user', content: 'This is a connection test. Answer with the JSON object {"ok": true}.' }],
+    jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
+    schema: CheckSchema,
+    temperature: 0,
+    maxTokens: 20
+  }, signal)
+  return Date.now() - started
+}

@@ -462,6 +462,7 @@ function onStates (state: TurnState, states: State[], now: number): StepResult {
   const votes = states.filter(s => s.params.messageId !== undefined)
   if (votes.length === 0) return onDecision(state, states.map(s => s.params), now)
   const ballots = [...state.ballots, ...votes.map(s => ({ messageId: s.params.messageId as string, vote: s.params }))].slice(-BALLOT_LIMIT)
+  if (yielded(state, votes)) return passOver({ ...state, ballots }, now)
   return mayDecide({ ...state, ballots }, now)
 }
 
@@ -508,11 +509,25 @@ function onJudged (state: TurnState, messageId: string, judgement: Judgement | n
   return { state: cleared, effects: [{ type: 'publish-vote', state: stateOf(vote, messageId) }] }
 }
 
-function onWritten (state: TurnState, id: number, ok: boolean): StepResult {
+function onWritten (state: TurnState, id: number, ok: boolean, now: number): StepResult {
   if (state.writing === null || state.writing.id !== id) return { state, effects: [] } // a discarded write
   const cleared = { ...state, writing: null }
-  if (!ok) return { state: cleared, effects: [{ type: 'discard-line', id, reason: 'the brain could not write a line' }] }
-  return { state: cleared, effects: [{ type: 'publish-line', id }] }
+  if (ok) return { state: cleared, effects: [{ type: 'publish-line', id }] }
+  const discard: TurnEffect = { type: 'discard-line', id, reason: 'the brain could not write a line' }
+  const awaiting = state.awaiting
+  if (awaiting === null || awaiting.speaker !== state.self) return { state: cleared, effects: [discard] }
+  // We were chosen and cannot speak: say so with a `listen` vote for the line
+  // (others then pass over at once, not after lineTimeoutMs), and pass over.
+  const own = awaiting.votes.find(v => v.from === state.self)
+  const retraction = stateOf({ from: state.self, state: 'listen', importance: 0, selected: own?.selected ?? false, closing: own?.closing ?? 'none' }, awaiting.message.id)
+  const passed = passOver(cleared, now)
+  return { state: passed.state, effects: [discard, { type: 'publish-vote', state: retraction }, ...passed.effects] }
+}
+
+/** The chosen speaker voted `listen` for the line it was chosen for: it yields the turn. */
+function yielded (state: TurnState, votes: State[]): boolean {
+  const awaiting = state.awaiting
+  return awaiting !== null && votes.some(v => v.params.messageId === awaiting.message.id && v.params.from === awaiting.speaker && v.params.state === 'listen')
 }
 
 function onPresence (state: TurnState, present: string[], now: number): StepResult {
@@ -547,7 +562,7 @@ export function step (state: TurnState, event: TurnEvent, now: number): StepResu
     case 'message': return onMessage(state, event.message, now)
     case 'states': return onStates(state, event.states, now)
     case 'judged': return onJudged(state, event.messageId, event.judgement)
-    case 'written': return onWritten(state, event.id, event.ok)
+    case 'written': return onWritten(state, event.id, event.ok, now)
     case 'presence': return onPresence(state, event.present, now)
     case 'tick': return onTick(state, now)
   }

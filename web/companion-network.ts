@@ -12,6 +12,7 @@ import { installTopicValidators } from '../protocol/gossip.ts'
 import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
 import { TOPICS, isTopic } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
+import type { RelayLlm } from './brain-choice.ts'
 import { connectionKind } from './connection-kind.ts'
 import { createCompanionNode } from './libp2p-node.ts'
 import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
@@ -27,6 +28,8 @@ export interface CompanionNetworkOptions {
 
 export interface CompanionNetwork {
   node: CompanionNode
+  /** The relay that served the page, and the model proxy it offers (null: none). */
+  relay: { peerId: string, llm: RelayLlm | null }
   /** Validates and publishes a payload; it is also recorded in the log as our own. */
   publish: (topic: Topic, payload: unknown) => Promise<void>
   /** Subscribes to every accepted payload (including our own). Returns the unsubscribe. */
@@ -34,7 +37,8 @@ export interface CompanionNetwork {
   stop: () => Promise<void>
 }
 
-interface RelayInfo { peerId: string, multiaddrs: string[] }
+/** What `/api/relay` answers (see relay/http-server.ts). */
+interface RelayInfo { peerId: string, multiaddrs: string[], llm?: RelayLlm | null }
 
 /** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc' } as const
@@ -197,6 +201,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
 
   return {
     node,
+    relay: { peerId: info.peerId, llm: info.llm ?? null },
     publish: async (topic, payload) => {
       const bytes = encodePayload(payload)
       const decoded = decodePayload(topic, bytes)

@@ -4,16 +4,18 @@
  * answering its own companion's `speak` queries (aloud when sound is on).
  * Data flows one way: network -> companion -> CompanionState -> components.
  */
-import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import { editCard } from '../companion/card.ts'
 import type { CardEdit } from '../companion/card.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
+import { checkEndpoint } from '../companion/llm-brain.ts'
 import { startPresence } from '../companion/presence.ts'
 import { decodePayload } from '../protocol/codec.ts'
 import { messageSend } from '../protocol/build.ts'
 import { isQuery } from '../protocol/payloads.ts'
 import type { Action, Message, Query, QueryResult } from '../protocol/payloads.ts'
+import { brainFor, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
+import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
 import type { Identity, Person } from './identity.ts'
@@ -23,6 +25,10 @@ export interface CompanionSession {
   /** The person at the keyboard says something to the chosen companions (all present if none). */
   say: (text: string, to?: string[]) => Promise<void>
   edit: (edit: CardEdit) => { ok: true } | { ok: false, message: string }
+  /** Switches brain (and remembers the choice for this browser). */
+  setBrain: (choice: BrainChoice) => { ok: true } | { ok: false, message: string }
+  /** One small request to the choice's endpoint: its round trip, or what went wrong. */
+  testBrain: (choice: BrainChoice) => Promise<{ ok: true, ms: number } | { ok: false, message: string }>
   stop: () => Promise<void>
 }
 
@@ -32,12 +38,23 @@ function describeAction (action: Action): string {
   return typeof value === 'string' ? value : action.params.name
 }
 
-export async function startCompanionSession (network: CompanionNetwork, identity: Identity, person: Person, state: CompanionState, settings: Partial<CompanionSettings>): Promise<CompanionSession> {
+export interface SessionPlace {
+  /** Where the brain choice is kept (localStorage). */
+  storage: Pick<Storage, 'getItem' | 'setItem'>
+  /** The page's origin, to reach the relay's model proxy. */
+  origin: string
+}
+
+export async function startCompanionSession (network: CompanionNetwork, identity: Identity, person: Person, state: CompanionState, settings: Partial<CompanionSettings>, place: SessionPlace): Promise<CompanionSession> {
   let card = identity.card
   state.card = card
   state.personId = person.id
   state.personName = person.name
-  const companion = new Companion({ card, brain: createBuiltinBrain({ seed: card.id }), publish: network.publish, settings })
+  state.relayLlm = network.relay.llm
+  state.brain = loadBrainChoice(place.storage)
+  const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
+  if (first.problem !== undefined) state.brainError = first.problem
+  const companion = new Companion({ card, brain: first.brain, publish: network.publish, settings })
 
   const presence = await startPresence(network.node, () => card)
   presence.onChange((cards) => {
@@ -50,6 +67,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       case 'status': state.status = event.status; break
       case 'decided': state.turns[event.messageId] = { votes: event.votes, speaker: event.speaker, by: event.by }; break
       case 'brain-error': state.brainError = event.message; break
+      case 'brain-ok': state.brainError = ''; break
       default: break
     }
   })
@@ -102,6 +120,27 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       state.card = card
       void presence.announce()
       return { ok: true }
+    },
+    setBrain: (choice) => {
+      if (choice.kind === 'llm') {
+        const resolved = endpointFor(choice, network.relay.llm, place.origin)
+        if (!resolved.ok) return resolved
+      }
+      companion.setBrain(brainFor(choice, network.relay.llm, place.origin, card.id).brain)
+      saveBrainChoice(place.storage, choice)
+      state.brain = choice
+      state.brainError = ''
+      return { ok: true }
+    },
+    testBrain: async (choice) => {
+      if (choice.kind === 'builtin') return { ok: true, ms: 0 }
+      const resolved = endpointFor(choice, network.relay.llm, place.origin)
+      if (!resolved.ok) return resolved
+      try {
+        return { ok: true, ms: await checkEndpoint(resolved.endpoint, AbortSignal.timeout(60_000)) }
+      } catch (err) {
+        return { ok: false, message: (err as Error).message }
+      }
     },
     stop: async () => {
       unsubscribe()

@@ -5,6 +5,8 @@
 import type { CompanionStatus } from '../companion/companion.ts'
 import type { Vote } from '../companion/speaker-selection.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import { BUILTIN } from './brain-choice.ts'
+import type { BrainChoice, RelayLlm } from './brain-choice.ts'
 
 export interface TimelineLine {
   id: string
@@ -36,6 +38,9 @@ export class CompanionState {
   /** How each line's turn was decided, by message id. */
   turns = $state<Record<string, TurnView>>({})
   brainError = $state('')
+  /** The brain the person chose, and what the relay offers. */
+  brain = $state.raw<BrainChoice>(BUILTIN)
+  relayLlm = $state.raw<RelayLlm | null>(null)
   sound = $state(false)
   personId = $state('')
   personName = $state('You')

@@ -5,6 +5,7 @@
  */
 import { mount } from 'svelte'
 import App from './App.svelte'
+import type { BrainChoice } from './brain-choice.ts'
 import { startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import { startCompanionSession } from './companion-session.ts'
@@ -27,7 +28,9 @@ const actions = {
     if (started === undefined) throw new Error('still starting')
     throw new Error('this tab has no companion (?companion=off)')
   },
-  edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' }
+  edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' },
+  setBrain: (choice: BrainChoice) => session?.setBrain(choice) ?? { ok: false as const, message: 'still starting' },
+  testBrain: async (choice: BrainChoice) => await session?.testBrain(choice) ?? { ok: false as const, message: 'still starting' }
 }
 
 mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off } })
@@ -40,7 +43,7 @@ async function start (): Promise<void> {
     discoveryInterval: 1000,
     privateKey: identity?.privateKey
   })
-  if (identity !== undefined) session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings)
+  if (identity !== undefined) session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin })
   installTestHooks(started, session)
   // Leaving (close, reload): close the connections now, so the other tabs see this
   // companion go at once instead of when their connection monitor gives up on it.

@@ -65,9 +65,12 @@ function completion (content: string, model: string): unknown {
   }
 }
 
+/** Like Ollama with OLLAMA_ORIGINS=*: any page may call it. */
+const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'authorization, content-type', 'access-control-allow-methods': 'POST, OPTIONS' }
+
 function send (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text)
+  res.writeHead(status, { 'content-type': 'application/json', ...CORS, ...headers }).end(text)
 }
 
 export async function startFakeLlm (): Promise<FakeLlm> {
@@ -77,6 +80,10 @@ export async function startFakeLlm (): Promise<FakeLlm> {
   const hanging = new Set<ServerResponse>()
 
   const server = createServer((req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS).end()
+      return
+    }
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {

@@ -245,6 +245,30 @@ describe('step: one turn', () => {
     assert.equal(ofType(r.effects, 'write').length, 1)
   })
 
+  it('a chosen speaker whose brain cannot write yields at once: it votes listen, and the next best speaks', () => {
+    // A is chosen and fails to write.
+    let a = step(node(A), { type: 'message', message: hello }, 0).state
+    const chosen = step(a, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'speak', 5)] }, 10)
+    a = chosen.state
+    const [write] = ofType(chosen.effects, 'write')
+    const failed = step(a, { type: 'written', id: write.id, ok: false }, 20)
+    assert.equal(ofType(failed.effects, 'discard-line').length, 1)
+    const [retraction] = ofType(failed.effects, 'publish-vote')
+    assert.deepEqual([retraction.state.params.from, retraction.state.params.state, retraction.state.params.messageId], [A, 'listen', 'm1'])
+    assert.equal(ofType(failed.effects, 'write').length, 0, 'A does not try again')
+    assert.equal(failed.state.awaiting?.speaker, B)
+    // B, waiting for A's line, speaks as soon as the retraction arrives (not after lineTimeoutMs).
+    let b = step(node(B), { type: 'message', message: hello }, 0).state
+    b = step(b, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'speak', 5)] }, 10).state
+    assert.equal(b.awaiting?.speaker, A)
+    const r = step(b, { type: 'states', states: [retraction.state] }, 30)
+    assert.equal(ofType(r.effects, 'write').length, 1)
+    // A failed greeting (nobody waits for it) is just dropped.
+    const greeting = step(node(A, [A, B]), { type: 'presence', present: [A, B, C] }, 0)
+    const [greet] = ofType(greeting.effects, 'write')
+    assert.deepEqual(step(greeting.state, { type: 'written', id: greet.id, ok: false }, 5).effects.map(e => e.type), ['discard-line'])
+  })
+
   it('a newcomer is greeted by one companion when nothing is going on', () => {
     const greeters = [A, B].filter(self => ofType(step(node(self, [A, B]), { type: 'presence', present: [A, B, C] }, 0).effects, 'write').length === 1)
     assert.deepEqual(greeters, [A])

@@ -1,0 +1,80 @@
+/**
+ * Which brain the tab's companion thinks with, as the person chose it in the
+ * page: the built-in brain, or a language model reached through the relay's
+ * `/api/llm` proxy (the key stays on the relay) or at an endpoint of their
+ * own (base URL, model and key kept in this browser's localStorage; the
+ * endpoint must allow the page's origin by CORS). One choice per browser:
+ * every tab started afterwards uses it.
+ */
+import * as v from 'valibot'
+import { createBuiltinBrain } from '../companion/builtin-brain.ts'
+import type { Brain } from '../companion/brain.ts'
+import type { ChatEndpoint } from '../companion/chat-completions.ts'
+import { createLlmBrain } from '../companion/llm-brain.ts'
+
+export const BRAIN_STORAGE_KEY = 'kotoba.brain'
+
+export type BrainChoice =
+  | { kind: 'builtin' }
+  | { kind: 'llm', via: 'relay' | 'direct', baseUrl: string, model: string, apiKey: string }
+
+/** What the relay offers (from `/api/relay`): its proxy path and model, or null. */
+export interface RelayLlm { path: string, model: string | null }
+
+const ChoiceSchema = v.variant('kind', [
+  v.object({ kind: v.literal('builtin') }),
+  v.object({
+    kind: v.literal('llm'),
+    via: v.picklist(['relay', 'direct']),
+    baseUrl: v.pipe(v.string(), v.maxLength(2000)),
+    model: v.pipe(v.string(), v.maxLength(200)),
+    apiKey: v.pipe(v.string(), v.maxLength(500))
+  })
+])
+
+export const BUILTIN: BrainChoice = { kind: 'builtin' }
+
+export function loadBrainChoice (storage: Pick<Storage, 'getItem'>): BrainChoice {
+  try {
+    const parsed = v.safeParse(ChoiceSchema, JSON.parse(storage.getItem(BRAIN_STORAGE_KEY) ?? 'null'))
+    return parsed.success ? parsed.output : BUILTIN
+  } catch {
+    return BUILTIN
+  }
+}
+
+export function saveBrainChoice (storage: Pick<Storage, 'setItem'>, choice: BrainChoice): void {
+  storage.setItem(BRAIN_STORAGE_KEY, JSON.stringify(choice))
+}
+
+/**
+ * The endpoint a choice means, or why it cannot be used. `origin` resolves
+ * the relay's path (the page's own origin).
+ */
+export function endpointFor (choice: Extract<BrainChoice, { kind: 'llm' }>, relayLlm: RelayLlm | null, origin: string): { ok: true, endpoint: ChatEndpoint } | { ok: false, message: string } {
+  if (choice.via === 'relay') {
+    if (relayLlm === null) return { ok: false, message: 'this relay has no model endpoint (it was started without --llm-url)' }
+    return { ok: true, endpoint: { baseUrl: new URL(relayLlm.path, origin).toString(), model: choice.model.trim() } }
+  }
+  let url: URL | undefined
+  try { url = new URL(choice.baseUrl.trim()) } catch { url = undefined }
+  if (url === undefined || !['http:', 'https:'].includes(url.protocol)) return { ok: false, message: 'the base URL must start with http:// or https://, e.g. http://127.0.0.1:11434/v1' }
+  if (choice.model.trim() === '') return { ok: false, message: 'name the model, e.g. llama3.2' }
+  return { ok: true, endpoint: { baseUrl: url.toString().replace(/\/+$/, ''), model: choice.model.trim(), apiKey: choice.apiKey.trim() } }
+}
+
+/** The brain for a choice; a choice that cannot be used gives the built-in brain and the reason. */
+export function brainFor (choice: BrainChoice, relayLlm: RelayLlm | null, origin: string, seed: string): { brain: Brain, problem?: string } {
+  const builtin = (): Brain => createBuiltinBrain({ seed })
+  if (choice.kind === 'builtin') return { brain: builtin() }
+  const resolved = endpointFor(choice, relayLlm, origin)
+  if (!resolved.ok) return { brain: builtin(), problem: `using the built-in brain: ${resolved.message}` }
+  return { brain: createLlmBrain(resolved.endpoint) }
+}
+
+/** A short description for the page. */
+export function describeChoice (choice: BrainChoice, relayLlm: RelayLlm | null): string {
+  if (choice.kind === 'builtin') return 'built-in brain'
+  if (choice.via === 'relay') return `language model via the relay${relayLlm?.model != null ? ` (${relayLlm.model})` : choice.model !== '' ? ` (${choice.model})` : ''}`
+  return `language model ${choice.model} at ${choice.baseUrl}`
+}
