@@ -232,9 +232,11 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
       text = fill(pick(random, voice.reactions), { topic })
       if (request.conversation.lines <= 1 && random() < 0.5) text += ` ${context.card.sample}`
     }
-    // Often pass the turn on by asking someone else by name.
+    // Pass the turn on by asking someone else by name: a conversation among
+    // companions then goes on until it winds down, instead of stopping when
+    // by chance nobody feels like speaking.
     const others = context.companions.filter(c => c.id !== replyTo?.from)
-    if (others.length > 0 && random() < 0.8) {
+    if (others.length > 0) {
       const next = pick(random, others)
       text += ` ${fill(pick(random, voice.questions), { name: next.name, topic })}`
     }

@@ -14,7 +14,7 @@ import { randomId } from '../protocol/ids.ts'
 import type { Brain, BrainContext, WrittenLine } from './brain.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState, nextDeadline, step } from './turn-taking.ts'
 import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-taking.ts'
-import type { Vote } from './speaker-selection.ts'
+import type { ClosingStage, Vote } from './speaker-selection.ts'
 
 export interface CompanionSettings extends TurnSettings {
   /** The least time between the line answered and our answer (ms): a human pace. */
@@ -45,6 +45,18 @@ export type CompanionEvent =
   /** The brain answered again after a `brain-error`. */
   | { type: 'brain-ok' }
   | { type: 'query-result', query: Query, outcome: QueryOutcome }
+  /** What the conversation looks like from here changed (for a page to show). */
+  | { type: 'conversation', view: ConversationView }
+
+/** The conversation as a page shows it. */
+export interface ConversationView {
+  /** Who was chosen and has not spoken yet (a companion id), or null. */
+  holder: string | null
+  closing: ClosingStage
+  resting: boolean
+  /** Our vote on the open line, while its speaker is not chosen yet. */
+  wants: Vote | null
+}
 
 export type QueryOutcome =
   | { ok: true, result: QueryResult }
@@ -78,6 +90,7 @@ export class Companion {
   #stopped = false
   /** The last brain call failed (a `brain-error` was emitted). */
   #brainFailing = false
+  #lastView: ConversationView | undefined
 
   constructor (options: CompanionOptions) {
     this.#card = options.card
@@ -228,7 +241,20 @@ export class Companion {
     this.#timer = setTimeout(() => { this.#dispatch({ type: 'tick' }) }, Math.max(0, deadline - this.#now()))
   }
 
+  /** The page's view of the conversation, as of now. */
+  get conversationView (): ConversationView {
+    const s = this.#state
+    const open = s.turn?.message.id
+    const wants = open === undefined ? null : [...s.ballots].reverse().find(b => b.messageId === open && b.vote.from === s.self)?.vote ?? null
+    return { holder: s.awaiting?.speaker ?? (s.writing !== null ? s.self : null), closing: s.conversation.closing, resting: s.conversation.resting, wants }
+  }
+
   #updateStatus (): void {
+    const view = this.conversationView
+    if (JSON.stringify(view) !== JSON.stringify(this.#lastView)) {
+      this.#lastView = view
+      this.#emit({ type: 'conversation', view })
+    }
     const s = this.#state
     const status: CompanionStatus = s.writing !== null
       ? 'writing'

@@ -41,6 +41,9 @@ export interface CompanionNetwork {
 interface RelayInfo { peerId: string, multiaddrs: string[], llm?: RelayLlm | null }
 
 /** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
+/** How often the network panel's round trips are measured (ms). */
+const RTT_INTERVAL_MS = 5000
+
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc' } as const
 
 /** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
@@ -81,6 +84,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const node = await createCompanionNode({ iceServers: options.iceServers, discoveryInterval: options.discoveryInterval, privateKey: options.privateKey })
   const selfId = node.peerId.toString()
   state.peerId = selfId
+  state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
   const pubsub = node.services.pubsub
 
   const deliver = (topic: Topic, text: string, own: boolean): void => {
@@ -115,6 +119,20 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   }
   node.addEventListener('connection:open', refreshPeers)
   node.addEventListener('connection:close', refreshPeers)
+
+  // Round trips for the network panel: one ping per connected peer, every few seconds.
+  const ping = (peer: Connection['remotePeer']): void => {
+    const id = peer.toString()
+    node.services.ping.ping(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(RTT_INTERVAL_MS)]) })
+      .then((ms) => { state.rtt[id] = Math.round(ms) }, () => { delete state.rtt[id] })
+  }
+  const measure = (): void => {
+    const peers = new Map(node.getConnections().filter(c => c.status === 'open').map(c => [c.remotePeer.toString(), c.remotePeer]))
+    for (const peer of peers.values()) ping(peer)
+  }
+  const rttTimer = setInterval(measure, RTT_INTERVAL_MS)
+  node.addEventListener('peer:identify', (event) => { ping(event.detail.peerId) })
+  signal.addEventListener('abort', () => { clearInterval(rttTimer) }, { once: true })
 
   // --- the relay: connected, then reserved
   const isReserved = (): boolean => node.getMultiaddrs().some(ma => {
@@ -186,15 +204,25 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   // A reloaded tab has the same peer id. When a peer opens a new connection
   // while we still hold a WebRTC connection to it, that one may have died
   // with the old page (Chromium notices only after ICE consent fails, ~30 s):
-  // probe it, and close it if it does not answer.
+  // probe it, and close it if it does not answer. If both are alive and
+  // direct, the two tabs dialled each other at once: both sides close the
+  // one the larger peer id dialled, so exactly one stays.
   const probing = new Set<string>()
+  const dialler = (c: Connection): string => c.direction === 'outbound' ? selfId : c.remotePeer.toString()
   node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
     const fresh = event.detail
     for (const older of node.getConnections(fresh.remotePeer)) {
       if (older.id === fresh.id || probing.has(older.id) || kindOf(older) !== 'webrtc') continue
       probing.add(older.id)
       void probe(older).then((alive) => {
-        if (!alive && older.status === 'open') older.abort(new Error('no answer after the peer reconnected: the connection was left by a previous page'))
+        if (older.status !== 'open') return
+        if (!alive) {
+          older.abort(new Error('no answer after the peer reconnected: the connection was left by a previous page'))
+          return
+        }
+        if (kindOf(fresh) !== 'webrtc' || fresh.status !== 'open') return
+        const surplus = dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older
+        void surplus.close().catch(() => { surplus.abort(new Error('duplicate connection')) })
       }).finally(() => { probing.delete(older.id) })
     }
   })

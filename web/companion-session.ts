@@ -18,13 +18,19 @@ import { brainFor, endpointFor, loadBrainChoice, saveBrainChoice } from './brain
 import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
+import { PERSON_NAME_MAX, savePerson } from './identity.ts'
 import type { Identity, Person } from './identity.ts'
+import { TURN_LIMIT_KEY, TURN_LIMIT_MAX } from './settings.ts'
 
 export interface CompanionSession {
   companion: Companion
   /** The person at the keyboard says something to the chosen companions (all present if none). */
   say: (text: string, to?: string[]) => Promise<void>
   edit: (edit: CardEdit) => { ok: true } | { ok: false, message: string }
+  /** The person's display name (kept for this browser). */
+  rename: (name: string) => { ok: true } | { ok: false, message: string }
+  /** Lines before the conversation must close (kept for this browser). */
+  setTurnLimit: (limit: number) => { ok: true } | { ok: false, message: string }
   /** Switches brain (and remembers the choice for this browser). */
   setBrain: (choice: BrainChoice) => { ok: true } | { ok: false, message: string }
   /** One small request to the choice's endpoint: its round trip, or what went wrong. */
@@ -45,8 +51,9 @@ export interface SessionPlace {
   origin: string
 }
 
-export async function startCompanionSession (network: CompanionNetwork, identity: Identity, person: Person, state: CompanionState, settings: Partial<CompanionSettings>, place: SessionPlace): Promise<CompanionSession> {
+export async function startCompanionSession (network: CompanionNetwork, identity: Identity, initialPerson: Person, state: CompanionState, settings: Partial<CompanionSettings>, place: SessionPlace): Promise<CompanionSession> {
   let card = identity.card
+  let person = initialPerson
   state.card = card
   state.personId = person.id
   state.personName = person.name
@@ -55,6 +62,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
   if (first.problem !== undefined) state.brainError = first.problem
   const companion = new Companion({ card, brain: first.brain, publish: network.publish, settings })
+  state.turnLimit = companion.turnState.settings.turnLimit
 
   const presence = await startPresence(network.node, () => card)
   presence.onChange((cards) => {
@@ -68,6 +76,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       case 'decided': state.turns[event.messageId] = { votes: event.votes, speaker: event.speaker, by: event.by }; break
       case 'brain-error': state.brainError = event.message; break
       case 'brain-ok': state.brainError = ''; break
+      case 'conversation': state.conversation = event.view; break
       default: break
     }
   })
@@ -119,6 +128,21 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       companion.setCard(card)
       state.card = card
       void presence.announce()
+      return { ok: true }
+    },
+    rename: (name) => {
+      const trimmed = name.trim()
+      if (trimmed === '' || trimmed.length > PERSON_NAME_MAX) return { ok: false, message: `a name has 1 to ${PERSON_NAME_MAX} characters` }
+      person = { ...person, name: trimmed }
+      savePerson(person)
+      state.personName = trimmed
+      return { ok: true }
+    },
+    setTurnLimit: (limit) => {
+      if (!Number.isInteger(limit) || limit < 1 || limit > TURN_LIMIT_MAX) return { ok: false, message: `the turn limit is a whole number from 1 to ${TURN_LIMIT_MAX}` }
+      companion.setSettings({ turnLimit: limit })
+      place.storage.setItem(TURN_LIMIT_KEY, String(limit))
+      state.turnLimit = limit
       return { ok: true }
     },
     setBrain: (choice) => {

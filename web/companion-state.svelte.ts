@@ -2,7 +2,7 @@
  * What the page knows about its companion and the conversation, as reactive
  * state. `companion-session.ts` writes it; components only read it.
  */
-import type { CompanionStatus } from '../companion/companion.ts'
+import type { CompanionStatus, ConversationView } from '../companion/companion.ts'
 import type { Vote } from '../companion/speaker-selection.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { BUILTIN } from './brain-choice.ts'
@@ -38,6 +38,9 @@ export class CompanionState {
   /** How each line's turn was decided, by message id. */
   turns = $state<Record<string, TurnView>>({})
   brainError = $state('')
+  /** Who holds the turn, the closing stage, and whether we want to speak. */
+  conversation = $state.raw<ConversationView>({ holder: null, closing: 'none', resting: true, wants: null })
+  turnLimit = $state(0)
   /** The brain the person chose, and what the relay offers. */
   brain = $state.raw<BrainChoice>(BUILTIN)
   relayLlm = $state.raw<RelayLlm | null>(null)

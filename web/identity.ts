@@ -94,6 +94,14 @@ export async function claimIdentity (preset?: string): Promise<Identity> {
   }
 }
 
+/** Names a person may give themselves. */
+export const PERSON_NAME_MAX = 40
+
+/** Renames the person at the keyboard (every tab of the browser, from its next line). */
+export function savePerson (person: Person): void {
+  localStorage.setItem(USER_KEY, JSON.stringify(person))
+}
+
 /** The person at the keyboard: one per browser, the same in every tab. */
 export function loadPerson (): Person {
   try {

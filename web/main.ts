@@ -13,12 +13,12 @@ import type { CompanionSession } from './companion-session.ts'
 import { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
-import { readCompanionChoice, readIceServers } from './settings.ts'
+import { parseIceUrls, readCompanionChoice, readIceServers, saveIceServers } from './settings.ts'
 import { installTestHooks } from './test-hooks.ts'
 
 const network = new NetworkState()
 const companion = new CompanionState()
-const choice = readCompanionChoice(location.search)
+const choice = readCompanionChoice(location.search, localStorage)
 let started: CompanionNetwork | undefined
 let session: CompanionSession | undefined
 
@@ -30,8 +30,19 @@ const actions = {
   },
   edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' },
   setBrain: (choice: BrainChoice) => session?.setBrain(choice) ?? { ok: false as const, message: 'still starting' },
-  testBrain: async (choice: BrainChoice) => await session?.testBrain(choice) ?? { ok: false as const, message: 'still starting' }
+  testBrain: async (choice: BrainChoice) => await session?.testBrain(choice) ?? { ok: false as const, message: 'still starting' },
+  rename: (name: string) => session?.rename(name) ?? { ok: false as const, message: 'still starting' },
+  setTurnLimit: (limit: number) => session?.setTurnLimit(limit) ?? { ok: false as const, message: 'still starting' },
+  /** STUN/TURN servers take effect at the next load (the node is configured at start). */
+  saveIceServers: (text: string): { ok: true, urls: string[] } | { ok: false, message: string } => {
+    const urls = parseIceUrls(text)
+    const given = text.split(/[\s,]+/).filter(s => s !== '')
+    if (urls.length !== given.length) return { ok: false, message: 'each server is a stun:, stuns:, turn: or turns: URL, e.g. stun:192.168.1.2:3478' }
+    saveIceServers(localStorage, urls)
+    return { ok: true, urls }
+  }
 }
+export type PageActions = typeof actions
 
 mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off } })
 

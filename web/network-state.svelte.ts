@@ -47,6 +47,10 @@ export class NetworkState {
   counts = $state(Object.fromEntries(TOPICS.map(t => [t, 0])) as Record<Topic, number>)
   /** Payloads refused by the topic validators. */
   refused = $state(0)
+  /** Last ping round trip per peer id (ms). */
+  rtt = $state<Record<string, number>>({})
+  /** The STUN/TURN URLs this node was started with. */
+  iceServers = $state.raw<string[]>([])
 
   #seq = 0
 

@@ -4,16 +4,29 @@
  * - `?stun=stun:host:3478,…`: STUN/TURN servers, none unless asked for.
  * - `?companion=NAME`: a built-in character for a new companion; `off`: no companion.
  * - `?turn-limit=N`, `?pace=MS`, `?vote-window=MS`: turn-taking settings.
+ *   The turn limit set in the page is kept in localStorage; the URL wins.
  */
 import type { CompanionSettings } from '../companion/companion.ts'
 
 const ICE_KEY = 'kotoba.iceServers'
+export const TURN_LIMIT_KEY = 'kotoba.turnLimit'
+export const TURN_LIMIT_MAX = 1000
+
+/** Parses STUN/TURN URLs (comma or space separated); anything else is left out. */
+export function parseIceUrls (text: string): string[] {
+  return text.split(/[\s,]+/).map(s => s.trim()).filter(s => /^(stun|turn)s?:\S+$/.test(s))
+}
+
+/** Keeps STUN/TURN URLs for the next page load (the node is configured at start). */
+export function saveIceServers (storage: Pick<Storage, 'setItem'>, urls: string[]): void {
+  storage.setItem(ICE_KEY, JSON.stringify(urls))
+}
 
 export function readIceServers (search: string, storage: Pick<Storage, 'getItem' | 'setItem'>): RTCIceServer[] {
   const fromUrl = new URLSearchParams(search).get('stun')
   if (fromUrl !== null) {
-    const urls = fromUrl.split(',').map(s => s.trim()).filter(s => /^(stun|turn)s?:/.test(s))
-    storage.setItem(ICE_KEY, JSON.stringify(urls))
+    const urls = parseIceUrls(fromUrl)
+    saveIceServers(storage, urls)
     return urls.map(url => ({ urls: url }))
   }
   try {
@@ -31,7 +44,7 @@ export interface CompanionChoice {
   settings: Partial<CompanionSettings>
 }
 
-export function readCompanionChoice (search: string): CompanionChoice {
+export function readCompanionChoice (search: string, storage?: Pick<Storage, 'getItem'>): CompanionChoice {
   const params = new URLSearchParams(search)
   const companion = params.get('companion')?.trim()
   const settings: Partial<CompanionSettings> = {}
@@ -41,7 +54,8 @@ export function readCompanionChoice (search: string): CompanionChoice {
     const value = Number(raw)
     return Number.isInteger(value) && value >= min && value <= max ? value : undefined
   }
-  const turnLimit = number('turn-limit', 1, 1000)
+  const stored = Number(storage?.getItem(TURN_LIMIT_KEY) ?? NaN)
+  const turnLimit = number('turn-limit', 1, TURN_LIMIT_MAX) ?? (Number.isInteger(stored) && stored >= 1 && stored <= TURN_LIMIT_MAX ? stored : undefined)
   const pace = number('pace', 0, 60_000)
   const voteWindow = number('vote-window', 100, 60_000)
   if (turnLimit !== undefined) settings.turnLimit = turnLimit

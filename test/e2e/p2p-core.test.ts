@@ -26,7 +26,14 @@ const peerIdOf = async (page: Page): Promise<string> => {
   return (await locator.textContent())!
 }
 
+/** The event log is folded away by default; a developer opens it. */
+const openLog = async (page: Page): Promise<void> => {
+  const panel = page.getByTestId('log-panel')
+  if (await panel.getAttribute('open') === null) await panel.locator('summary').click()
+}
+
 const waitForLogText = async (page: Page, text: string): Promise<void> => {
+  await openLog(page)
   await page.getByTestId('log-entry').filter({ hasText: text }).first().waitFor({ timeout: 15_000 })
 }
 
@@ -77,9 +84,10 @@ describe('P2P core: relay, tabs and firehose', { skip }, () => {
     await waitForRelayReserved(tabA)
     await waitForRelayReserved(tabB)
 
-    // Each tab lists the other as a direct WebRTC peer, and the relay over WebSocket.
-    await tabA.locator(`[data-testid=peer-row][data-peer-id="${idB}"][data-kind=webrtc]`).waitFor({ timeout: 20_000 })
-    await tabB.locator(`[data-testid=peer-row][data-peer-id="${idA}"][data-kind=webrtc]`).waitFor({ timeout: 20_000 })
+    // Each tab lists the other as a direct WebRTC peer (one connection, even if both
+    // dialled at once), and the relay over WebSocket.
+    const direct = (tab: Page, peer: string) => tab.locator(`[data-testid=peer-row][data-peer-id="${peer}"][data-kind=webrtc]`)
+    await waitFor(async () => await direct(tabA, idB).count() === 1 && await direct(tabB, idA).count() === 1, 'one direct WebRTC connection each way', 20_000)
     await tabA.locator(`[data-testid=peer-row][data-peer-id="${relay.peerId}"][data-kind=websocket]`).waitFor()
 
     await tabA.getByTestId('message-input').fill('hello from tab A')
@@ -166,6 +174,11 @@ describe('P2P core: relay, tabs and firehose', { skip }, () => {
     relay = await spawnRelay({ dataDir, port: httpPort, wsPort, tcpPort })
     await waitForRelayReserved(tabA)
     await waitForRelayReserved(tabB)
+    // GossipSub delivers only to peers whose subscriptions it has heard: wait for both tabs'.
+    await waitFor(async () => {
+      const health = await (await fetch(new URL('/healthz', relay.httpUrl))).json() as { topics: { messages: { subscribers: number } } }
+      return health.topics.messages.subscribers >= 2
+    }, 'the restarted relay to know both tabs subscribe')
 
     const client = await openFirehose(relay.firehoseUrl)
     try {
