@@ -322,7 +322,8 @@ function onMessage (state: TurnState, message: Message, now: number): StepResult
   const history = [...state.history, line].slice(-HISTORY_LIMIT)
   const node: Seen = line.replyTo === undefined ? { id: line.id, from: line.from } : { id: line.id, from: line.from, replyTo: line.replyTo }
   const seen = [...state.seen, node].slice(-SEEN_LIMIT)
-  if (!takesOver(line, state.head, state.present, seen)) return { state: { ...state, history, seen }, effects: [] }
+  // After a rest any line starts the next conversation; during one, the fork choice decides.
+  if (!state.conversation.resting && !takesOver(line, state.head, state.present, seen)) return { state: { ...state, history, seen }, effects: [] }
 
   const effects: TurnEffect[] = []
   // A person's line, or any line after a rest, starts a new conversation.
@@ -533,10 +534,13 @@ function yielded (state: TurnState, votes: State[]): boolean {
 function onPresence (state: TurnState, present: string[], now: number): StepResult {
   const next = { ...state, present: [...new Set([state.self, ...present])] }
   const joined = next.present.filter(id => !state.present.includes(id))
-  // Greet a newcomer when nothing is going on. One greeter: the smallest id among those already here.
+  // Greet a newcomer when nothing is going on. One greeter: the smallest id of
+  // everyone now present, who greets the smallest of those who joined. Two
+  // companions meeting both see the other join; this way only one greets.
   const idle = state.conversation.resting && state.turn === null && state.awaiting === null && state.writing === null
-  if (joined.length > 0 && idle && [...state.present].sort()[0] === state.self) {
-    return startWriting(next, null, null, [...joined].sort()[0], { lines: 0, closing: 'none', resting: false })
+  const others = joined.filter(id => id !== state.self)
+  if (others.length > 0 && idle && [...next.present].sort()[0] === state.self) {
+    return startWriting(next, null, null, [...others].sort()[0], { lines: 0, closing: 'none', resting: false })
   }
   // The chosen speaker left: the next best speaks.
   if (next.awaiting !== null && !next.present.includes(next.awaiting.speaker)) return passOver(next, now)

@@ -101,6 +101,16 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     if (topic === 'messages') {
       const m = (decoded.payload as Message).params
       const emotion = typeof m.metadata?.emotion === 'string' ? m.metadata.emotion : ''
+      // People name themselves in metadata.name (companions by their card).
+      if (typeof m.metadata?.name === 'string' && !m.from.startsWith('companion_')) {
+        const name = m.metadata.name.slice(0, PERSON_NAME_MAX)
+        state.names[m.from] = name
+        // This person, renamed in another tab of this browser.
+        if (m.from === person.id && name !== person.name && name.trim() !== '') {
+          person = { ...person, name }
+          state.personName = name
+        }
+      }
       state.addLine({ id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id })
     } else if (topic === 'actions') {
       const a = decoded.payload as Action
@@ -115,9 +125,11 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     companion,
     say: async (text, to) => {
       const addressees = to ?? state.present.map(p => p.card.id).filter(id => id !== card.id).concat(card.id)
-      const head = companion.turnState.head?.id
+      // Mid-conversation the line answers the head (one conversation, not two);
+      // after a rest it starts the next one.
+      const { head, conversation } = companion.turnState
       const metadata: Record<string, unknown> = { name: person.name }
-      if (head !== undefined) metadata.replyTo = head
+      if (head !== null && !conversation.resting) metadata.replyTo = head.id
       await network.publish('messages', messageSend({ from: person.id, to: addressees, message: text, metadata }))
     },
     edit: (edit) => {

@@ -48,9 +48,13 @@ export class CompanionState {
   personId = $state('')
   personName = $state('You')
 
+  /** Names people gave themselves in their lines (`metadata.name`), by id. */
+  names = $state<Record<string, string>>({})
+
   nameOf (id: string): string {
     if (id === this.card?.id) return this.card.name
     if (id === this.personId) return this.personName
+    if (this.names[id] !== undefined) return this.names[id]
     return this.present.find(p => p.card.id === id)?.card.name ?? id.replace(/^(companion|user)_/, '')
   }
 

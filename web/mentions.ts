@@ -10,7 +10,7 @@ const squash = (name: string): string => name.replace(/\s+/g, '').toLowerCase()
 /** Ids of the candidates the text mentions, in the order first mentioned. */
 export function mentionedIds (text: string, candidates: readonly Candidate[]): string[] {
   const ids: string[] = []
-  for (const match of text.matchAll(/@([\p{L}\p{N}_-]+)/gu)) {
+  for (const match of text.matchAll(/(?<![\p{L}\p{N}_.])@([\p{L}\p{N}_-]+)/gu)) {
     const word = match[1].toLowerCase()
     const found = candidates.find(c => squash(c.name) === word || c.id.toLowerCase() === word) ??
       // "@Aya," or "@Aya's": the longest name the word starts with.

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser.ts'
+import { launchBrowser, openPanel } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { FAKE_LINE_PREFIX, startFakeLlm } from '../helpers/fake-llm.ts'
 import type { FakeLlm } from '../helpers/fake-llm.ts'
@@ -56,12 +56,8 @@ describe('a companion with a language-model brain', { skip }, () => {
     await waitFor(restingBoth, 'the conversation to end and rest', 60_000)
     return since
   }
-  const openBrainPanel = async (): Promise<void> => {
-    const panel = tab.getByTestId('brain-panel')
-    if (await panel.getAttribute('open') === null) await panel.locator('summary').click()
-  }
   const useBrain = async (setup: () => Promise<void>): Promise<void> => {
-    await openBrainPanel()
+    await openPanel(tab, 'brain-panel')
     await tab.getByTestId('brain-llm').check()
     await setup()
     await tab.getByTestId('llm-test').click()
@@ -146,7 +142,7 @@ describe('a companion with a language-model brain', { skip }, () => {
   })
 
   it('a bad endpoint is refused before use, with a clear message', async () => {
-    await openBrainPanel()
+    await openPanel(tab, 'brain-panel')
     await tab.getByTestId('brain-llm').check()
     await tab.getByTestId('llm-direct').check()
     await tab.getByTestId('llm-base-url').fill('localhost:11434')

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { messageSend } from '../../protocol/build.ts'
-import { launchBrowser } from '../helpers/browser.ts'
+import { launchBrowser, openPanel } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
@@ -26,14 +26,8 @@ const peerIdOf = async (page: Page): Promise<string> => {
   return (await locator.textContent())!
 }
 
-/** The event log is folded away by default; a developer opens it. */
-const openLog = async (page: Page): Promise<void> => {
-  const panel = page.getByTestId('log-panel')
-  if (await panel.getAttribute('open') === null) await panel.locator('summary').click()
-}
-
 const waitForLogText = async (page: Page, text: string): Promise<void> => {
-  await openLog(page)
+  await openPanel(page, 'log-panel') // folded away by default; a developer opens it
   await page.getByTestId('log-entry').filter({ hasText: text }).first().waitFor({ timeout: 15_000 })
 }
 

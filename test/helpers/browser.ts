@@ -48,3 +48,9 @@ export async function launchBrowser (): Promise<Browser> {
     }
   }
 }
+
+/** Opens a folded `<details>` panel of the page (by test id), as a person clicks its summary. */
+export async function openPanel (page: Page, testId: string): Promise<void> {
+  const panel = page.getByTestId(testId)
+  if (await panel.getAttribute('open') === null) await panel.locator('summary').click()
+}

@@ -272,6 +272,24 @@ describe('step: one turn', () => {
   it('a newcomer is greeted by one companion when nothing is going on', () => {
     const greeters = [A, B].filter(self => ofType(step(node(self, [A, B]), { type: 'presence', present: [A, B, C] }, 0).effects, 'write').length === 1)
     assert.deepEqual(greeters, [A])
+    // The newcomer sees the others join too: it does not greet them.
+    assert.equal(ofType(step(node(C, [C]), { type: 'presence', present: [A, B, C] }, 0).effects, 'write').length, 0)
+  })
+
+  it('two companions meeting: only one greets (each sees the other join)', () => {
+    const greets = (self: string, other: string) => ofType(step(node(self, [self]), { type: 'presence', present: [self, other] }, 0).effects, 'write')
+    assert.deepEqual(greets(A, B).map(w => w.greet), [B])
+    assert.equal(greets(B, A).length, 0)
+  })
+
+  it('after a rest, a line starts the next conversation even if it answers a line this node did not follow', () => {
+    // B followed a conversation (x1), rests; a person answers a line of another branch it knows (y1).
+    let s = step(node(B, [A, B]), { type: 'message', message: message('y1', A, [B], 'a line of another branch') }, 0).state
+    s = step(s, { type: 'message', message: message('x1', USER, [A, B], 'hello') }, 1).state
+    s = { ...s, conversation: { ...s.conversation, resting: true }, turn: null, judging: null }
+    const r = step(s, { type: 'message', message: message('p1', USER, [B], 'Hi B!', 'y1') }, 2)
+    assert.equal(r.state.head?.id, 'p1')
+    assert.equal(ofType(r.effects, 'judge').length, 1)
   })
 })
 
