@@ -44,7 +44,7 @@ interface RelayInfo { peerId: string, multiaddrs: string[], llm?: RelayLlm | nul
 /** How often the network panel's round trips are measured (ms). */
 const RTT_INTERVAL_MS = 5000
 
-export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc' } as const
+export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc', companionBorn: 'kotoba:companion-born' } as const
 
 /** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
 async function probe (connection: Connection): Promise<boolean> {

@@ -6,7 +6,7 @@
 import { mount } from 'svelte'
 import App from './App.svelte'
 import type { BrainChoice } from './brain-choice.ts'
-import { startCompanionNetwork } from './companion-network.ts'
+import { MARKS, startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import { startCompanionSession } from './companion-session.ts'
 import type { CompanionSession } from './companion-session.ts'
@@ -54,7 +54,10 @@ async function start (): Promise<void> {
     discoveryInterval: 1000,
     privateKey: identity?.privateKey
   })
-  if (identity !== undefined) session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin })
+  if (identity !== undefined) {
+    session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin })
+    performance.mark(MARKS.companionBorn)
+  }
   installTestHooks(started, session)
   // Leaving (close, reload): close the connections now, so the other tabs see this
   // companion go at once instead of when their connection monitor gives up on it.
