@@ -34,6 +34,51 @@ async function watchTexts (page: Page, testId: string): Promise<void> {
     look()
   }, testId)
 }
+/** Runs in the page: visible text whose contrast with its background is under 4.5:1. */
+function lowContrastTexts (): string[] {
+  const probe = document.createElement('canvas').getContext('2d')!
+  // Any CSS colour (rgb(), color(srgb …), oklab …) to sRGB 0–255 and alpha, via a canvas pixel.
+  const rgba = (css: string): [number, number, number, number] => {
+    probe.clearRect(0, 0, 1, 1)
+    probe.fillStyle = '#000'
+    probe.fillStyle = css
+    probe.fillRect(0, 0, 1, 1)
+    const [r, g, b, a] = probe.getImageData(0, 0, 1, 1).data
+    return [r, g, b, a / 255]
+  }
+  const luminance = ([r, g, b]: number[]): number => {
+    const [R, G, B] = [r, g, b].map(v => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4 })
+    return 0.2126 * R + 0.7152 * G + 0.0722 * B
+  }
+  const background = (el: Element | null): number[] => {
+    const layers: Array<[number, number, number, number]> = []
+    for (let e = el; e !== null; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor)
+      if (c[3] > 0) layers.push(c)
+      if (c[3] >= 1) break
+    }
+    let base = layers.at(-1)?.[3] === 1 ? layers.pop()!.slice(0, 3) : rgba(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3)
+    for (const [r, g, b, a] of layers.reverse()) base = [r * a + base[0] * (1 - a), g * a + base[1] * (1 - a), b * a + base[2] * (1 - a)]
+    return base
+  }
+  const poor: string[] = []
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+  for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+    const el = node.parentElement
+    if (el === null || node.textContent?.trim() === '' || el.closest('svg, [aria-hidden=true]') !== null) continue
+    const style = getComputedStyle(el)
+    const box = el.getBoundingClientRect()
+    if (box.width === 0 || style.visibility === 'hidden' || Number(style.opacity) < 1 || el.closest('details:not([open]) > :not(summary)') !== null) continue
+    const bg = background(el)
+    const [r, g, b, a] = rgba(style.color)
+    const fg = [r * a + bg[0] * (1 - a), g * a + bg[1] * (1 - a), b * a + bg[2] * (1 - a)]
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((x, y) => y - x)
+    const ratio = (hi + 0.05) / (lo + 0.05)
+    if (ratio < 4.5) poor.push(`${ratio.toFixed(2)}: ${el.tagName.toLowerCase()}.${el.className} "${node.textContent!.trim().slice(0, 30)}"`)
+  }
+  return [...new Set(poor)].slice(0, 10)
+}
+
 const seenTexts = async (page: Page, testId: string): Promise<string[]> =>
   await page.evaluate((id) => [...(window as any)[`seen:${id}`] as Set<string>], testId)
 
@@ -142,6 +187,24 @@ describe('the companion page', { skip }, () => {
     await aya.getByTestId('present-action').first().waitFor()
   })
 
+  it('the conversation follows new lines, stops following when the reader scrolls up, and comes back on request', async () => {
+    const list = aya.getByTestId('conversation')
+    const gap = async (): Promise<number> => await list.evaluate(el => el.scrollHeight - el.scrollTop - el.clientHeight)
+    await waitFor(async () => await list.evaluate(el => el.scrollHeight > el.clientHeight + 100), 'enough lines to scroll')
+    await waitFor(async () => await gap() < 24, 'the list to sit at the bottom')
+    await list.evaluate(el => { el.scrollTop = 0 })
+    await aya.getByTestId('jump-to-latest').waitFor()
+    const lines = await aya.getByTestId('line').count()
+    await aya.getByTestId('message-input').fill('Tell me one more thing, everyone.')
+    await aya.getByTestId('message-input').press('Enter')
+    await waitFor(async () => await aya.getByTestId('line').count() > lines, 'the new line')
+    assert.equal(await list.evaluate(el => el.scrollTop), 0, 'a reader who scrolled up stays where they are')
+    await aya.getByTestId('jump-to-latest').click()
+    await waitFor(async () => await gap() < 24, 'back at the latest line')
+    assert.equal(await aya.getByTestId('jump-to-latest').count(), 0)
+    await waitFor(async () => await resting(aya) && await resting(ren), 'the conversation to rest', 60_000)
+  })
+
   it('an @mention addresses that companion only', async () => {
     await aya.getByTestId('to-everyone').click()
     await aya.getByTestId('message-input').fill('@Aya what do you think about tea?')
@@ -185,6 +248,13 @@ describe('the companion page', { skip }, () => {
     assert.equal(await aya.evaluate(() => localStorage.getItem('kotoba.turnLimit')), '6')
   })
 
+  it('the person\'s name and the settings are kept across a reload', async () => {
+    await ren.reload()
+    await ren.getByTestId('companion-id').waitFor({ timeout: 15_000 })
+    assert.equal(await ren.getByTestId('person-name').textContent(), 'Tester')
+    await waitFor(async () => await ren.getByTestId('present-companion').count() >= 1, 'the tabs to find each other again', 20_000)
+  })
+
   it('the page opens another companion in a new tab', async () => {
     const [opened] = await Promise.all([
       browser.context.waitForEvent('page'),
@@ -208,6 +278,14 @@ describe('the companion page', { skip }, () => {
       assert.ok(conversation <= 0, `${name}: the conversation's lines fit its width (${conversation}px too wide: ${culprits.join('; ')})`)
       await aya.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: name === 'phone' })
     }
+    // Text is readable: WCAG AA contrast (4.5:1) against what is behind it, in light and dark.
+    for (const scheme of ['light', 'dark'] as const) {
+      await aya.emulateMedia({ colorScheme: scheme })
+      const poor = await aya.evaluate(lowContrastTexts)
+      assert.deepEqual(poor, [], `${scheme}: text with low contrast`)
+    }
+    await aya.emulateMedia({ colorScheme: 'light' })
+    assert.notEqual(await aya.getByTestId('log-panel').getAttribute('open'), null, 'the event log opened earlier stays open while the page updates')
     const unnamed = await aya.evaluate(() => [...document.querySelectorAll('button, input, select, textarea')]
       .filter(el => {
         const e = el as HTMLInputElement
