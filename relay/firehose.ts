@@ -1,148 +1,335 @@
 /**
- * `/firehose`: the plain-JSON WebSocket bridge for third-party programs,
- * aikyo-compatible. A client sends `{"topic", "body"}` to publish `body` on
- * that topic; it receives every payload published on the five topics, as
- * the JSON value itself. Bad input is answered with an error frame
- * `{"error":{"code","message"}}` and nothing is published; the connection
- * stays open, except for frames over `maxPayload`, which close it with 1009.
+ * `/firehose`: the plain-JSON WebSocket bridge for third-party programs.
  *
+ * Two dialects on one endpoint (docs/firehose.md):
+ * - v0, the default, aikyo-compatible: a client sends `{"topic","body"}` to
+ *   publish `body`; it receives every payload as the JSON value itself; bad
+ *   input gets `{"error":{"code","message"}}`.
+ * - v1, opted into with `?v=1` or a `{"type":"hello","version":1}` frame:
+ *   every frame is typed; events come in an envelope (relay-wide `seq`,
+ *   `time`, `topic`, sending `peer`, `payload`); live subscriptions; publish
+ *   acknowledgements with ids; replay from a `seq` out of a bounded buffer;
+ *   JSON ping/pong and heartbeats; warnings before a slow client is dropped.
+ *
+ * Limits for everyone: frame size (1009 closes), clients (1013), publishes
+ * per second, and unsent bytes per client (1008 closes, after a warning).
+ * Access: an optional publish token, read-only mode, an Origin allow-list.
  * The firehose knows nothing of libp2p: the relay hands it `publish` and
  * calls `broadcast` for what arrives from the network.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { timingSafeEqual } from 'node:crypto'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
-import { parseJson, validatePayload } from '../protocol/codec.ts'
-import type { RefusalCode } from '../protocol/codec.ts'
+import { decodePayload, parseJson } from '../protocol/codec.ts'
 import { MAX_PAYLOAD_BYTES, TOPICS, isTopic } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
+import { FIREHOSE_VERSION, RateLimiter, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, routingOf } from './firehose-v1.ts'
+import type { Filter, FirehoseErrorCode, FirehoseEvent } from './firehose-v1.ts'
 
-export type FirehoseErrorCode = RefusalCode | 'internal'
+export type { FirehoseErrorCode } from './firehose-v1.ts'
+
+export interface FirehoseLimits {
+  /** Clients at once; the next one is closed with 1013 (try again later). */
+  maxClients: number
+  /** Largest client frame (bytes); a larger one closes the connection with 1009. */
+  maxFrameBytes: number
+  /** Publishes a client may make per second, and in a burst. */
+  publishRate: number
+  publishBurst: number
+  /** Unsent bytes a client may have queued: a warning at half, closed (1008) beyond. */
+  sendBufferBytes: number
+  /** Events kept per topic for replay. */
+  replayPerTopic: number
+  /** WebSocket pings (dead clients dropped) and v1 heartbeat frames, this often. */
+  heartbeatMs: number
+}
+
+export interface FirehoseAccess {
+  /** Publishing needs this token (`?token=` or the hello's `token`). */
+  publishToken?: string
+  /** Nobody may publish. */
+  readOnly: boolean
+  /** Browser origins allowed to connect; empty: any. Clients without an Origin header always may. */
+  allowedOrigins: string[]
+}
 
 export interface FirehoseOptions {
   /** Publishes a validated payload (its JSON text) on the network. */
   publish: (topic: Topic, json: string) => Promise<void>
-  /** Clients at once; the next one is closed with 1013 (try again later). */
-  maxClients: number
-  /** Largest client frame; a larger one closes the connection with 1009. */
-  maxPayload?: number
-  /**
-   * A client whose unsent data exceeds this is too slow to keep up: it is
-   * closed (1008) rather than let the relay's memory grow without bound.
-   */
-  maxBufferedBytes?: number
-  /** Interval of the WebSocket pings that find dead clients. */
-  heartbeatMs?: number
+  limits?: Partial<FirehoseLimits>
+  access?: Partial<FirehoseAccess>
   log?: (line: string) => void
+  now?: () => number
 }
 
+/** What arrived from the network, for `broadcast`. */
+export interface Arrival { topic: Topic, json: string, peer: string }
+
 export interface Firehose {
-  /** Completes a WebSocket upgrade for `/firehose`. */
+  /** Completes a WebSocket upgrade for `/firehose` (or refuses it). */
   handleUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void
-  /** Sends one payload's JSON text to every client except `except`. */
-  broadcast: (json: string, except?: WebSocket) => void
+  /** Numbers a payload from the network and sends it to every client that wants it. */
+  broadcast: (arrival: Arrival) => void
+  /** The information document (`/firehose/info`). */
+  info: () => Record<string, unknown>
   readonly clientCount: number
   close: () => Promise<void>
 }
 
-/** Room for `{"topic":"query-results","body":…}` around the largest payload. */
+/** Room for a publish frame around the largest payload. */
 const ENVELOPE_OVERHEAD = 1024
 
-export function createFirehose (options: FirehoseOptions): Firehose {
-  const {
-    publish,
-    maxClients,
-    maxPayload = MAX_PAYLOAD_BYTES + ENVELOPE_OVERHEAD,
-    maxBufferedBytes = 8 * 1024 * 1024,
-    heartbeatMs = 30_000,
-    log = () => {}
-  } = options
-  const server = new WebSocketServer({ noServer: true, maxPayload, clientTracking: true })
-  const alive = new WeakSet<WebSocket>()
+export const FIREHOSE_DEFAULTS: FirehoseLimits = {
+  maxClients: 1024,
+  maxFrameBytes: MAX_PAYLOAD_BYTES + ENVELOPE_OVERHEAD,
+  publishRate: 20,
+  publishBurst: 40,
+  sendBufferBytes: 8 * 1024 * 1024,
+  replayPerTopic: 1000,
+  heartbeatMs: 30_000
+}
 
-  const sendError = (ws: WebSocket, code: FirehoseErrorCode, message: string): void => {
-    ws.send(JSON.stringify({ error: { code, message } }))
+interface Client {
+  ws: WebSocket
+  version: 0 | 1
+  filter: Filter
+  mayPublish: boolean
+  limiter: RateLimiter
+  warned: boolean
+  alive: boolean
+}
+
+const sameSecret = (given: string, expected: string): boolean => {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export function createFirehose (options: FirehoseOptions): Firehose {
+  const limits: FirehoseLimits = { ...FIREHOSE_DEFAULTS, ...options.limits }
+  const access: FirehoseAccess = { readOnly: false, allowedOrigins: [], ...options.access }
+  const { publish, log = () => {}, now = Date.now } = options
+  const server = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: true })
+  const clients = new Map<WebSocket, Client>()
+  const replay = new ReplayBuffer(limits.replayPerTopic)
+  let seq = 0
+
+  const send = (client: Client, text: string): void => {
+    const { ws } = client
+    if (ws.readyState !== ws.OPEN) return
+    if (ws.bufferedAmount > limits.sendBufferBytes) {
+      log(`firehose: closing a client too slow to keep up (${ws.bufferedAmount} bytes unsent)`)
+      ws.close(1008, 'too slow: send buffer full')
+      return
+    }
+    if (client.version === 1 && ws.bufferedAmount > limits.sendBufferBytes / 2) {
+      if (!client.warned) {
+        client.warned = true
+        ws.send(JSON.stringify({ type: 'warning', code: 'slow', message: `${ws.bufferedAmount} bytes are waiting to be sent to you; at ${limits.sendBufferBytes} you are disconnected`, bufferedBytes: ws.bufferedAmount }))
+      }
+    } else if (ws.bufferedAmount < limits.sendBufferBytes / 4) {
+      client.warned = false
+    }
+    ws.send(text)
   }
 
-  const onFrame = (ws: WebSocket, data: Buffer, isBinary: boolean): void => {
-    if (isBinary) {
-      sendError(ws, 'invalid', 'send text frames holding one JSON object: {"topic": …, "body": …}')
+  const sendError = (client: Client, code: FirehoseErrorCode, message: string, extra: Record<string, unknown> = {}): void => {
+    send(client, JSON.stringify(client.version === 1 ? { type: 'error', ...extra, code, message } : { error: { code, message } }))
+  }
+
+  const record = (arrival: Arrival): FirehoseEvent => {
+    const json = parseJson(arrival.json)
+    const event: FirehoseEvent = { seq: ++seq, time: now(), ...arrival, ...(json.ok ? routingOf(json.value) : {}) }
+    replay.add(event)
+    return event
+  }
+
+  const deliver = (event: FirehoseEvent, except?: Client): void => {
+    let envelope: string | undefined
+    for (const client of clients.values()) {
+      if (client === except) continue
+      if (client.version === 0) send(client, event.json)
+      else if (matchesFilter(client.filter, event)) send(client, envelope ??= eventFrame(event))
+    }
+  }
+
+  const welcome = (client: Client): void => {
+    send(client, JSON.stringify({ type: 'welcome', version: FIREHOSE_VERSION, seq, mayPublish: client.mayPublish, limits: publicLimits() }))
+  }
+
+  const replayTo = (client: Client, since: number): void => {
+    const found = replay.since(since, client.filter)
+    if (!found.ok) {
+      sendError(client, 'too-old', `events after ${since} are no longer all kept: replay from ${found.oldest} or later, or start afresh`, { oldest: found.oldest })
       return
     }
-    const json = parseJson(data.toString('utf8'))
-    if (!json.ok) {
-      sendError(ws, 'invalid', json.message)
+    for (const event of found.events) send(client, eventFrame(event))
+    send(client, JSON.stringify({ type: 'replayed', since, through: seq, count: found.events.length }))
+  }
+
+  const doPublish = (client: Client, topic: unknown, body: unknown, id?: string): void => {
+    const ref = id === undefined ? {} : { id }
+    if (!client.mayPublish) {
+      sendError(client, 'unauthorized', access.readOnly ? 'this firehose is read-only' : 'publishing needs the firehose token (?token= or the hello\'s "token")', ref)
       return
     }
-    const frame = json.value
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame) || !('topic' in frame) || !('body' in frame)) {
-      sendError(ws, 'invalid', 'expected an object {"topic": …, "body": …}')
+    if (!client.limiter.take(now())) {
+      sendError(client, 'rate-limited', `at most ${limits.publishRate} publishes a second (bursts of ${limits.publishBurst}); this one was dropped`, ref)
       return
     }
-    const { topic, body } = frame as { topic: unknown, body: unknown }
     if (!isTopic(topic)) {
-      sendError(ws, 'unknown-topic', `unknown topic ${JSON.stringify(topic)}: use one of ${TOPICS.join(', ')}`)
-      return
-    }
-    const checked = validatePayload(topic, body)
-    if (!checked.ok) {
-      sendError(ws, checked.code, checked.message)
+      sendError(client, 'unknown-topic', `unknown topic ${JSON.stringify(topic)}: use one of ${TOPICS.join(', ')}`, ref)
       return
     }
     // Publish the client's own JSON (as aikyo's firehose does), not our
     // normalised form: peers see exactly what the client meant to say.
-    const payload = JSON.stringify(body)
-    publish(topic, payload).then(
-      () => { broadcast(payload, ws) },
-      (err: Error) => { sendError(ws, 'internal', `could not publish: ${err.message}`) }
+    if (body === undefined) {
+      sendError(client, 'invalid', 'a publish needs a "body"', ref)
+      return
+    }
+    const json = JSON.stringify(body)
+    const checked = decodePayload(topic, json)
+    if (!checked.ok) {
+      sendError(client, checked.code, checked.message, ref)
+      return
+    }
+    publish(topic, json).then(
+      () => {
+        const event = record({ topic, json, peer: 'firehose' })
+        deliver(event, client)
+        if (client.version === 1 && id !== undefined) send(client, JSON.stringify({ type: 'ack', id, seq: event.seq }))
+      },
+      (err: Error) => { sendError(client, 'internal', `could not publish: ${err.message}`, ref) }
     )
   }
 
-  const broadcast = (json: string, except?: WebSocket): void => {
-    for (const client of server.clients) {
-      if (client === except || client.readyState !== client.OPEN) continue
-      if (client.bufferedAmount > maxBufferedBytes) {
-        log(`firehose: closing a client too slow to keep up (${client.bufferedAmount} bytes unsent)`)
-        client.close(1008, 'too slow: send buffer full')
-        continue
+  const onFrame = (client: Client, data: Buffer, isBinary: boolean): void => {
+    if (isBinary) {
+      sendError(client, 'invalid', 'send text frames holding one JSON object')
+      return
+    }
+    const json = parseJson(data.toString('utf8'))
+    if (!json.ok) {
+      sendError(client, 'invalid', json.message)
+      return
+    }
+    const value = json.value as Record<string, unknown> | null
+    // A v0 client says hello: from now on it speaks v1.
+    if (client.version === 0 && (typeof value !== 'object' || value === null || value.type !== 'hello')) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || !('topic' in value) || !('body' in value)) {
+        sendError(client, 'invalid', 'expected an object {"topic": …, "body": …} (or {"type":"hello","version":1} for protocol v1)')
+        return
       }
-      client.send(json)
+      doPublish(client, value.topic, value.body)
+      return
+    }
+    const parsed = parseClientFrame(value)
+    if (!parsed.ok) {
+      client.version = 1
+      sendError(client, 'invalid', parsed.message, typeof value?.id === 'string' ? { id: value.id } : {})
+      return
+    }
+    const frame = parsed.frame
+    switch (frame.type) {
+      case 'hello':
+        client.version = 1
+        if (frame.token !== undefined && access.publishToken !== undefined && !access.readOnly) client.mayPublish ||= sameSecret(frame.token, access.publishToken)
+        if (frame.subscribe !== undefined) client.filter = frame.subscribe
+        welcome(client)
+        if (frame.since !== undefined) replayTo(client, frame.since)
+        break
+      case 'subscribe': {
+        const { type: _type, ...filter } = frame
+        client.filter = filter
+        send(client, JSON.stringify({ type: 'subscribed', ...filter }))
+        break
+      }
+      case 'publish': doPublish(client, frame.topic, frame.body, frame.id); break
+      case 'replay': replayTo(client, frame.since); break
+      case 'ping': send(client, JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }), seq, time: now() })); break
     }
   }
 
-  server.on('connection', (ws: WebSocket) => {
-    alive.add(ws)
-    ws.on('pong', () => { alive.add(ws) })
-    ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(ws, data, isBinary) })
-    ws.on('error', (err: Error) => { log(`firehose: client error: ${err.message}`) })
+  const publicLimits = (): Record<string, number> => ({
+    maxFrameBytes: limits.maxFrameBytes,
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    publishRate: limits.publishRate,
+    publishBurst: limits.publishBurst,
+    sendBufferBytes: limits.sendBufferBytes,
+    replayPerTopic: limits.replayPerTopic,
+    heartbeatSeconds: limits.heartbeatMs / 1000,
+    maxClients: limits.maxClients
   })
 
-  // Pings find clients that vanished without a close (sleeping laptops, pulled cables).
+  server.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    const params = new URL(request.url ?? '/', 'http://relay').searchParams
+    const token = params.get('token')
+    const client: Client = {
+      ws,
+      version: params.get('v') === String(FIREHOSE_VERSION) ? 1 : 0,
+      filter: {},
+      mayPublish: !access.readOnly && (access.publishToken === undefined || (token !== null && sameSecret(token, access.publishToken))),
+      limiter: new RateLimiter(limits.publishRate, limits.publishBurst, now()),
+      warned: false,
+      alive: true
+    }
+    clients.set(ws, client)
+    ws.on('pong', () => { client.alive = true })
+    ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(client, data, isBinary) })
+    ws.on('close', () => { clients.delete(ws) })
+    ws.on('error', (err: Error) => { log(`firehose: client error: ${err.message}`) })
+    if (client.version === 1) welcome(client)
+  })
+
+  // Pings find clients that vanished without a close (sleeping laptops, pulled
+  // cables); v1 clients also get a heartbeat frame they can watch from a browser.
   const heartbeat = setInterval(() => {
-    for (const ws of server.clients) {
-      if (!alive.has(ws)) {
-        ws.terminate()
+    const beat = JSON.stringify({ type: 'heartbeat', seq, time: now() })
+    for (const client of clients.values()) {
+      if (!client.alive) {
+        client.ws.terminate()
         continue
       }
-      alive.delete(ws)
-      ws.ping()
+      client.alive = false
+      client.ws.ping()
+      if (client.version === 1) send(client, beat)
     }
-  }, heartbeatMs)
+  }, limits.heartbeatMs)
   heartbeat.unref()
+
+  const refuse = (socket: Duplex, status: string, why: string): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(why)}\r\nConnection: close\r\n\r\n${why}`)
+  }
 
   return {
     handleUpgrade (request, socket, head) {
+      const origin = request.headers.origin
+      if (origin !== undefined && access.allowedOrigins.length > 0 && !access.allowedOrigins.includes(origin)) {
+        refuse(socket, '403 Forbidden', `origin ${origin} may not use this firehose\n`)
+        return
+      }
       server.handleUpgrade(request, socket, head, (ws) => {
-        if (server.clients.size > maxClients) {
+        if (server.clients.size > limits.maxClients) {
           ws.close(1013, 'too many firehose clients; try again later')
           return
         }
         server.emit('connection', ws, request)
       })
     },
-    broadcast,
-    get clientCount () { return server.clients.size },
+    broadcast: (arrival) => { deliver(record(arrival)) },
+    info: () => ({
+      name: 'kotoba firehose',
+      path: '/firehose',
+      versions: [0, FIREHOSE_VERSION],
+      topics: TOPICS,
+      seq,
+      limits: publicLimits(),
+      access: { publishToken: access.publishToken !== undefined, readOnly: access.readOnly, originAllowList: access.allowedOrigins.length > 0 },
+      docs: 'docs/firehose.md'
+    }),
+    get clientCount () { return clients.size },
     async close () {
       clearInterval(heartbeat)
       for (const ws of server.clients) ws.close(1001, 'relay shutting down')

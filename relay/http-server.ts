@@ -81,6 +81,10 @@ export function createHttpServer (options: HttpServerOptions): Server {
       sendJson(res, 200, health())
       return
     }
+    if (path === '/firehose/info') {
+      sendJson(res, 200, firehose.info())
+      return
+    }
     if (path === '/firehose') {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('This is a WebSocket endpoint: connect with ws://\n')
       return

@@ -31,6 +31,14 @@ export interface RelayOptions {
   maxConnections: number
   /** Firehose WebSocket clients at once. */
   maxFirehoseClients: number
+  /** Publishing on the firehose needs this token, when set. */
+  firehoseToken?: string
+  /** Nobody may publish on the firehose. */
+  firehoseReadOnly: boolean
+  /** Browser origins allowed on the firehose; empty: any. */
+  firehoseOrigins: string[]
+  /** Publishes per second per firehose client (bursts of twice that). */
+  firehoseRate: number
   /** OpenAI-compatible endpoint pages may use through `/api/llm` (base URL, without `/chat/completions`). */
   llmUrl?: string
   /** Key the relay adds for `llmUrl`; it never reaches a page. */
@@ -54,6 +62,9 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   maxReservations: 1024,
   maxConnections: 1024,
   maxFirehoseClients: 1024,
+  firehoseReadOnly: false,
+  firehoseOrigins: [],
+  firehoseRate: 20,
   llmTimeoutMs: 120_000
 }
 
@@ -82,8 +93,14 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
   }
-  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs'] as const) {
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
+  }
+  if (options.firehoseToken !== undefined && options.firehoseToken.length < 8) throw new TypeError('firehoseToken must have at least 8 characters')
+  for (const origin of options.firehoseOrigins) {
+    let parsed: URL | undefined
+    try { parsed = new URL(origin) } catch { parsed = undefined }
+    if (parsed === undefined || parsed.origin !== origin) throw new TypeError(`firehose origin ${JSON.stringify(origin)} must be an origin like http://192.168.1.20:8787 (scheme, host, port; no path)`)
   }
   if (options.llmUrl !== undefined) {
     let url: URL | undefined
@@ -123,6 +140,10 @@ const FLAGS = {
   'max-reservations': { type: 'string', env: 'KOTOBA_MAX_RESERVATIONS', arg: 'N', help: `circuit-relay reservations, one per tab (default ${DEFAULTS.maxReservations})` },
   'max-connections': { type: 'string', env: 'KOTOBA_MAX_CONNECTIONS', arg: 'N', help: `libp2p connections (default ${DEFAULTS.maxConnections})` },
   'max-firehose-clients': { type: 'string', env: 'KOTOBA_MAX_FIREHOSE_CLIENTS', arg: 'N', help: `firehose WebSocket clients (default ${DEFAULTS.maxFirehoseClients})` },
+  'firehose-token': { type: 'string', env: 'KOTOBA_FIREHOSE_TOKEN', arg: 'TOKEN', help: 'firehose clients need this token to publish (?token=…); prefer the env var' },
+  'firehose-read-only': { type: 'boolean', env: 'KOTOBA_FIREHOSE_READ_ONLY', arg: '', help: 'firehose clients may read but not publish' },
+  'firehose-origin': { type: 'string', env: 'KOTOBA_FIREHOSE_ORIGINS', arg: 'ORIGIN', help: 'browser origin allowed on the firehose; repeatable (env: comma-separated); default any', multiple: true },
+  'firehose-rate': { type: 'string', env: 'KOTOBA_FIREHOSE_RATE', arg: 'N', help: `publishes per second per firehose client, bursts of 2N (default ${DEFAULTS.firehoseRate})` },
   'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint pages may use via /api/llm, e.g. http://127.0.0.1:11434/v1' },
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
@@ -206,6 +227,10 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       maxReservations: integer('max-reservations'),
       maxConnections: integer('max-connections'),
       maxFirehoseClients: integer('max-firehose-clients'),
+      firehoseToken: read('firehose-token') as string | undefined,
+      firehoseReadOnly: read('firehose-read-only') as boolean | undefined,
+      firehoseOrigins: read('firehose-origin') as string[] | undefined,
+      firehoseRate: integer('firehose-rate'),
       llmUrl: read('llm-url') as string | undefined,
       llmKey: read('llm-key') as string | undefined,
       llmModel: read('llm-model') as string | undefined,

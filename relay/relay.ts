@@ -57,7 +57,8 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
   })
 
   const firehose = createFirehose({
-    maxClients: options.maxFirehoseClients,
+    limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2 },
+    access: { publishToken: options.firehoseToken, readOnly: options.firehoseReadOnly, allowedOrigins: options.firehoseOrigins },
     log,
     publish: async (topic, json) => {
       counters[topic].fromFirehose++
@@ -67,10 +68,12 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
 
   // Network to firehose. Validators already refused anything malformed.
   pubsub.addEventListener('message', (event) => {
-    const { topic, data } = event.detail
-    if (!isTopic(topic)) return
-    counters[topic].received++
-    firehose.broadcast(decoder.decode(data))
+    const message = event.detail
+    if (!isTopic(message.topic)) return
+    counters[message.topic].received++
+    // Signed messages name their author; unsigned ones only the neighbour that passed them on.
+    const peer = message.type === 'signed' ? message.from.toString() : 'unknown'
+    firehose.broadcast({ topic: message.topic, json: decoder.decode(message.data), peer })
   })
   for (const topic of TOPICS) pubsub.subscribe(topic)
 

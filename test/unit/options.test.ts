@@ -42,6 +42,9 @@ describe('relay options', () => {
     ['no model endpoint by default', [], {}, { llmUrl: undefined, llmKey: undefined, llmModel: undefined, llmTimeoutMs: 120_000 }],
     ['--llm-url, --llm-model, --llm-timeout in seconds', ['--llm-url', 'http://127.0.0.1:11434/v1', '--llm-model', 'llama3.2', '--llm-timeout', '30'], {},
       { llmUrl: 'http://127.0.0.1:11434/v1', llmModel: 'llama3.2', llmTimeoutMs: 30_000 }],
+    ['firehose access', ['--firehose-token', 'long-enough', '--firehose-origin', 'http://192.168.1.20:8787', '--firehose-rate', '5'], {},
+      { firehoseToken: 'long-enough', firehoseOrigins: ['http://192.168.1.20:8787'], firehoseRate: 5, firehoseReadOnly: false }],
+    ['read-only from the environment', [], { KOTOBA_FIREHOSE_READ_ONLY: '1' }, { firehoseReadOnly: true }],
     ['the key from KOTOBA_LLM_KEY', ['--llm-url', 'https://api.example/v1'], { KOTOBA_LLM_KEY: 'sk-secret' }, { llmKey: 'sk-secret' }]
   ]
   for (const [name, argv, env, expected] of cases) {
@@ -61,6 +64,8 @@ describe('relay options', () => {
     ['bootstrap without peer id', ['--bootstrap', '/ip4/10.0.0.1/tcp/1'], {}, /must end in \/p2p/],
     ['zero reservations', ['--max-reservations', '0'], {}, /maxReservations must be a positive integer/],
     ['bad env value', [], { KOTOBA_TCP_PORT: '-1' }, /--tcp-port must be a whole number/],
+    ['a short firehose token', ['--firehose-token', 'abc'], {}, /at least 8 characters/],
+    ['an origin with a path', ['--firehose-origin', 'http://host:8787/page'], {}, /must be an origin/],
     ['llm url not http', ['--llm-url', 'ftp://host/v1'], {}, /llmUrl must be an http\(s\) URL/],
     ['llm key without url', [], { KOTOBA_LLM_KEY: 'sk-secret' }, /need llmUrl \(--llm-url\)/],
     ['zero llm timeout', ['--llm-url', 'http://127.0.0.1:1/v1', '--llm-timeout', '0'], {}, /llmTimeoutMs must be a positive integer/],

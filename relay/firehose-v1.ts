@@ -1,0 +1,142 @@
+/**
+ * The firehose's versioned protocol (v1), as pure parts the server in
+ * firehose.ts puts together: the frames a client may send (checked), the
+ * subscription filter, the replay buffer, and the publish rate limiter.
+ * Protocol reference: docs/firehose.md.
+ */
+import * as v from 'valibot'
+import { TOPICS } from '../protocol/topics.ts'
+import type { Topic } from '../protocol/topics.ts'
+
+export const FIREHOSE_VERSION = 1
+
+export type FirehoseErrorCode = 'invalid' | 'unknown-topic' | 'too-large' | 'rate-limited' | 'unauthorized' | 'too-old' | 'internal'
+
+const Ids = v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(256))
+
+/** Which events a client receives; an absent field matches everything. */
+const FilterSchema = v.object({
+  topics: v.optional(v.pipe(v.array(v.picklist(TOPICS)), v.maxLength(TOPICS.length))),
+  /** Senders: `params.from` of the payload. */
+  from: v.optional(Ids),
+  /** Addressees: any of `params.to` of the payload. */
+  to: v.optional(Ids)
+})
+export type Filter = v.InferOutput<typeof FilterSchema>
+
+const Seq = v.pipe(v.number(), v.integer(), v.minValue(0))
+const FrameId = v.pipe(v.string(), v.maxLength(200))
+
+export const ClientFrameSchema = v.variant('type', [
+  v.object({ type: v.literal('hello'), version: v.literal(FIREHOSE_VERSION), token: v.optional(v.string()), subscribe: v.optional(FilterSchema), since: v.optional(Seq) }),
+  v.object({ type: v.literal('subscribe'), ...FilterSchema.entries }),
+  v.object({ type: v.literal('publish'), id: v.optional(FrameId), topic: v.string(), body: v.unknown() }),
+  v.object({ type: v.literal('replay'), since: Seq }),
+  v.object({ type: v.literal('ping'), id: v.optional(FrameId) })
+])
+export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>
+
+export function parseClientFrame (value: unknown): { ok: true, frame: ClientFrame } | { ok: false, message: string } {
+  const parsed = v.safeParse(ClientFrameSchema, value)
+  if (parsed.success) return { ok: true, frame: parsed.output }
+  const issue = parsed.issues[0]
+  const path = v.getDotPath(issue)
+  return { ok: false, message: `${path === null ? 'frame' : path}: ${issue.message}` }
+}
+
+/** An event as the relay saw it: a payload on a topic, numbered. */
+export interface FirehoseEvent {
+  seq: number
+  /** ms since the epoch, when the relay received it */
+  time: number
+  topic: Topic
+  /** The peer that published it, or `firehose`. */
+  peer: string
+  /** The payload's JSON text. */
+  json: string
+  /** `params.from` and `params.to` of the payload, for filters. */
+  sender?: string
+  addressees?: string[]
+}
+
+/** What filters look at, read once per event. */
+export function routingOf (payload: unknown): { sender?: string, addressees?: string[] } {
+  const items = Array.isArray(payload) ? payload : [payload]
+  const senders = new Set<string>()
+  const addressees = new Set<string>()
+  for (const item of items) {
+    const params = (item as { params?: { from?: unknown, to?: unknown } } | null)?.params
+    if (typeof params?.from === 'string') senders.add(params.from)
+    if (Array.isArray(params?.to)) for (const id of params.to) if (typeof id === 'string') addressees.add(id)
+  }
+  return { ...(senders.size === 1 ? { sender: [...senders][0] } : {}), addressees: [...addressees] }
+}
+
+export function matchesFilter (filter: Filter, event: Pick<FirehoseEvent, 'topic' | 'sender' | 'addressees'>): boolean {
+  if (filter.topics !== undefined && !filter.topics.includes(event.topic)) return false
+  if (filter.from !== undefined && (event.sender === undefined || !filter.from.includes(event.sender))) return false
+  if (filter.to !== undefined && !(event.addressees ?? []).some(id => filter.to!.includes(id))) return false
+  return true
+}
+
+/** The server's envelope around one event. */
+export function eventFrame (event: FirehoseEvent): string {
+  return `{"type":"event","seq":${event.seq},"time":${event.time},"topic":${JSON.stringify(event.topic)},"peer":${JSON.stringify(event.peer)},"payload":${event.json}}`
+}
+
+/**
+ * The last `perTopic` events of each topic, for clients that reconnect.
+ * Sequence numbers are relay-wide, so a client resumes with one number.
+ */
+export class ReplayBuffer {
+  readonly perTopic: number
+  #events = new Map<Topic, FirehoseEvent[]>()
+  /** Per topic, the highest seq that fell out of the buffer. */
+  #evicted = new Map<Topic, number>()
+
+  constructor (perTopic: number) {
+    this.perTopic = perTopic
+  }
+
+  add (event: FirehoseEvent): void {
+    const list = this.#events.get(event.topic) ?? []
+    list.push(event)
+    if (list.length > this.perTopic) this.#evicted.set(event.topic, list.shift()!.seq)
+    this.#events.set(event.topic, list)
+  }
+
+  /**
+   * Events after `since` matching `filter`, in order; or the oldest `since`
+   * that still works when the buffer no longer holds all of them.
+   */
+  since (since: number, filter: Filter): { ok: true, events: FirehoseEvent[] } | { ok: false, oldest: number } {
+    const topics = filter.topics ?? TOPICS
+    const lost = Math.max(-1, ...topics.map(t => this.#evicted.get(t) ?? -1))
+    if (lost > since) return { ok: false, oldest: lost }
+    const events = topics.flatMap(t => (this.#events.get(t) ?? []).filter(e => e.seq > since && matchesFilter(filter, e)))
+    return { ok: true, events: events.sort((a, b) => a.seq - b.seq) }
+  }
+}
+
+/** A token bucket: `rate` publishes a second, bursts up to `burst`. */
+export class RateLimiter {
+  readonly rate: number
+  readonly burst: number
+  #tokens: number
+  #last: number
+
+  constructor (rate: number, burst: number, now: number) {
+    this.rate = rate
+    this.burst = burst
+    this.#tokens = burst
+    this.#last = now
+  }
+
+  take (now: number): boolean {
+    this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#last) * this.rate / 1000)
+    this.#last = now
+    if (this.#tokens < 1) return false
+    this.#tokens -= 1
+    return true
+  }
+}
