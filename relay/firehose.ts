@@ -78,6 +78,9 @@ export interface Firehose {
   close: () => Promise<void>
 }
 
+/** How long a slow client's close handshake may take before its connection is cut. */
+const SLOW_CLOSE_GRACE_MS = 2000
+
 /** Room for a publish frame around the largest payload. */
 const ENVELOPE_OVERHEAD = 1024
 
@@ -122,6 +125,9 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     if (ws.bufferedAmount > limits.sendBufferBytes) {
       log(`firehose: closing a client too slow to keep up (${ws.bufferedAmount} bytes unsent)`)
       ws.close(1008, 'too slow: send buffer full')
+      // The close frame waits behind everything unsent; a client that reads
+      // nothing never answers it. Free its buffer soon either way.
+      setTimeout(() => { ws.terminate() }, SLOW_CLOSE_GRACE_MS).unref()
       return
     }
     if (client.version === 1 && ws.bufferedAmount > limits.sendBufferBytes / 2) {

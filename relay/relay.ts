@@ -110,6 +110,7 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     connections: node.getConnections().length,
     firehoseClients: firehose.clientCount,
+    memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }]))
   })
 

@@ -105,7 +105,10 @@ describe('companions converse: three tabs and a firehose client', { skip }, () =
     const after = firehose.frames.slice(since) as any[]
     assert.ok(after.some(f => f?.method === 'action.send' && ids.includes(f.params.from)), 'actions arrived')
     const states = after.flatMap(f => Array.isArray(f) ? f : f?.method === 'state.send' ? [f] : [])
-    assert.ok(states.some(s => s.params.closing === 'terminal'), 'the closing walk reached terminal')
+    const story = (): string => JSON.stringify(after.map((f: any) => Array.isArray(f)
+      ? ['decision', f.map((s: any) => [s.params.from, s.params.state, s.params.closing])]
+      : [f.method, f.params?.from, f.params?.message ?? f.params?.state, f.params?.messageId ?? f.params?.metadata?.replyTo, f.params?.closing]))
+    assert.ok(states.some(s => s.params.closing === 'terminal'), `the closing walk reached terminal: ${story()}`)
     // The person's line is shown in every tab, with who said it.
     for (const tab of tabs) await tab.locator(`[data-testid=line][data-message-id=hello-e2e]`).waitFor({ timeout: 5000 })
   })
