@@ -22,21 +22,14 @@ import { openFirehose } from '../test/helpers/firehose-client.ts'
 import { inPrivateNetns, runInPrivateNetns } from '../test/helpers/netns.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
+import { benchFirehoseFanout } from './firehose-fanout.ts'
+import { fmt, now, stats } from './stats.ts'
 
 const root = join(import.meta.dirname, '..')
 const MESSAGES = 250
 const PAIRS = 5
 const GAP_MS = 5
 
-const now = (): number => performance.timeOrigin + performance.now()
-
-function stats (values: number[]): { median: number, p99: number, n: number } {
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-  return { median: at(0.5), p99: at(0.99), n: sorted.length }
-}
-
-const fmt = (ms: number): string => `${ms.toFixed(2)} ms`
 
 async function markTime (page: Page, name: string): Promise<number> {
   return await waitFor(async () => await page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name), `mark ${name}`, 20_000)
@@ -168,7 +161,10 @@ async function bench (): Promise<void> {
 }
 
 if (inPrivateNetns()) {
-  await bench()
+  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs.
+  const only = process.argv[2]
+  if (only !== 'firehose') await bench()
+  if (only !== 'p2p') await benchFirehoseFanout()
 } else {
   const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
   if (build.status !== 0) process.exit(1)
