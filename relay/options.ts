@@ -39,6 +39,8 @@ export interface RelayOptions {
   firehoseOrigins: string[]
   /** Publishes per second per firehose client (bursts of twice that). */
   firehoseRate: number
+  /** Events kept per topic for firehose replay. */
+  firehoseReplay: number
   /** OpenAI-compatible endpoint pages may use through `/api/llm` (base URL, without `/chat/completions`). */
   llmUrl?: string
   /** Key the relay adds for `llmUrl`; it never reaches a page. */
@@ -65,6 +67,7 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseReadOnly: false,
   firehoseOrigins: [],
   firehoseRate: 20,
+  firehoseReplay: 1000,
   llmTimeoutMs: 120_000
 }
 
@@ -93,7 +96,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
   }
-  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate'] as const) {
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
   }
   if (options.firehoseToken !== undefined && options.firehoseToken.length < 8) throw new TypeError('firehoseToken must have at least 8 characters')
@@ -144,6 +147,7 @@ const FLAGS = {
   'firehose-read-only': { type: 'boolean', env: 'KOTOBA_FIREHOSE_READ_ONLY', arg: '', help: 'firehose clients may read but not publish' },
   'firehose-origin': { type: 'string', env: 'KOTOBA_FIREHOSE_ORIGINS', arg: 'ORIGIN', help: 'browser origin allowed on the firehose; repeatable (env: comma-separated); default any', multiple: true },
   'firehose-rate': { type: 'string', env: 'KOTOBA_FIREHOSE_RATE', arg: 'N', help: `publishes per second per firehose client, bursts of 2N (default ${DEFAULTS.firehoseRate})` },
+  'firehose-replay': { type: 'string', env: 'KOTOBA_FIREHOSE_REPLAY', arg: 'N', help: `events kept per topic for firehose replay (default ${DEFAULTS.firehoseReplay})` },
   'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint pages may use via /api/llm, e.g. http://127.0.0.1:11434/v1' },
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
@@ -231,6 +235,7 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       firehoseReadOnly: read('firehose-read-only') as boolean | undefined,
       firehoseOrigins: read('firehose-origin') as string[] | undefined,
       firehoseRate: integer('firehose-rate'),
+      firehoseReplay: integer('firehose-replay'),
       llmUrl: read('llm-url') as string | undefined,
       llmKey: read('llm-key') as string | undefined,
       llmModel: read('llm-model') as string | undefined,

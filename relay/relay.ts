@@ -57,7 +57,7 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
   })
 
   const firehose = createFirehose({
-    limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2 },
+    limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2, replayPerTopic: options.firehoseReplay },
     access: { publishToken: options.firehoseToken, readOnly: options.firehoseReadOnly, allowedOrigins: options.firehoseOrigins },
     log,
     publish: async (topic, json) => {

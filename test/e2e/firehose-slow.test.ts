@@ -21,8 +21,8 @@ const MB = 1024 * 1024
 const TEXT = 'x'.repeat(30 * 1024)
 const cleanups: Array<() => Promise<void>> = []
 
-async function firehoseWith (sendBufferBytes: number): Promise<{ firehose: Firehose, url: string }> {
-  const firehose = createFirehose({ publish: async () => {}, limits: { sendBufferBytes } })
+async function firehoseWith (sendBufferBytes: number, heartbeatMs?: number): Promise<{ firehose: Firehose, url: string }> {
+  const firehose = createFirehose({ publish: async () => {}, limits: { sendBufferBytes, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) } })
   const server = createServer()
   server.on('upgrade', (req, socket, head) => { firehose.handleUpgrade(req, socket, head) })
   server.listen(0, '127.0.0.1')
@@ -55,8 +55,20 @@ const send = (firehose: Firehose, n: number): void => {
   firehose.broadcast({ topic: 'messages', json: JSON.stringify(messageSend({ from: 'user_load', to: [], message: `${n} ${TEXT}` })), peer: 'firehose' })
 }
 
-describe('slow firehose clients', { skip }, () => {
+describe('slow and dead firehose clients', { skip }, () => {
   after(async () => { for (const c of cleanups) await c() })
+
+  it('v1 clients get JSON heartbeats; a client that answers no ping is dropped, a live one stays', async () => {
+    const { firehose, url } = await firehoseWith(8 * MB, 200)
+    const live = await client(url)
+    const dead = await client(url)
+    dead.pause() // reads nothing, so answers no ping
+    await waitFor(() => live.frames.filter(f => f.type === 'heartbeat').length >= 3, 'three heartbeats', 5000)
+    assert.ok(Number.isInteger(live.frames.find(f => f.type === 'heartbeat').seq))
+    await waitFor(() => firehose.clientCount === 1, 'the dead client to be dropped', 5000)
+    assert.equal(live.ws.readyState, WebSocket.OPEN)
+    live.ws.close()
+  })
 
   it('one that falls behind is warned at half its buffer, and kept when it catches up', async () => {
     // 32 MB buffer; 30 MB sent while it does not read: past half even if the kernel holds 10 MB.

@@ -164,6 +164,21 @@ describe('firehose protocol v1', { skip }, () => {
     assert.equal(events(again).length, 4, 'no duplicates')
   })
 
+  it('replay from a seq the buffer no longer holds is refused as too-old, with where it can start', async () => {
+    const small = await start({ firehoseReplay: 3 })
+    const writer = await open(small)
+    for (let i = 1; i <= 5; i++) writer.send({ topic: 'messages', body: line('user_old', [], `old ${i}`) })
+    const late = await open(`${small}?v=1`)
+    await late.next(f => f.type === 'welcome', 'welcome')
+    await waitFor(async () => ((await (await fetch(small.replace('ws:', 'http:') + '/info')).json()) as { seq: number }).seq >= 5, 'five events')
+    late.send({ type: 'replay', since: 0 })
+    const error = await late.next(f => f.type === 'error', 'the refusal')
+    assert.deepEqual([error.code, error.oldest], ['too-old', 2])
+    late.send({ type: 'replay', since: error.oldest })
+    await late.next(f => f.type === 'replayed', 'the replay')
+    assert.deepEqual(events(late).map(e => e.payload.params.message), ['old 3', 'old 4', 'old 5'])
+  })
+
   it('/firehose/info publishes the limits next to the endpoint', async () => {
     const info = await (await fetch(base.replace('ws:', 'http:') + '/info')).json() as any
     assert.deepEqual(info.versions, [0, 1])
