@@ -34,9 +34,9 @@ const linesOf = (client: FirehoseClient, since: number): Line[] =>
     .map((f: any) => f.params as Line)
 
 /** Every companion line answers the line before it: one conversation, one speaker per turn. */
-function assertOneConversation (lines: Line[]): void {
+function assertOneConversation (lines: Line[], story = ''): void {
   for (let i = 1; i < lines.length; i++) {
-    assert.equal(lines[i].metadata?.replyTo, lines[i - 1].id, `line ${i} (${lines[i].from}) answers line ${i - 1}`)
+    assert.equal(lines[i].metadata?.replyTo, lines[i - 1].id, `line ${i} (${lines[i].from}) answers line ${i - 1}${story === '' ? '' : `: ${story}`}`)
   }
   const parents = lines.map(l => l.metadata?.replyTo).filter(id => id !== undefined)
   assert.equal(new Set(parents).size, parents.length, 'no line got two answers')
@@ -86,28 +86,29 @@ describe('companions converse: three tabs and a firehose client', { skip }, () =
   })
 
   it('a hello from the firehose gets one conversation, one speaker at a time, that closes and rests', async () => {
-    // Greetings among the tabs may be going on: let them finish first.
-    await waitFor(async () => await allResting(tabs), 'the greetings to finish', 60_000)
+    // Greetings among the tabs may be going on: let them finish, and the network fall quiet.
+    const quiet = async (): Promise<boolean> => await allResting(tabs) && Date.now() - firehose.lastFrameAt() > 2000
+    await waitFor(quiet, 'the greetings to finish', 60_000)
     const since = firehose.frames.length
     const hello: Line = { id: 'hello-e2e', from: USER, to: ids, message: 'Hello Aya, Ren and Mio! How was your day?' }
     firehose.send({ topic: 'messages', body: { jsonrpc: '2.0', method: 'message.send', params: hello } })
     // (The relay does not echo a client's own frame back to it.)
-    await waitFor(async () => linesOf(firehose, since).length >= 2 && await allResting(tabs), 'the conversation to end and rest', 90_000)
+    await waitFor(async () => linesOf(firehose, since).length >= 2 && await quiet(), 'the conversation to end and rest', 90_000)
 
+    const after = firehose.frames.slice(since) as any[]
+    const story = (): string => JSON.stringify(after.map((f: any) => Array.isArray(f)
+      ? ['decision', f.map((s: any) => [s.params.from, s.params.state, s.params.closing])]
+      : [f.method, f.params?.from, f.params?.message ?? f.params?.state, f.params?.messageId ?? f.params?.metadata?.replyTo, f.params?.closing]))
     const replies = linesOf(firehose, since)
-    assertOneConversation([hello, ...replies])
+    assertOneConversation([hello, ...replies], story())
     assert.ok(replies.every(l => ids.includes(l.from)), 'only companions answered')
     assert.ok(replies.length <= TURN_LIMIT + 3, `${replies.length} lines for a turn limit of ${TURN_LIMIT}`)
     assert.ok(replies[0].to.includes(USER), 'the first answer addresses the person')
     assert.ok(replies.some(l => l.to.some(id => ids.includes(id))), 'companions address each other')
     assert.ok(new Set(replies.map(l => l.from)).size >= 2, 'more than one companion spoke')
 
-    const after = firehose.frames.slice(since) as any[]
     assert.ok(after.some(f => f?.method === 'action.send' && ids.includes(f.params.from)), 'actions arrived')
     const states = after.flatMap(f => Array.isArray(f) ? f : f?.method === 'state.send' ? [f] : [])
-    const story = (): string => JSON.stringify(after.map((f: any) => Array.isArray(f)
-      ? ['decision', f.map((s: any) => [s.params.from, s.params.state, s.params.closing])]
-      : [f.method, f.params?.from, f.params?.message ?? f.params?.state, f.params?.messageId ?? f.params?.metadata?.replyTo, f.params?.closing]))
     assert.ok(states.some(s => s.params.closing === 'terminal'), `the closing walk reached terminal: ${story()}`)
     // The person's line is shown in every tab, with who said it.
     for (const tab of tabs) await tab.locator(`[data-testid=line][data-message-id=hello-e2e]`).waitFor({ timeout: 5000 })

@@ -9,6 +9,8 @@ import { waitFor } from './wait.ts'
 export interface FirehoseClient {
   ws: WebSocket
   frames: unknown[]
+  /** When the last frame arrived (ms since the epoch; the time of opening before any). */
+  lastFrameAt: () => number
   send: (frame: unknown) => void
   sendRaw: (data: string | Buffer, binary?: boolean) => void
   /** Resolves with the first received frame (past or future) matching `match`. */
@@ -20,7 +22,11 @@ export interface FirehoseClient {
 export async function openFirehose (url: string): Promise<FirehoseClient> {
   const ws = new WebSocket(url)
   const frames: unknown[] = []
-  ws.on('message', (data) => { frames.push(JSON.parse(data.toString())) })
+  let lastFrameAt = Date.now()
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()))
+    lastFrameAt = Date.now()
+  })
   const closed = new Promise<{ code: number, reason: string }>(resolve => {
     ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }) })
   })
@@ -28,6 +34,7 @@ export async function openFirehose (url: string): Promise<FirehoseClient> {
   return {
     ws,
     frames,
+    lastFrameAt: () => lastFrameAt,
     send: (frame) => { ws.send(JSON.stringify(frame)) },
     sendRaw: (data, binary = false) => { ws.send(data, { binary }) },
     next: async (match, what, timeout) => await waitFor(() => frames.find(match), what, timeout),
