@@ -41,6 +41,10 @@ export interface RelayOptions {
   firehoseRate: number
   /** Events kept per topic for firehose replay. */
   firehoseReplay: number
+  /** Unsent bytes a firehose client may have queued (warned at half, dropped beyond). */
+  firehoseBufferBytes: number
+  /** Firehose pings and heartbeat frames, this often (ms). */
+  firehoseHeartbeatMs: number
   /** OpenAI-compatible endpoint pages may use through `/api/llm` (base URL, without `/chat/completions`). */
   llmUrl?: string
   /** Key the relay adds for `llmUrl`; it never reaches a page. */
@@ -68,6 +72,8 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseOrigins: [],
   firehoseRate: 20,
   firehoseReplay: 1000,
+  firehoseBufferBytes: 8 * 1024 * 1024,
+  firehoseHeartbeatMs: 30_000,
   llmTimeoutMs: 120_000
 }
 
@@ -96,7 +102,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
   }
-  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay'] as const) {
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay', 'firehoseBufferBytes', 'firehoseHeartbeatMs'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
   }
   if (options.firehoseToken !== undefined && options.firehoseToken.length < 8) throw new TypeError('firehoseToken must have at least 8 characters')
@@ -148,6 +154,7 @@ const FLAGS = {
   'firehose-origin': { type: 'string', env: 'KOTOBA_FIREHOSE_ORIGINS', arg: 'ORIGIN', help: 'browser origin allowed on the firehose; repeatable (env: comma-separated); default any', multiple: true },
   'firehose-rate': { type: 'string', env: 'KOTOBA_FIREHOSE_RATE', arg: 'N', help: `publishes per second per firehose client, bursts of 2N (default ${DEFAULTS.firehoseRate})` },
   'firehose-replay': { type: 'string', env: 'KOTOBA_FIREHOSE_REPLAY', arg: 'N', help: `events kept per topic for firehose replay (default ${DEFAULTS.firehoseReplay})` },
+  'firehose-buffer': { type: 'string', env: 'KOTOBA_FIREHOSE_BUFFER', arg: 'MIB', help: `unsent MiB a firehose client may have queued before it is dropped (default ${DEFAULTS.firehoseBufferBytes / 1024 / 1024})` },
   'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint pages may use via /api/llm, e.g. http://127.0.0.1:11434/v1' },
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
@@ -211,6 +218,10 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
     return Number(text)
   }
 
+  const mebibytes = (name: keyof typeof FLAGS): number | undefined => {
+    const value = integer(name)
+    return value === undefined ? undefined : value * 1024 * 1024
+  }
   const seconds = (name: keyof typeof FLAGS): number | undefined => {
     const value = integer(name)
     return value === undefined ? undefined : value * 1000
@@ -236,6 +247,7 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       firehoseOrigins: read('firehose-origin') as string[] | undefined,
       firehoseRate: integer('firehose-rate'),
       firehoseReplay: integer('firehose-replay'),
+      firehoseBufferBytes: mebibytes('firehose-buffer'),
       llmUrl: read('llm-url') as string | undefined,
       llmKey: read('llm-key') as string | undefined,
       llmModel: read('llm-model') as string | undefined,

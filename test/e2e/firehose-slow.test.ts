@@ -1,18 +1,21 @@
 /**
- * Slow firehose clients: one that falls behind is warned and, once it
+ * Slow and dead firehose clients, against a real (in-process) relay with a
+ * set send buffer and heartbeat: one that falls behind is warned and, once it
  * catches up, kept; one that stops reading is dropped (1008, then cut)
- * without holding up the others or growing the relay's memory. The firehose
- * on a loopback HTTP server, real WebSocket clients, a set send buffer.
+ * without holding up the others or growing the relay's memory; one that
+ * answers no ping is dropped. Real WebSocket clients; the load comes from a
+ * firehose client publishing through the relay.
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import WebSocket from 'ws'
 import { messageSend } from '../../protocol/build.ts'
-import { createFirehose } from '../../relay/firehose.ts'
-import type { Firehose } from '../../relay/firehose.ts'
+import { resolveOptions } from '../../relay/options.ts'
+import { startRelay } from '../../relay/relay.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -21,14 +24,25 @@ const MB = 1024 * 1024
 const TEXT = 'x'.repeat(30 * 1024)
 const cleanups: Array<() => Promise<void>> = []
 
-async function firehoseWith (sendBufferBytes: number, heartbeatMs?: number): Promise<{ firehose: Firehose, url: string }> {
-  const firehose = createFirehose({ publish: async () => {}, limits: { sendBufferBytes, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) } })
-  const server = createServer()
-  server.on('upgrade', (req, socket, head) => { firehose.handleUpgrade(req, socket, head) })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  cleanups.push(async () => { await firehose.close(); server.close() })
-  return { firehose, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/firehose?v=1` }
+interface Relay { url: string, clientCount: () => Promise<number>, seq: () => Promise<number>, publish: (n: number) => void }
+
+/** A relay with this send buffer (and heartbeat), and a firehose client to publish load through it. */
+async function relayWith (sendBufferBytes: number, heartbeatMs = 30_000): Promise<Relay> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-slow-'))
+  const relay = await startRelay(resolveOptions({
+    host: '127.0.0.1', port: 0, mdns: false, dataDir, firehoseBufferBytes: sendBufferBytes, firehoseHeartbeatMs: heartbeatMs, firehoseRate: 1_000_000
+  }), { log: () => {} })
+  const base = `ws://127.0.0.1:${relay.httpPort}/firehose`
+  const writer = new WebSocket(base)
+  await once(writer, 'open')
+  cleanups.push(async () => { writer.terminate(); await relay.close(); await rm(dataDir, { recursive: true, force: true }) })
+  return {
+    url: `${base}?v=1`,
+    // Firehose clients, the load writer included.
+    clientCount: async () => ((await (await fetch(`http://127.0.0.1:${relay.httpPort}/healthz`)).json()) as { firehoseClients: number }).firehoseClients,
+    seq: async () => ((await (await fetch(`http://127.0.0.1:${relay.httpPort}/firehose/info`)).json()) as { seq: number }).seq,
+    publish: (n) => { writer.send(JSON.stringify({ topic: 'messages', body: messageSend({ from: 'user_load', to: [], message: `${n} ${TEXT}` }) })) }
+  }
 }
 
 /** A v1 client that records frames, and can stop and restart reading. */
@@ -51,32 +65,30 @@ async function client (url: string) {
   }
 }
 
-const send = (firehose: Firehose, n: number): void => {
-  firehose.broadcast({ topic: 'messages', json: JSON.stringify(messageSend({ from: 'user_load', to: [], message: `${n} ${TEXT}` })), peer: 'firehose' })
-}
-
 describe('slow and dead firehose clients', { skip }, () => {
   after(async () => { for (const c of cleanups) await c() })
 
   it('v1 clients get JSON heartbeats; a client that answers no ping is dropped, a live one stays', async () => {
-    const { firehose, url } = await firehoseWith(8 * MB, 200)
-    const live = await client(url)
-    const dead = await client(url)
+    const relay = await relayWith(8 * MB, 200)
+    const live = await client(relay.url)
+    const dead = await client(relay.url)
     dead.pause() // reads nothing, so answers no ping
     await waitFor(() => live.frames.filter(f => f.type === 'heartbeat').length >= 3, 'three heartbeats', 5000)
     assert.ok(Number.isInteger(live.frames.find(f => f.type === 'heartbeat').seq))
-    await waitFor(() => firehose.clientCount === 1, 'the dead client to be dropped', 5000)
+    await waitFor(async () => await relay.clientCount() === 2, 'the dead client to be dropped', 5000)
     assert.equal(live.ws.readyState, WebSocket.OPEN)
     live.ws.close()
   })
 
   it('one that falls behind is warned at half its buffer, and kept when it catches up', async () => {
     // 32 MB buffer; 30 MB sent while it does not read: past half even if the kernel holds 10 MB.
-    const { firehose, url } = await firehoseWith(32 * MB)
-    const behind = await client(url)
+    const relay = await relayWith(32 * MB)
+    const behind = await client(relay.url)
     behind.pause()
     const count = Math.ceil(30 * MB / TEXT.length)
-    for (let i = 0; i < count; i++) send(firehose, i)
+    for (let i = 0; i < count; i++) relay.publish(i)
+    // Resume only once the relay has taken all of them (and queued what it could not send).
+    await waitFor(async () => await relay.seq() >= count, 'the relay to take every publish', 30_000)
     behind.resume()
     await waitFor(() => behind.events() === count, `all ${count} events`, 30_000)
     const warning = behind.frames.find(f => f.type === 'warning')
@@ -87,17 +99,17 @@ describe('slow and dead firehose clients', { skip }, () => {
   })
 
   it('one that stops reading is dropped; a reading client gets everything', async () => {
-    const { firehose, url } = await firehoseWith(256 * 1024)
-    const stopped = await client(url)
-    const reading = await client(url)
+    const relay = await relayWith(256 * 1024)
+    const stopped = await client(relay.url)
+    const reading = await client(relay.url)
     stopped.pause()
     let sent = 0
     const deadline = Date.now() + 15_000
-    while (firehose.clientCount === 2 && Date.now() < deadline) {
-      send(firehose, sent++)
-      if (sent % 10 === 0) await new Promise(resolve => setTimeout(resolve, 1))
+    while (await relay.clientCount() === 3 && Date.now() < deadline) {
+      for (let i = 0; i < 20; i++) relay.publish(sent++)
+      await new Promise(resolve => setTimeout(resolve, 5))
     }
-    assert.equal(firehose.clientCount, 1, `the stopped client was dropped (after ${sent} events)`)
+    assert.equal(await relay.clientCount(), 2, `the stopped client was dropped (after ${sent} events)`)
     // Its buffer, plus what the kernel's socket buffers took: far from unbounded.
     assert.ok(sent * TEXT.length < 500 * MB, `${(sent * TEXT.length / MB).toFixed(0)} MB were sent before it was dropped`)
     stopped.resume()
