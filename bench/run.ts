@@ -89,7 +89,8 @@ async function baselineWs (): Promise<number[]> {
 
 async function bench (): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-bench-'))
-  const relay = await spawnRelay({ dataDir })
+  // The firehose client below publishes 200 a second: above the default per-client limit.
+  const relay = await spawnRelay({ dataDir, args: ['--firehose-rate', '1000'] })
   const browser = await launchBrowser()
   const url = `${relay.httpUrl}?test-hooks&companion=off`
   try {
