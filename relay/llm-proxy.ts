@@ -8,6 +8,7 @@
  * (`{"error":{"message","type"}}`) so any client reads them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { completionsUrl } from '../companion/chat-completions.ts'
 
 export const LLM_PROXY_PATH = '/api/llm/chat/completions'
 
@@ -81,7 +82,7 @@ async function readAnswer (response: Response, limit: number): Promise<Buffer> {
 }
 
 export function createLlmProxy (options: LlmProxyOptions): LlmProxy {
-  const target = `${options.url.replace(/\/+$/, '')}/chat/completions`
+  const target = completionsUrl(options.url)
   let inFlight = 0
 
   const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
