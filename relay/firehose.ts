@@ -28,7 +28,6 @@ import type { Topic } from '../protocol/topics.ts'
 import { FIREHOSE_VERSION, RateLimiter, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, routingOf } from './firehose-v1.ts'
 import type { Filter, FirehoseErrorCode, FirehoseEvent } from './firehose-v1.ts'
 
-export type { FirehoseErrorCode } from './firehose-v1.ts'
 
 export interface FirehoseLimits {
   /** Clients at once; the next one is closed with 1013 (try again later). */

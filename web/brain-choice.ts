@@ -63,12 +63,12 @@ export function endpointFor (choice: Extract<BrainChoice, { kind: 'llm' }>, rela
   return { ok: true, endpoint: { baseUrl: url.toString().replace(/\/+$/, ''), model: choice.model.trim(), apiKey: choice.apiKey.trim() } }
 }
 
-/** The brain for a choice; a choice that cannot be used gives the built-in brain and the reason. */
+/** The brain for a choice; a choice that cannot be used gives the built-in brain and why. */
 export function brainFor (choice: BrainChoice, relayLlm: RelayLlm | null, origin: string, seed: string): { brain: Brain, problem?: string } {
   const builtin = (): Brain => createBuiltinBrain({ seed })
   if (choice.kind === 'builtin') return { brain: builtin() }
   const resolved = endpointFor(choice, relayLlm, origin)
-  if (!resolved.ok) return { brain: builtin(), problem: `using the built-in brain: ${resolved.message}` }
+  if (!resolved.ok) return { brain: builtin(), problem: resolved.message }
   return { brain: createLlmBrain(resolved.endpoint) }
 }
 

@@ -40,10 +40,10 @@ export interface CompanionNetwork {
 /** What `/api/relay` answers (see relay/http-server.ts). */
 interface RelayInfo { peerId: string, multiaddrs: string[], llm?: RelayLlm | null }
 
-/** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 /** How often the network panel's round trips are measured (ms). */
 const RTT_INTERVAL_MS = 5000
 
+/** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc', companionBorn: 'kotoba:companion-born' } as const
 
 /** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
@@ -177,11 +177,12 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const dialing = new Set<string>()
   const unanswered = new Map<string, number>()
   const kindOf = (c: Connection): ReturnType<typeof connectionKind> => connectionKind(c.remoteAddr, c.limits != null)
-  const reachable = (): boolean => node.getMultiaddrs().some(ma => ma.getComponents().some(c => c.name === 'webrtc'))
+  const isWebRTC = (ma: Multiaddr): boolean => ma.getComponents().some(c => c.name === 'webrtc')
+  const reachable = (): boolean => node.getMultiaddrs().some(isWebRTC)
   node.services.discovery.addEventListener('peer', (event: CustomEvent<PeerInfo>) => {
     const peerId = event.detail.id.toString()
     if (peerId === selfId || dialing.has(peerId)) return
-    const webrtcAddrs = event.detail.multiaddrs.filter(ma => ma.getComponents().some(c => c.name === 'webrtc'))
+    const webrtcAddrs = event.detail.multiaddrs.filter(isWebRTC)
     if (webrtcAddrs.length === 0) return
     const connections = node.getConnections(event.detail.id)
     if (connections.some(c => kindOf(c) === 'webrtc')) return

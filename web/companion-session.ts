@@ -60,7 +60,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   state.relayLlm = network.relay.llm
   state.brain = loadBrainChoice(place.storage)
   const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
-  if (first.problem !== undefined) state.brainError = first.problem
+  if (first.problem !== undefined) state.brainError = `using the built-in brain: ${first.problem}`
   const companion = new Companion({ card, brain: first.brain, publish: network.publish, settings })
   state.turnLimit = companion.turnState.settings.turnLimit
 
@@ -158,11 +158,9 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       return { ok: true }
     },
     setBrain: (choice) => {
-      if (choice.kind === 'llm') {
-        const resolved = endpointFor(choice, network.relay.llm, place.origin)
-        if (!resolved.ok) return resolved
-      }
-      companion.setBrain(brainFor(choice, network.relay.llm, place.origin, card.id).brain)
+      const chosen = brainFor(choice, network.relay.llm, place.origin, card.id)
+      if (chosen.problem !== undefined) return { ok: false, message: chosen.problem }
+      companion.setBrain(chosen.brain)
       saveBrainChoice(place.storage, choice)
       state.brain = choice
       state.brainError = ''
