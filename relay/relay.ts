@@ -14,6 +14,7 @@ import { createFirehose } from './firehose.ts'
 import { createHttpServer } from './http-server.ts'
 import type { RelayInfo } from './http-server.ts'
 import { connectLanPeers } from './lan-peers.ts'
+import { browserDialable, trackNeighbours } from './neighbours.ts'
 import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
@@ -78,19 +79,15 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
   for (const topic of TOPICS) pubsub.subscribe(topic)
 
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
-
-  const wsAddrs = (): Multiaddr[] => node.getMultiaddrs().filter(ma => {
-    const names = ma.getComponents().map(c => c.name)
-    return names.includes('ws') && !names.includes('p2p-circuit')
-  })
+  const neighbours = trackNeighbours(node)
 
   const llm = options.llmUrl === undefined
     ? undefined
     : createLlmProxy({ ...LLM_PROXY_LIMITS, url: options.llmUrl, key: options.llmKey, model: options.llmModel, timeoutMs: options.llmTimeoutMs })
 
   const relayInfo = (hostname?: string): RelayInfo => {
-    const listed = wsAddrs().map(ma => ma.toString())
-    const wsPort = wsAddrs()[0]?.getComponents().find(c => c.name === 'tcp')?.value
+    const listed = browserDialable(node.getMultiaddrs(), peerId)
+    const wsPort = listed.length === 0 ? undefined : /\/tcp\/(\d+)\/ws/.exec(listed[0])?.[1]
     const first: string[] = []
     if (hostname !== undefined && wsPort !== undefined) {
       const proto = hostname.includes(':') ? 'ip6' : /^[\d.]+$/.test(hostname) ? 'ip4' : 'dns'
@@ -99,6 +96,7 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     return {
       peerId,
       multiaddrs: [...new Set([...first, ...listed])],
+      neighbours: neighbours.list(),
       firehose: '/firehose',
       llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }
     }
@@ -135,6 +133,7 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     close: async () => {
       closing ??= (async () => {
         lifetime.abort()
+        neighbours.stop()
         await firehose.close()
         http.closeAllConnections()
         await new Promise<void>(resolve => { http.close(() => { resolve() }) })

@@ -10,6 +10,7 @@ import { PING_PROTOCOL } from '@libp2p/ping'
 import { decodePayload, encodePayload } from '../protocol/codec.ts'
 import { installTopicValidators } from '../protocol/gossip.ts'
 import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
+import type { HeldPeer } from '../protocol/keep-connected.ts'
 import { TOPICS, isTopic } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import type { RelayLlm } from './brain-choice.ts'
@@ -28,7 +29,7 @@ export interface CompanionNetworkOptions {
 
 export interface CompanionNetwork {
   node: CompanionNode
-  /** The relay that served the page, and the model proxy it offers (null: none). */
+  /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
   /** Validates and publishes a payload; it is also recorded in the log as our own. */
   publish: (topic: Topic, payload: unknown) => Promise<void>
@@ -38,10 +39,19 @@ export interface CompanionNetwork {
 }
 
 /** What `/api/relay` answers (see relay/http-server.ts). */
-interface RelayInfo { peerId: string, multiaddrs: string[], llm?: RelayLlm | null }
+interface RelayInfo {
+  peerId: string
+  multiaddrs: string[]
+  /** Other relays of the LAN, to move to if this one dies. */
+  neighbours?: Array<{ peerId: string, multiaddrs: string[] }>
+  llm?: RelayLlm | null
+}
 
 /** How often the network panel's round trips are measured (ms). */
 const RTT_INTERVAL_MS = 5000
+
+/** How often the page asks the relay that served it which other relays it knows (ms). */
+const NEIGHBOURS_INTERVAL_MS = 10_000
 
 /** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc', companionBorn: 'kotoba:companion-born' } as const
@@ -78,8 +88,19 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
 
   state.relayStatus = 'starting'
   const info = await fetchRelayInfo(options.relayInfoUrl, signal)
-  const relayAddrs: Multiaddr[] = info.multiaddrs.map(a => multiaddr(a))
   state.relayPeerId = info.peerId
+  // The relay that served the page first, then every other relay it has told
+  // us about (kept even when it has died: its neighbours are where we go).
+  const relays = new Map<string, Multiaddr[]>([[info.peerId, info.multiaddrs.map(a => multiaddr(a))]])
+  const learnNeighbours = (latest: RelayInfo): void => {
+    for (const n of latest.neighbours ?? []) {
+      try {
+        relays.set(n.peerId, n.multiaddrs.map(a => multiaddr(a)))
+      } catch { /* an address this browser cannot parse: skip that relay */ }
+    }
+    state.knownRelays = [...relays.keys()]
+  }
+  learnNeighbours(info)
 
   const node = await createCompanionNode({ iceServers: options.iceServers, discoveryInterval: options.discoveryInterval, privateKey: options.privateKey })
   const selfId = node.peerId.toString()
@@ -135,12 +156,14 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   signal.addEventListener('abort', () => { clearInterval(rttTimer) }, { once: true })
 
   // --- the relay: connected, then reserved
+  let held: HeldPeer | undefined
+  const relayId = (): string => held?.current() ?? info.peerId
   const isReserved = (): boolean => node.getMultiaddrs().some(ma => {
     const names = ma.getComponents().map(c => c.name)
-    return names.includes('p2p-circuit') && ma.toString().includes(info.peerId)
+    return names.includes('p2p-circuit') && ma.toString().includes(relayId())
   })
   const refreshRelay = (): void => {
-    const connected = hasDirectConnection(node, info.peerId)
+    const connected = hasDirectConnection(node, relayId())
     const next = !connected ? (state.relayStatus === 'starting' ? 'connecting' : 'offline') : isReserved() ? 'reserved' : 'connected'
     if (next === state.relayStatus) return
     if (next === 'connected' || (next === 'reserved' && state.relayStatus !== 'connected')) performance.mark(MARKS.relayConnected)
@@ -161,13 +184,23 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   signal.addEventListener('abort', () => { clearInterval(watchdog) }, { once: true })
   refreshRelay()
 
-  keepConnected(node, relayAddrs, {
+  held = keepConnected(node, () => [...relays.values()], {
     signal,
     onDialError: (err) => {
       state.relayError = err.message
       refreshRelay()
+    },
+    onSwitch: (peerId) => {
+      state.relayPeerId = peerId
+      refreshRelay()
     }
   })
+  const neighboursTimer = setInterval(() => {
+    fetch(options.relayInfoUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]), cache: 'no-store' })
+      .then(async response => { if (response.ok) learnNeighbours(await response.json() as RelayInfo) })
+      .catch(() => { /* the relay that served the page is gone: keep what it told us */ })
+  }, NEIGHBOURS_INTERVAL_MS)
+  signal.addEventListener('abort', () => { clearInterval(neighboursTimer) }, { once: true })
 
   // --- other tabs: dial their /webrtc address when they announce it (every
   // discoveryInterval), unless a direct connection is already open. The

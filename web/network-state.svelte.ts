@@ -38,7 +38,10 @@ export const LOG_LIMIT = 300
 
 export class NetworkState {
   peerId = $state('')
+  /** The relay this tab holds now (it moves to another when its relay dies). */
   relayPeerId = $state('')
+  /** Every relay this tab could use: the one that served it and its LAN neighbours. */
+  knownRelays = $state.raw<string[]>([])
   relayStatus = $state<RelayStatus>('starting')
   /** Why the relay is not reachable, when it is not. */
   relayError = $state('')

@@ -3,9 +3,10 @@
  * printed addresses parsed back.
  */
 import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
+import type { ChildProcess, SpawnOptions } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
+import type { LanHost } from './lan.ts'
 import { waitFor } from './wait.ts'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -29,21 +30,26 @@ export interface RelayProcessOptions {
   wsPort?: number
   tcpPort?: number
   args?: string[]
+  /** Run on this host of a test LAN, listening on all its interfaces (default: here, on loopback). */
+  lanHost?: LanHost
+  /** Discover LAN peers by mDNS (default off). */
+  mdns?: boolean
 }
 
 export async function spawnRelay (options: RelayProcessOptions): Promise<RelayProcess> {
   const args = [
     join(root, 'relay'),
-    '--host', '127.0.0.1',
+    '--host', options.lanHost === undefined ? '127.0.0.1' : '0.0.0.0',
     '--port', String(options.port ?? 0),
     '--ws-port', String(options.wsPort ?? 0),
     '--tcp-port', String(options.tcpPort ?? 0),
     '--data-dir', options.dataDir,
     '--web-root', join(root, 'dist'),
-    '--no-mdns',
+    ...(options.mdns === true ? [] : ['--no-mdns']),
     ...(options.args ?? [])
   ]
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const spawnOptions: SpawnOptions = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }
+  const child = options.lanHost === undefined ? spawn(process.execPath, args, spawnOptions) : options.lanHost.spawn(process.execPath, args, spawnOptions)
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -57,12 +63,13 @@ export async function spawnRelay (options: RelayProcessOptions): Promise<RelayPr
 
   const peerId = /peer id\s+(\S+)/.exec(output)![1]
   const httpPort = Number(/open\s+http:\/\/[^:]+:(\d+)\//.exec(output)![1])
+  const ip = options.lanHost?.ip ?? '127.0.0.1'
   const wsPort = Number(/\/tcp\/(\d+)\/ws\/p2p\//.exec(output)![1])
   const tcpPort = Number(/\/tcp\/(\d+)\/p2p\//.exec(output)![1])
   return {
     child,
-    httpUrl: `http://127.0.0.1:${httpPort}/`,
-    firehoseUrl: `ws://127.0.0.1:${httpPort}/firehose`,
+    httpUrl: `http://${ip}:${httpPort}/`,
+    firehoseUrl: `ws://${ip}:${httpPort}/firehose`,
     peerId,
     httpPort,
     wsPort,
