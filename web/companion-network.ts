@@ -5,14 +5,12 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Connection, PeerInfo } from '@libp2p/interface'
-import { PING_PROTOCOL } from '@libp2p/ping'
-import { decodePayload, encodePayload } from '../protocol/codec.ts'
-import { installTopicValidators } from '../protocol/gossip.ts'
+import type { Connection } from '@libp2p/interface'
 import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
 import type { HeldPeer } from '../protocol/keep-connected.ts'
-import { TOPICS, isTopic } from '../protocol/topics.ts'
-import type { Topic } from '../protocol/topics.ts'
+import { keepDirectLinks } from '../protocol/direct-links.ts'
+import { startTopicBus } from '../protocol/topic-bus.ts'
+import type { TopicBus } from '../protocol/topic-bus.ts'
 import type { RelayLlm } from './brain-choice.ts'
 import { connectionKind } from './connection-kind.ts'
 import { createCompanionNode } from './libp2p-node.ts'
@@ -27,14 +25,11 @@ export interface CompanionNetworkOptions {
   privateKey?: CompanionNodeOptions['privateKey']
 }
 
-export interface CompanionNetwork {
+/** The topics (every payload is also recorded in the page's log), the node, and its relay. */
+export interface CompanionNetwork extends TopicBus {
   node: CompanionNode
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
-  /** Validates and publishes a payload; it is also recorded in the log as our own. */
-  publish: (topic: Topic, payload: unknown) => Promise<void>
-  /** Subscribes to every accepted payload (including our own). Returns the unsubscribe. */
-  onPayload: (listener: (topic: Topic, text: string, own: boolean) => void) => () => void
   stop: () => Promise<void>
 }
 
@@ -56,17 +51,6 @@ const NEIGHBOURS_INTERVAL_MS = 10_000
 /** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc', companionBorn: 'kotoba:companion-born' } as const
 
-/** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
-async function probe (connection: Connection): Promise<boolean> {
-  try {
-    const stream = await connection.newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(3000) })
-    await stream.close({ signal: AbortSignal.timeout(1000) }).catch(() => { stream.abort(new Error('probe done')) })
-    return true
-  } catch {
-    return false
-  }
-}
-
 async function fetchRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -83,8 +67,6 @@ async function fetchRelayInfo (url: string, signal: AbortSignal): Promise<RelayI
 export async function startCompanionNetwork (state: NetworkState, options: CompanionNetworkOptions): Promise<CompanionNetwork> {
   const lifetime = new AbortController()
   const signal = lifetime.signal
-  const decoder = new TextDecoder()
-  const listeners = new Set<(topic: Topic, text: string, own: boolean) => void>()
 
   state.relayStatus = 'starting'
   const info = await fetchRelayInfo(options.relayInfoUrl, signal)
@@ -108,18 +90,8 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
   const pubsub = node.services.pubsub
 
-  const deliver = (topic: Topic, text: string, own: boolean): void => {
-    state.record(topic, text, own)
-    for (const listener of listeners) listener(topic, text, own)
-  }
-
-  installTopicValidators(pubsub, () => { state.refused++ })
-  pubsub.addEventListener('message', (event) => {
-    const { topic, data } = event.detail
-    if (!isTopic(topic)) return
-    deliver(topic, decoder.decode(data), false)
-  })
-  for (const topic of TOPICS) pubsub.subscribe(topic)
+  const bus = startTopicBus(pubsub, () => { state.refused++ })
+  bus.onPayload((topic, text, own) => { state.record(topic, text, own) })
 
   // --- connections, as the network panel shows them
   let sawWebRTC = false
@@ -202,79 +174,14 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   }, NEIGHBOURS_INTERVAL_MS)
   signal.addEventListener('abort', () => { clearInterval(neighboursTimer) }, { once: true })
 
-  // --- other tabs: dial their /webrtc address when they announce it (every
-  // discoveryInterval), unless a direct connection is already open. The
-  // smaller peer id dials. The larger one dials too when, although others can
-  // reach it, no connection at all came for a few announcements: the smaller
-  // may still hold a dead connection to our peer id from before a reload.
-  const dialing = new Set<string>()
-  const unanswered = new Map<string, number>()
-  const kindOf = (c: Connection): ReturnType<typeof connectionKind> => connectionKind(c.remoteAddr, c.limits != null)
-  const isWebRTC = (ma: Multiaddr): boolean => ma.getComponents().some(c => c.name === 'webrtc')
-  const reachable = (): boolean => node.getMultiaddrs().some(isWebRTC)
-  node.services.discovery.addEventListener('peer', (event: CustomEvent<PeerInfo>) => {
-    const peerId = event.detail.id.toString()
-    if (peerId === selfId || dialing.has(peerId)) return
-    const webrtcAddrs = event.detail.multiaddrs.filter(isWebRTC)
-    if (webrtcAddrs.length === 0) return
-    const connections = node.getConnections(event.detail.id)
-    if (connections.some(c => kindOf(c) === 'webrtc')) return
-    if (selfId > peerId) {
-      if (connections.length > 0 || !reachable()) {
-        unanswered.delete(peerId)
-        return
-      }
-      const firstSeen = unanswered.get(peerId) ?? Date.now()
-      unanswered.set(peerId, firstSeen)
-      if (Date.now() - firstSeen < 3 * options.discoveryInterval) return
-    }
-    unanswered.delete(peerId)
-    dialing.add(peerId)
-    node.dial(webrtcAddrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-      .catch(() => { /* the next announcement retries */ })
-      .finally(() => { dialing.delete(peerId) })
-  })
-
-  // A reloaded tab has the same peer id. When a peer opens a new connection
-  // while we still hold a WebRTC connection to it, that one may have died
-  // with the old page (Chromium notices only after ICE consent fails, ~30 s):
-  // probe it, and close it if it does not answer. If both are alive and
-  // direct, the two tabs dialled each other at once: both sides close the
-  // one the larger peer id dialled, so exactly one stays.
-  const probing = new Set<string>()
-  const dialler = (c: Connection): string => c.direction === 'outbound' ? selfId : c.remotePeer.toString()
-  node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
-    const fresh = event.detail
-    for (const older of node.getConnections(fresh.remotePeer)) {
-      if (older.id === fresh.id || probing.has(older.id) || kindOf(older) !== 'webrtc') continue
-      probing.add(older.id)
-      void probe(older).then((alive) => {
-        if (older.status !== 'open') return
-        if (!alive) {
-          older.abort(new Error('no answer after the peer reconnected: the connection was left by a previous page'))
-          return
-        }
-        if (kindOf(fresh) !== 'webrtc' || fresh.status !== 'open') return
-        const surplus = dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older
-        void surplus.close().catch(() => { surplus.abort(new Error('duplicate connection')) })
-      }).finally(() => { probing.delete(older.id) })
-    }
-  })
+  // --- other companions (tabs, headless): direct WebRTC links
+  keepDirectLinks(node, { signal, announceInterval: options.discoveryInterval })
 
   return {
     node,
     relay: { peerId: info.peerId, llm: info.llm ?? null },
-    publish: async (topic, payload) => {
-      const bytes = encodePayload(payload)
-      const decoded = decodePayload(topic, bytes)
-      if (!decoded.ok) throw new TypeError(`refusing to publish on ${topic}: ${decoded.message}`)
-      await pubsub.publish(topic, bytes)
-      deliver(topic, decoder.decode(bytes), true)
-    },
-    onPayload: (listener) => {
-      listeners.add(listener)
-      return () => { listeners.delete(listener) }
-    },
+    publish: bus.publish,
+    onPayload: bus.onPayload,
     stop: async () => {
       lifetime.abort()
       await node.stop()
