@@ -6,12 +6,17 @@
  * companion (a relay, a firehose). The list shrinks when a peer disconnects.
  * We ask again on every identify, so a card edited after we met arrives
  * when its owner `announce()`s it with an identify push.
+ *
+ * aikyo's nodes answer a card request only while they do not know the
+ * asker's card yet. Both sides ask at once after identify, so which request
+ * gets an answer would be a race: when a peer that is not one of ours asks
+ * for our card before we have its card, we ask for its card first.
  */
 import type { IdentifyPush } from '@libp2p/identify'
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { parseJson } from '../protocol/codec.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
-import { METADATA_PROTOCOL } from '../protocol/topics.ts'
+import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 import { toCard } from './card.ts'
 
 /** A card is a few hundred bytes; refuse to buffer more than this from a peer. */
@@ -42,9 +47,14 @@ export async function requestCard (connection: Connection, signal?: AbortSignal)
   const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
   const options = { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]), runOnLimitedConnection: true }
   const stream = await connection.newStream(METADATA_PROTOCOL, options)
+  const onAbort = (): void => { stream.abort(new Error('no card in time')) }
+  options.signal.addEventListener('abort', onAbort, { once: true })
   try {
+    // Read before anything is awaited: a stream's data that arrives with no
+    // reader attached is gone (a fast peer answers while we close our end).
+    const reading = readAll(stream, MAX_CARD_BYTES)
     await stream.close(options) // we send nothing: close our writable end
-    const text = new TextDecoder().decode(await readAll(stream, MAX_CARD_BYTES))
+    const text = new TextDecoder().decode(await reading)
     if (text === '') throw new Error('the peer sent no card')
     const json = parseJson(text)
     const card = json.ok ? toCard(json.value) : undefined
@@ -53,6 +63,8 @@ export async function requestCard (connection: Connection, signal?: AbortSignal)
   } catch (err) {
     stream.abort(err as Error)
     throw err
+  } finally {
+    options.signal.removeEventListener('abort', onAbort)
   }
 }
 
@@ -71,8 +83,37 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
   const lifetime = new AbortController()
   const changed = (): void => { for (const l of listeners) l(new Map(cards)) }
 
-  await node.handle(METADATA_PROTOCOL, async (stream) => {
+  /** Requests in flight, by peer id: a second ask for the same peer waits for the first. */
+  const asking = new Map<string, Promise<void>>()
+  const ask = async (peer: PeerId, connection: Connection): Promise<void> => {
+    const id = peer.toString()
+    const pending = asking.get(id)
+    if (pending !== undefined) return await pending
+    const request = requestCard(connection, lifetime.signal).then((card) => {
+      if (node.getConnections(peer).length === 0) return // left while we asked
+      const known = cards.get(id)
+      if (known !== undefined && JSON.stringify(known) === JSON.stringify(card)) return
+      cards.set(id, card)
+      changed()
+    }, () => { /* not a companion after all, or gone: nothing to list */ })
+      .finally(() => { asking.delete(id) })
+    asking.set(id, request)
+    await request
+  }
+
+  const isOurs = async (peer: PeerId): Promise<boolean> => {
     try {
+      const agent = (await node.peerStore.get(peer)).metadata.get('AgentVersion')
+      return agent !== undefined && new TextDecoder().decode(agent).startsWith(KOTOBA_AGENT)
+    } catch {
+      return false
+    }
+  }
+
+  await node.handle(METADATA_PROTOCOL, async (stream, connection) => {
+    try {
+      const peer = connection.remotePeer
+      if (!cards.has(peer.toString()) && !await isOurs(peer)) await ask(peer, connection)
       stream.send(new TextEncoder().encode(JSON.stringify(getCard())))
       await stream.close()
     } catch (err) {
@@ -80,19 +121,9 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     }
   }, { runOnLimitedConnection: true })
 
-  const ask = (peer: PeerId, connection: Connection): void => {
-    requestCard(connection, lifetime.signal).then((card) => {
-      if (node.getConnections(peer).length === 0) return // left while we asked
-      const known = cards.get(peer.toString())
-      if (known !== undefined && JSON.stringify(known) === JSON.stringify(card)) return
-      cards.set(peer.toString(), card)
-      changed()
-    }, () => { /* not a companion after all, or gone: nothing to list */ })
-  }
-
   const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     const { peerId, protocols, connection } = event.detail
-    if (protocols.includes(METADATA_PROTOCOL)) ask(peerId, connection)
+    if (protocols.includes(METADATA_PROTOCOL)) void ask(peerId, connection)
   }
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
     if (cards.delete(event.detail.toString())) changed()

@@ -14,6 +14,13 @@ export function isTopic (value: unknown): value is Topic {
   return typeof value === 'string' && (TOPICS as readonly string[]).includes(value)
 }
 
+/**
+ * Every node of ours (tab, relay, headless companion) identifies itself with
+ * this agent version, so that a peer of another make (an aikyo node) can be
+ * told apart and met on its terms (see companion/presence.ts).
+ */
+export const KOTOBA_AGENT = 'kotoba/1'
+
 /** Stream protocol over which a companion serves its card (see shared protocol.md). */
 export const METADATA_PROTOCOL = '/aikyo/metadata/1.0.0'
 

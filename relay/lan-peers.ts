@@ -4,9 +4,8 @@
  * dialled at start and re-dialled whenever lost.
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PeerInfo } from '@libp2p/interface'
+import type { Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
 import { keepConnected } from '../protocol/keep-connected.ts'
-import type { RelayNode } from './libp2p-node.ts'
 
 /**
  * Both sides of an mDNS pair discover each other at once; if both dialled,
@@ -17,16 +16,22 @@ export function shouldDial (self: string, other: string): boolean {
   return self < other
 }
 
-export function connectLanPeers (node: RelayNode, bootstrap: string[], signal: AbortSignal, log: (line: string) => void): void {
+/** Used by the relay and by the headless companion (`node.services.mdns` unless mDNS is off). */
+export function connectLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, bootstrap: string[], signal: AbortSignal, log: (line: string) => void): void {
   const discovery = node.services.mdns
   if (discovery != null) {
+    // mDNS answers come in bursts: one dial per peer at a time.
+    const dialing = new Set<string>()
     const onPeer = (event: CustomEvent<PeerInfo>): void => {
       const peer = event.detail
-      if (!shouldDial(node.peerId.toString(), peer.id.toString())) return
-      if (node.getConnections(peer.id).length > 0) return
+      const id = peer.id.toString()
+      if (!shouldDial(node.peerId.toString(), id)) return
+      if (dialing.has(id) || node.getConnections(peer.id).length > 0) return
+      dialing.add(id)
       node.dial(peer.multiaddrs.length > 0 ? peer.multiaddrs : peer.id, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-        .then(() => { log(`mdns: connected to ${peer.id.toString()}`) })
-        .catch((err: Error) => { log(`mdns: could not dial ${peer.id.toString()}: ${err.message}`) })
+        .then(() => { log(`mdns: connected to ${id}`) })
+        .catch((err: Error) => { log(`mdns: could not dial ${id}: ${err.message}`) })
+        .finally(() => { dialing.delete(id) })
     }
     discovery.addEventListener('peer', onPeer)
     signal.addEventListener('abort', () => { discovery.removeEventListener('peer', onPeer) }, { once: true })

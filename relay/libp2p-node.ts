@@ -19,6 +19,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { gossipOptions } from '../protocol/gossip.ts'
+import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import type { RelayOptions } from './options.ts'
 
 export interface RelayServices extends Record<string, unknown> {
@@ -38,6 +39,8 @@ export const PEER_DISCOVERY_INTERVAL_MS = 1000
 export async function createRelayNode (options: RelayOptions, privateKey: PrivateKey): Promise<RelayNode> {
   const ip = options.host.includes(':') ? 'ip6' : 'ip4'
   return await createLibp2p<RelayServices>({
+    // Tells peers of another make (aikyo) from ours; see companion/presence.ts.
+    nodeInfo: { userAgent: KOTOBA_AGENT },
     privateKey,
     addresses: {
       listen: [

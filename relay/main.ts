@@ -5,6 +5,12 @@
 import { networkInterfaces } from 'node:os'
 import { helpText, parseCommandLine } from './options.ts'
 import type { RelayOptions } from './options.ts'
+import { join } from 'node:path'
+import { startHeadlessCompanion } from '../headless/headless-companion.ts'
+import type { HeadlessCompanion } from '../headless/headless-companion.ts'
+import { llmEndpoint, loadCardFile } from '../headless/options.ts'
+import type { ChatEndpoint } from '../companion/chat-completions.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
 import { startRelay } from './relay.ts'
 
 /** Hosts a person on the LAN can put in a browser for a relay bound to `host`. */
@@ -18,6 +24,8 @@ function reachableHosts (host: string): string[] {
 
 async function main (): Promise<void> {
   let options: RelayOptions
+  let cards: CompanionCard[]
+  let llm: ChatEndpoint | undefined
   try {
     const parsed = parseCommandLine(process.argv.slice(2), process.env)
     if (parsed.help) {
@@ -25,6 +33,9 @@ async function main (): Promise<void> {
       return
     }
     options = parsed.options
+    cards = await Promise.all(options.companions.map(loadCardFile))
+    // The relay's model endpoint is theirs too; they must name a model.
+    llm = cards.length === 0 ? undefined : llmEndpoint(options.llmUrl, options.llmModel, options.llmKey, options.llmTimeoutMs)
   } catch (err) {
     console.error(`node relay: ${(err as Error).message}\nRun \`node relay --help\` for the options.`)
     process.exitCode = 2
@@ -45,6 +56,25 @@ async function main (): Promise<void> {
   ]
   console.log(lines.join('\n'))
 
+  // Headless companions of this process: each its own node, joined to the
+  // relay over loopback TCP, reaching tabs by WebRTC like any other companion.
+  const relayTcp = relay.multiaddrs().find(ma => !ma.toString().includes('/ws') && ma.toString().startsWith('/ip4/127.'))
+    ?? relay.multiaddrs().find(ma => !ma.toString().includes('/ws'))
+  const companions: HeadlessCompanion[] = []
+  for (const card of cards) {
+    const companion = await startHeadlessCompanion({
+      card,
+      host: '127.0.0.1',
+      tcpPort: 0,
+      mdns: false,
+      bootstrap: relayTcp === undefined ? [] : [relayTcp.toString()],
+      dataDir: join(options.dataDir, 'companions', card.id),
+      ...(llm === undefined ? {} : { llm })
+    }, { log: (line) => { console.log(`[${card.name}] ${line}`) }, showConversation: false })
+    companions.push(companion)
+    console.log(`  companion  ${card.name} (${card.id}), peer id ${companion.peerId}`)
+  }
+
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) {
@@ -53,7 +83,7 @@ async function main (): Promise<void> {
     }
     stopping = true
     console.log(`${signal}: shutting down`)
-    relay.close().then(() => { process.exit(0) }, (err: Error) => {
+    Promise.all(companions.map(async c => { await c.close() })).then(async () => { await relay.close() }).then(() => { process.exit(0) }, (err: Error) => {
       console.error(`shutdown failed: ${err.message}`)
       process.exit(1)
     })

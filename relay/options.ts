@@ -3,10 +3,11 @@
  * how CLI flags and environment variables map onto it. Only `relay/main.ts`
  * reads argv and env; everything else receives a checked `RelayOptions`.
  */
-import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
+import { flagRows, readFlags } from './cli-flags.ts'
+import type { Flags } from './cli-flags.ts'
 
 export interface RelayOptions {
   /** Interface to listen on (HTTP, libp2p TCP and WebSocket). `0.0.0.0` serves the whole LAN. */
@@ -53,6 +54,8 @@ export interface RelayOptions {
   llmModel?: string
   /** How long the relay waits for `llmUrl` to answer one request (ms). */
   llmTimeoutMs: number
+  /** Card files of headless companions to run in the relay's process (`--companion`). */
+  companions: string[]
 }
 
 export const DEFAULT_PORT = 8787
@@ -74,7 +77,8 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseReplay: 1000,
   firehoseBufferBytes: 8 * 1024 * 1024,
   firehoseHeartbeatMs: 30_000,
-  llmTimeoutMs: 120_000
+  llmTimeoutMs: 120_000,
+  companions: []
 }
 
 /**
@@ -90,6 +94,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     wsPort: partial.wsPort ?? follow(1),
     tcpPort: partial.tcpPort ?? follow(2),
     dataDir: resolve(base.dataDir),
+    companions: base.companions.map(file => resolve(file)),
     webRoot: resolve(base.webRoot)
   }
 
@@ -118,18 +123,21 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   } else if (options.llmKey !== undefined || options.llmModel !== undefined) {
     throw new TypeError('llmKey and llmModel need llmUrl (--llm-url)')
   }
-  for (const addr of options.bootstrap) {
-    let parsed
-    try {
-      parsed = multiaddr(addr)
-    } catch (err) {
-      throw new TypeError(`bootstrap address ${JSON.stringify(addr)} is not a multiaddr: ${(err as Error).message}`)
-    }
-    if (parsed.getComponents().find(c => c.name === 'p2p') == null) {
-      throw new TypeError(`bootstrap address ${addr} must end in /p2p/<peer id>`)
-    }
-  }
+  for (const address of options.bootstrap) checkPeerAddress(address)
   return options
+}
+
+/** Throws a TypeError saying what is wrong unless `address` is a multiaddr ending in `/p2p/<id>`. */
+export function checkPeerAddress (address: string): void {
+  let parsed
+  try {
+    parsed = multiaddr(address)
+  } catch (err) {
+    throw new TypeError(`bootstrap address ${JSON.stringify(address)} is not a multiaddr: ${(err as Error).message}`)
+  }
+  if (parsed.getComponents().find(c => c.name === 'p2p') == null) {
+    throw new TypeError(`bootstrap address ${address} must end in /p2p/<peer id>`)
+  }
 }
 
 function definedOnly<T extends object> (value: T): Partial<T> {
@@ -137,7 +145,7 @@ function definedOnly<T extends object> (value: T): Partial<T> {
 }
 
 /** The flags, each with its environment variable and help line. */
-const FLAGS = {
+const FLAGS: Flags = {
   host: { type: 'string', env: 'KOTOBA_HOST', arg: 'ADDR', help: `interface to listen on (default ${DEFAULTS.host}: the whole LAN)` },
   port: { type: 'string', env: 'KOTOBA_PORT', arg: 'N', help: `HTTP port for the page and /firehose (default ${DEFAULT_PORT}; 0 = any free port)` },
   'ws-port': { type: 'string', env: 'KOTOBA_WS_PORT', arg: 'N', help: 'libp2p WebSocket port browsers dial (default port+1)' },
@@ -159,16 +167,12 @@ const FLAGS = {
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
   'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: `how long to wait for --llm-url to answer (default ${DEFAULTS.llmTimeoutMs / 1000})` },
+  companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE', help: 'also run a headless companion with this card (thinks with --llm-url when set); repeatable', multiple: true },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
-} as const
+}
 
 /** The text `--help` prints. */
 export function helpText (): string {
-  const rows = Object.entries(FLAGS).map(([name, flag]) => {
-    const left = `  --${name}${flag.arg === '' ? '' : ' ' + flag.arg}`
-    const env = flag.env === '' ? '' : ` [${flag.env}]`
-    return `${left.padEnd(30)} ${flag.help}${env}`
-  })
   return [
     'Usage: node relay [options]',
     '',
@@ -177,7 +181,7 @@ export function helpText (): string {
     'discovers LAN peers by mDNS, and serves a plain-JSON WebSocket at /firehose.',
     '',
     'Options (each also read from the environment variable in brackets; flags win):',
-    ...rows
+    ...flagRows(FLAGS)
   ].join('\n')
 }
 
@@ -188,41 +192,14 @@ export type ParsedCommandLine = { help: true } | { help: false, options: RelayOp
  * `TypeError` with a message fit for the person who typed the command.
  */
 export function parseCommandLine (argv: string[], env: Record<string, string | undefined>): ParsedCommandLine {
-  let values: Record<string, string | boolean | string[] | undefined>
-  try {
-    const parseOptions = Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, {
-      type: flag.type,
-      ...('multiple' in flag ? { multiple: flag.multiple } : {}),
-      ...('short' in flag ? { short: flag.short } : {})
-    }]))
-    values = parseArgs({ args: argv, options: parseOptions as never, strict: true, allowPositionals: false }).values as typeof values
-  } catch (err) {
-    throw new TypeError((err as Error).message)
-  }
-  if (values.help === true) return { help: true }
+  const { read, integer } = readFlags(FLAGS, argv, env)
+  if (read('help') === true) return { help: true }
 
-  const read = (name: keyof typeof FLAGS): string | boolean | string[] | undefined => {
-    if (values[name] !== undefined) return values[name]
-    const envName = FLAGS[name].env
-    const fromEnv = envName === '' ? undefined : env[envName]
-    if (fromEnv === undefined || fromEnv === '') return undefined
-    if (FLAGS[name].type === 'boolean') return !['0', 'false', 'no'].includes(fromEnv.toLowerCase())
-    if ('multiple' in FLAGS[name]) return fromEnv.split(',').map(s => s.trim()).filter(s => s !== '')
-    return fromEnv
-  }
-  const integer = (name: keyof typeof FLAGS): number | undefined => {
-    const raw = read(name)
-    if (raw === undefined) return undefined
-    const text = String(raw)
-    if (!/^\d+$/.test(text)) throw new TypeError(`--${name} must be a whole number, got ${JSON.stringify(text)}`)
-    return Number(text)
-  }
-
-  const mebibytes = (name: keyof typeof FLAGS): number | undefined => {
+  const mebibytes = (name: string): number | undefined => {
     const value = integer(name)
     return value === undefined ? undefined : value * 1024 * 1024
   }
-  const seconds = (name: keyof typeof FLAGS): number | undefined => {
+  const seconds = (name: string): number | undefined => {
     const value = integer(name)
     return value === undefined ? undefined : value * 1000
   }
@@ -251,7 +228,8 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmUrl: read('llm-url') as string | undefined,
       llmKey: read('llm-key') as string | undefined,
       llmModel: read('llm-model') as string | undefined,
-      llmTimeoutMs: seconds('llm-timeout')
+      llmTimeoutMs: seconds('llm-timeout'),
+      companions: read('companion') as string[] | undefined
     })
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The relay's identity on disk: an Ed25519 key, so the peer id, and with it
+ * A node's identity on disk (the relay's, a headless companion's): an Ed25519
+ * key, so the peer id, and with it
  * every multiaddr a tab or a LAN peer knows, survives a restart.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'

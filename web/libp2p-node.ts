@@ -17,6 +17,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { gossipOptions } from '../protocol/gossip.ts'
+import { KOTOBA_AGENT } from '../protocol/topics.ts'
 
 export interface CompanionServices extends Record<string, unknown> {
   identify: Identify
@@ -42,6 +43,8 @@ export interface CompanionNodeOptions {
 
 export async function createCompanionNode (options: CompanionNodeOptions): Promise<CompanionNode> {
   return await createLibp2p<CompanionServices>({
+    // Tells peers of another make (aikyo) from ours; see companion/presence.ts.
+    nodeInfo: { userAgent: KOTOBA_AGENT },
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: {
       listen: [

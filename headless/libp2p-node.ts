@@ -1,0 +1,80 @@
+/**
+ * The one place the headless companion's libp2p node is created: the tab's
+ * node, in Node. It speaks TCP to relays, other headless companions and
+ * aikyo nodes (found by mDNS or given as bootstrap peers), and WebRTC to
+ * tabs, signalled through a relay exactly as tab to tab.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
+import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { tcp } from '@libp2p/tcp'
+import { webRTC } from '@libp2p/webrtc'
+import { createLibp2p } from 'libp2p'
+import { gossipOptions } from '../protocol/gossip.ts'
+import { KOTOBA_AGENT } from '../protocol/topics.ts'
+
+export interface HeadlessServices extends Record<string, unknown> {
+  identify: Identify
+  identifyPush: IdentifyPush
+  ping: Ping
+  pubsub: GossipSub
+  discovery: PeerDiscovery
+  /** Present unless mDNS is switched off. */
+  mdns?: PeerDiscovery
+}
+
+export type HeadlessNode = Libp2p<HeadlessServices>
+
+export interface HeadlessNodeOptions {
+  privateKey: PrivateKey
+  /** Interface for the TCP listener (`0.0.0.0`: the LAN). */
+  host: string
+  tcpPort: number
+  mdns: boolean
+  /** How often this companion announces its addresses to tabs (ms). */
+  announceInterval: number
+}
+
+export async function createHeadlessNode (options: HeadlessNodeOptions): Promise<HeadlessNode> {
+  const ip = options.host.includes(':') ? 'ip6' : 'ip4'
+  return await createLibp2p<HeadlessServices>({
+    privateKey: options.privateKey,
+    nodeInfo: { userAgent: KOTOBA_AGENT },
+    addresses: {
+      listen: [
+        // Relays, headless companions and aikyo nodes.
+        `/${ip}/${options.host}/tcp/${options.tcpPort}`,
+        // A reservation on a relay, so tabs can reach us to signal WebRTC...
+        '/p2p-circuit',
+        // ...and the WebRTC connections they then open.
+        '/webrtc'
+      ]
+    },
+    transports: [
+      tcp(),
+      // No public STUN servers: LAN host candidates connect.
+      webRTC({ rtcConfiguration: { iceServers: [] } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush({ runOnLimitedConnection: true }),
+      ping: ping(),
+      pubsub: gossipsub(gossipOptions()),
+      // Announce our /webrtc address to tabs and hear theirs (see protocol/direct-links.ts).
+      discovery: pubsubPeerDiscovery({ interval: options.announceInterval }),
+      ...(options.mdns ? { mdns: mdns() } : {})
+    }
+  })
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm run companion -- --card FILE`: the command-line entry of the headless
+ * companion. The only module of headless/ that reads argv and env, prints
+ * for a person, and handles signals.
+ */
+import { startHeadlessCompanion } from './headless-companion.ts'
+import { helpText, parseCommandLine } from './options.ts'
+import type { HeadlessOptions } from './options.ts'
+
+async function main (): Promise<void> {
+  let options: HeadlessOptions
+  try {
+    const parsed = await parseCommandLine(process.argv.slice(2), process.env)
+    if (parsed.help) {
+      console.log(helpText())
+      return
+    }
+    options = parsed.options
+  } catch (err) {
+    console.error(`companion: ${(err as Error).message}\nRun \`npm run companion -- --help\` for the options.`)
+    process.exitCode = 2
+    return
+  }
+
+  const headless = await startHeadlessCompanion(options)
+  console.log([
+    `kotoba companion ${options.card.name} (${options.card.id}) is running`,
+    `  peer id    ${headless.peerId}`,
+    ...headless.node.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit')).map((ma, i) => `  ${i === 0 ? 'listening' : '         '}  ${ma.toString()}`),
+    `  mdns       ${options.mdns ? 'on' : 'off'}`,
+    ...options.bootstrap.map((address, i) => `  ${i === 0 ? 'bootstrap' : '         '}  ${address}`),
+    `  brain      ${options.llm === undefined ? 'built-in' : `${options.llm.model} at ${options.llm.baseUrl}`}`,
+    `  data dir   ${options.dataDir}`
+  ].join('\n'))
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) process.exit(1)
+    stopping = true
+    console.log(`${signal}: ${options.card.name} says goodbye`)
+    headless.close().then(() => { process.exit(0) }, (err: Error) => {
+      console.error(`shutdown failed: ${err.message}`)
+      process.exit(1)
+    })
+  }
+  process.on('SIGINT', () => { stop('SIGINT') })
+  process.on('SIGTERM', () => { stop('SIGTERM') })
+}
+
+main().catch((err: Error) => {
+  console.error(`companion: ${err.stack ?? err.message}`)
+  process.exit(1)
+})

@@ -1,0 +1,128 @@
+/**
+ * The headless companion's options: its card file, where it listens, how it
+ * finds peers, and which brain it thinks with. Only `headless/main.ts`
+ * reads argv and env; everything else receives checked `HeadlessOptions`.
+ */
+import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
+import { toCard } from '../companion/card.ts'
+import type { ChatEndpoint } from '../companion/chat-completions.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
+import { flagRows, readFlags } from '../relay/cli-flags.ts'
+import type { Flags } from '../relay/cli-flags.ts'
+import { checkPeerAddress } from '../relay/options.ts'
+
+export interface HeadlessOptions {
+  card: CompanionCard
+  /** TCP listener interface; `0.0.0.0` serves the LAN. */
+  host: string
+  /** TCP port; 0 picks a free one. */
+  tcpPort: number
+  /** Discover LAN peers (relays, companions, aikyo nodes) by mDNS. */
+  mdns: boolean
+  /** Multiaddrs (with `/p2p/<id>`) dialled at start and re-dialled whenever lost. */
+  bootstrap: string[]
+  /** Where the peer key is kept, so the peer id survives restarts. */
+  dataDir: string
+  /** A language model to think with; the built-in brain when absent. */
+  llm?: ChatEndpoint
+  /** Lines before the conversation must close. */
+  turnLimit?: number
+}
+
+/** Reads a card file: the five fields (`{id, name, personality, story, sample}`), or an aikyo card (`{metadata: {…}}`). */
+export async function loadCardFile (path: string): Promise<CompanionCard> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new TypeError(`cannot read the card file ${path}: ${(err as Error).message}`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new TypeError(`the card file ${path} is not JSON: ${(err as Error).message}`)
+  }
+  const inner = typeof value === 'object' && value !== null && 'metadata' in value ? (value as { metadata: unknown }).metadata : value
+  const card = toCard(inner)
+  if (card === undefined) {
+    throw new TypeError(`the card file ${path} is not a companion card: it needs id, name, personality, story and sample, as strings (id like "companion_aya")`)
+  }
+  return card
+}
+
+/** Checks a language-model endpoint given on the command line. */
+export function llmEndpoint (url: string | undefined, model: string | undefined, key: string | undefined, timeoutMs: number | undefined): ChatEndpoint | undefined {
+  if (url === undefined) {
+    if (model !== undefined || key !== undefined) throw new TypeError('--llm-model and --llm-key need --llm-url')
+    return undefined
+  }
+  let parsed: URL | undefined
+  try { parsed = new URL(url) } catch { parsed = undefined }
+  if (parsed === undefined || !['http:', 'https:'].includes(parsed.protocol)) throw new TypeError(`--llm-url must be an http(s) URL, got ${JSON.stringify(url)}`)
+  if (model === undefined || model.trim() === '') throw new TypeError('name the model with --llm-model, e.g. --llm-model llama3.2')
+  return { baseUrl: url.replace(/\/+$/, ''), model: model.trim(), ...(key === undefined ? {} : { apiKey: key }), ...(timeoutMs === undefined ? {} : { timeoutMs }) }
+}
+
+const FLAGS: Flags = {
+  card: { type: 'string', env: 'KOTOBA_CARD', arg: 'FILE', help: 'the companion card: JSON with id, name, personality, story, sample (required)' },
+  host: { type: 'string', env: 'KOTOBA_HOST', arg: 'ADDR', help: 'interface for the TCP listener (default 0.0.0.0: the whole LAN)' },
+  'tcp-port': { type: 'string', env: 'KOTOBA_TCP_PORT', arg: 'N', help: 'TCP port (default 0: any free port)' },
+  'no-mdns': { type: 'boolean', env: 'KOTOBA_NO_MDNS', arg: '', help: 'do not discover LAN peers by mDNS (no multicast at all)' },
+  bootstrap: { type: 'string', env: 'KOTOBA_BOOTSTRAP', arg: 'MULTIADDR', help: 'peer (a relay) to dial at start and re-dial when lost; repeatable', multiple: true },
+  'data-dir': { type: 'string', env: 'KOTOBA_DATA_DIR', arg: 'DIR', help: 'where the peer key is kept (default .kotoba/companions/<card id>)' },
+  'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint to think with, e.g. http://127.0.0.1:11434/v1 (default: the built-in brain)' },
+  'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key for --llm-url (prefer the env var: flags show in ps)' },
+  'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model to ask --llm-url for' },
+  'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: 'how long one model request may take (default 30)' },
+  'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: 'lines before a conversation must close (default 12)' },
+  help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
+}
+
+export function helpText (): string {
+  return [
+    'Usage: npm run companion -- --card FILE [options]',
+    '',
+    'Runs a companion without a browser: the same companion as the page, over',
+    'TCP and mDNS on the LAN (relays, other companions, aikyo nodes) and WebRTC',
+    'to tabs, thinking with the built-in brain or a language model.',
+    '',
+    'Options (each also read from the environment variable in brackets; flags win):',
+    ...flagRows(FLAGS)
+  ].join('\n')
+}
+
+export type ParsedCommandLine = { help: true } | { help: false, options: HeadlessOptions }
+
+export async function parseCommandLine (argv: string[], env: Record<string, string | undefined>): Promise<ParsedCommandLine> {
+  const { read, integer } = readFlags(FLAGS, argv, env)
+  if (read('help') === true) return { help: true }
+  const cardFile = read('card') as string | undefined
+  if (cardFile === undefined) throw new TypeError('--card FILE is required: a JSON companion card')
+  const card = await loadCardFile(resolve(cardFile))
+  const host = (read('host') as string | undefined) ?? '0.0.0.0'
+  if (isIP(host) === 0) throw new TypeError(`--host must be an IPv4 or IPv6 address, got ${JSON.stringify(host)}`)
+  const tcpPort = integer('tcp-port') ?? 0
+  if (tcpPort > 65535) throw new TypeError(`--tcp-port must be a port number 0-65535, got ${tcpPort}`)
+  const bootstrap = (read('bootstrap') as string[] | undefined) ?? []
+  for (const address of bootstrap) checkPeerAddress(address)
+  const timeout = integer('llm-timeout')
+  const turnLimit = integer('turn-limit')
+  if (turnLimit !== undefined && (turnLimit < 1 || turnLimit > 50)) throw new TypeError(`--turn-limit must be 1-50, got ${turnLimit}`)
+  const llm = llmEndpoint(read('llm-url') as string | undefined, read('llm-model') as string | undefined, read('llm-key') as string | undefined, timeout === undefined ? undefined : timeout * 1000)
+  return {
+    help: false,
+    options: {
+      card,
+      host,
+      tcpPort,
+      mdns: read('no-mdns') !== true,
+      bootstrap,
+      dataDir: resolve((read('data-dir') as string | undefined) ?? join('.kotoba', 'companions', card.id)),
+      ...(llm === undefined ? {} : { llm }),
+      ...(turnLimit === undefined ? {} : { turnLimit })
+    }
+  }
+}
