@@ -1,0 +1,135 @@
+/**
+ * A headless companion (`npm run companion -- --card FILE`, a real process
+ * on its own host of a LAN of namespaces) and a browser companion (a
+ * Chromium tab on a relay on another host) find each other, exchange cards,
+ * link directly over WebRTC, and converse.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser.ts'
+import type { Browser } from '../helpers/browser.ts'
+import { createLan, lanSkipReason } from '../helpers/lan.ts'
+import type { Lan } from '../helpers/lan.ts'
+import { networkSkipReason } from '../helpers/netns.ts'
+import { spawnRelay } from '../helpers/relay-process.ts'
+import type { RelayProcess } from '../helpers/relay-process.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const root = join(import.meta.dirname, '..', '..')
+const skip = networkSkipReason({ browser: true }) || lanSkipReason()
+const CARD = { id: 'companion_kyoko', name: 'Kyoko', personality: 'calm and thoughtful; speaks carefully', story: 'A librarian who reads three books at once.', sample: 'That reminds me of something I read last winter.' }
+
+describe('a headless companion and a browser companion', { skip }, () => {
+  let lan: Lan
+  let dir: string
+  let relay: RelayProcess
+  let headless: ChildProcess
+  let output = ''
+  let browser: Browser
+  let tab: Page
+  let tabCompanionId: string
+
+  before(async () => {
+    lan = createLan()
+    dir = await mkdtemp(join(tmpdir(), 'kotoba-headless-'))
+    relay = await spawnRelay({ dataDir: join(dir, 'relay'), lanHost: lan.addHost('relay'), mdns: true })
+    const cardFile = join(dir, 'kyoko.json')
+    await writeFile(cardFile, JSON.stringify(CARD))
+    headless = lan.addHost('board').spawn(process.execPath, [join(root, 'headless'), '--card', cardFile, '--data-dir', join(dir, 'kyoko'), '--turn-limit', '4'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    headless.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    headless.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    await waitFor(() => /is running/.test(output), 'the headless companion to start', 20_000)
+  })
+
+  after(async () => {
+    await browser?.close()
+    if (headless !== undefined && headless.exitCode === null) {
+      headless.kill('SIGTERM')
+      await once(headless, 'exit')
+    }
+    await relay?.kill()
+    lan?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('starts, finds the relay by mDNS, and prints what it is', () => {
+    assert.match(output, /kotoba companion Kyoko \(companion_kyoko\) is running/)
+    assert.match(output, /brain\s+built-in/)
+  })
+
+  it('they exchange cards and hold a direct WebRTC link', async () => {
+    const headlessPeerId = /peer id\s+(\S+)/.exec(output)![1]
+    // Whichever has the smaller peer id dials the other.
+    await waitFor(() => output.includes(`mdns: connected to ${relay.peerId}`) || relay.output().includes(`mdns: connected to ${headlessPeerId}`), 'the companion and the relay to connect by mDNS', 15_000)
+    browser = await launchBrowser()
+    tab = await browser.open(`${relay.httpUrl}?companion=aya&turn-limit=4&pace=150&vote-window=1500`)
+    await tab.getByTestId('companion-id').waitFor({ timeout: 15_000 })
+    tabCompanionId = (await tab.getByTestId('companion-id').textContent())!
+    const row = tab.locator(`[data-testid=present-companion][data-companion-id=${CARD.id}]`)
+    await row.waitFor({ timeout: 20_000 })
+    assert.match((await row.textContent())!, /Kyoko/)
+    await waitFor(() => output.includes(`(${tabCompanionId}) is here`), 'the headless companion to list the tab\'s companion', 20_000)
+    const headlessPeer = await row.getAttribute('data-peer-id')
+    const links = tab.locator(`[data-testid=peer-row][data-kind=webrtc][data-peer-id="${headlessPeer}"]`)
+    await waitFor(async () => await links.count() === 1, 'exactly one direct WebRTC link to the headless companion', 20_000)
+  })
+
+  it('they converse: the person asks both, and both companions speak', async () => {
+    const lines = tab.getByTestId('line')
+    await waitFor(async () => await tab.getByTestId('companion-status').getAttribute('data-status') === 'resting', 'the greetings to end', 60_000)
+    const before = await lines.count()
+    await tab.getByTestId('message-input').fill('Hello Kyoko and Aya, what are you reading?')
+    await tab.getByTestId('send-button').click()
+    await waitFor(async () => {
+      const speakers = await lines.evaluateAll((els, n) => els.slice(n).map(el => el.getAttribute('data-from')), before)
+      return speakers.includes(CARD.id) && speakers.includes(tabCompanionId)
+    }, 'both companions to speak in the tab', 60_000)
+    // The headless companion's own lines as it printed them.
+    assert.match(output, /Kyoko -> [^\n]+: /)
+    assert.deepEqual(browser.consoleErrors, [])
+  })
+})
+
+describe('the headless companion command line', () => {
+  const run = async (args: string[]): Promise<{ code: number | null, text: string }> => {
+    const child = spawn(process.execPath, [join(root, 'headless'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let text = ''
+    child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+    child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+    const [code] = await once(child, 'exit') as [number | null]
+    return { code, text }
+  }
+
+  it('explains itself with --help', async () => {
+    const { code, text } = await run(['--help'])
+    assert.equal(code, 0)
+    assert.match(text, /--card FILE/)
+    assert.match(text, /--llm-url URL/)
+  })
+
+  it('refuses a missing or bad card with a clear message and exit code 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kotoba-card-'))
+    try {
+      let result = await run([])
+      assert.equal(result.code, 2)
+      assert.match(result.text, /--card FILE is required/)
+      await writeFile(join(dir, 'bad.json'), '{"name": "no id"}')
+      result = await run(['--card', join(dir, 'bad.json')])
+      assert.equal(result.code, 2)
+      assert.match(result.text, /is not a companion card: it needs id, name/)
+      await writeFile(join(dir, 'ok.json'), JSON.stringify({ metadata: CARD }))
+      result = await run(['--card', join(dir, 'ok.json'), '--llm-url', 'http://127.0.0.1:9/v1'])
+      assert.equal(result.code, 2)
+      assert.match(result.text, /--llm-model/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
