@@ -23,6 +23,7 @@ import { inPrivateNetns, runInPrivateNetns } from '../test/helpers/netns.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { benchFirehoseFanout } from './firehose-fanout.ts'
+import { benchLanMesh } from './lan-mesh.ts'
 import { fmt, now, stats } from './stats.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -162,10 +163,11 @@ async function bench (): Promise<void> {
 }
 
 if (inPrivateNetns()) {
-  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs.
+  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh.
   const only = process.argv[2]
-  if (only !== 'firehose') await bench()
-  if (only !== 'p2p') await benchFirehoseFanout()
+  if (only === undefined || only === 'p2p') await bench()
+  if (only === undefined || only === 'firehose') await benchFirehoseFanout()
+  if (only === undefined || only === 'lan') await benchLanMesh()
 } else {
   const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
   if (build.status !== 0) process.exit(1)

@@ -1,0 +1,45 @@
+/**
+ * A child process of the LAN benchmark: runs `count` headless companions
+ * (the real thing: presence, turn-taking, built-in brain), each its own
+ * libp2p node joined to the relay at `relayAddr`, and reports over IPC the
+ * one-way latency of every benchmark message each companion receives.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startHeadlessCompanion } from '../headless/headless-companion.ts'
+import type { HeadlessCompanion } from '../headless/headless-companion.ts'
+import { now } from './stats.ts'
+
+const [relayAddr, countText, prefix] = process.argv.slice(2)
+const dir = await mkdtemp(join(tmpdir(), 'kotoba-swarm-'))
+const companions: HeadlessCompanion[] = []
+let batch: number[] = []
+
+for (let i = 0; i < Number(countText); i++) {
+  const id = `companion_${prefix}${i}`
+  const companion = await startHeadlessCompanion({
+    card: { id, name: `${prefix}${i}`, personality: 'quiet', story: 'a benchmark companion', sample: 'hm' },
+    host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
+  }, { log: () => {} })
+  companion.bus.onPayload((topic, text) => {
+    if (topic !== 'messages') return
+    const payload = JSON.parse(text)
+    if (typeof payload.params?.metadata?.sentAt === 'number') batch.push(now() - payload.params.metadata.sentAt)
+  })
+  companions.push(companion)
+}
+process.send!({ type: 'ready' })
+const flush = setInterval(() => {
+  if (batch.length === 0) return
+  process.send!({ type: 'latencies', values: batch })
+  batch = []
+}, 200)
+
+process.on('message', (message: { type: string }) => {
+  if (message.type !== 'stop') return
+  clearInterval(flush)
+  if (batch.length > 0) process.send!({ type: 'latencies', values: batch })
+  void Promise.all(companions.map(async c => { await c.close() }))
+    .finally(async () => { await rm(dir, { recursive: true, force: true }); process.exit(0) })
+})

@@ -1,0 +1,147 @@
+/**
+ * The LAN mesh: (1) one-way message latency across 1, 2 and 3 relays
+ * chained by `--bootstrap` (a firehose client publishes on the first relay;
+ * clients of each relay receive; the 1-relay figure is the baseline), and
+ * (2) how many headless companions one relay carries while p99 delivery of
+ * a message, from a firehose client to every companion, stays under 100 ms
+ * and every companion gets every message: companions are added in steps
+ * until that fails (the knee). `subscribed` is how many of them the relay's
+ * GossipSub counts as subscribers to `messages`.
+ */
+import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { messageSend } from '../protocol/build.ts'
+import { openFirehose } from '../test/helpers/firehose-client.ts'
+import type { FirehoseClient } from '../test/helpers/firehose-client.ts'
+import { spawnRelay } from '../test/helpers/relay-process.ts'
+import type { RelayProcess } from '../test/helpers/relay-process.ts'
+import { waitFor } from '../test/helpers/wait.ts'
+import { fmt, now, stats } from './stats.ts'
+
+const HOP_MESSAGES = 200
+const KNEE_MESSAGES = 50
+const KNEE_P99_MS = 100
+const SWARM_STEPS = [8, 16, 32, 64]
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** Stamped messages `${tag}${i}` from `sender`, `gap` ms apart, addressed to nobody present (no companion answers). */
+async function publishStamped (sender: FirehoseClient, tag: string, count: number, gap: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    sender.send({ topic: 'messages', body: messageSend({ from: 'user_bench', to: ['user_nobody'], message: `${tag}${i}`, metadata: { sentAt: now() } }) })
+    await sleep(gap)
+  }
+}
+
+const latenciesOf = (client: FirehoseClient, tag: string, arrivals: Map<unknown, number>): number[] =>
+  client.frames.filter((f: any) => typeof f?.params?.message === 'string' && f.params.message.startsWith(tag))
+    .map((f: any) => arrivals.get(f)! - f.params.metadata.sentAt)
+
+/** Keeps each frame's arrival time (the client helper keeps frames, not times). */
+function stampArrivals (client: FirehoseClient): Map<unknown, number> {
+  const arrivals = new Map<unknown, number>()
+  client.ws.on('message', () => { arrivals.set(client.frames[client.frames.length - 1], now()) })
+  return arrivals
+}
+
+async function benchHops (dir: string): Promise<void> {
+  const relays: RelayProcess[] = []
+  const clients: FirehoseClient[] = []
+  try {
+    for (let i = 0; i < 3; i++) {
+      const previous = relays[i - 1]
+      const bootstrap = previous === undefined ? [] : ['--bootstrap', `/ip4/127.0.0.1/tcp/${previous.tcpPort}/p2p/${previous.peerId}`]
+      relays.push(await spawnRelay({ dataDir: join(dir, `hop${i}`), args: ['--firehose-rate', '1000', ...bootstrap] }))
+    }
+    const sender = await openFirehose(relays[0].firehoseUrl)
+    for (const relay of relays) clients.push(await openFirehose(relay.firehoseUrl))
+    const arrivals = clients.map(stampArrivals)
+    // The chain carries gossip once every link has exchanged subscriptions.
+    await waitFor(async () => {
+      sender.send({ topic: 'messages', body: messageSend({ from: 'user_bench', to: ['user_nobody'], message: 'warm-up' }) })
+      await sleep(200)
+      return clients[2].frames.some((f: any) => f?.params?.message === 'warm-up')
+    }, 'gossip along the chain of three relays', 30_000)
+    await publishStamped(sender, 'hop-', HOP_MESSAGES, 10)
+    await waitFor(() => clients.every(c => c.frames.filter((f: any) => f?.params?.message?.startsWith('hop-')).length >= HOP_MESSAGES), 'every message at every relay', 30_000)
+    const base = stats(latenciesOf(clients[0], 'hop-', arrivals[0]))
+    console.log(`\nLAN mesh: latency across relays chained by --bootstrap (${HOP_MESSAGES} messages, firehose -> firehose)`)
+    console.log('                          median        p99   x 1 relay')
+    for (const [i, client] of clients.entries()) {
+      const s = stats(latenciesOf(client, 'hop-', arrivals[i]))
+      console.log(`  ${`${i + 1} relay${i === 0 ? '' : 's'}`.padEnd(22)} ${fmt(s.median).padStart(9)} ${fmt(s.p99).padStart(10)}   ${(s.median / base.median).toFixed(2).padStart(6)}x`)
+    }
+    await sender.close()
+  } finally {
+    await Promise.all(clients.map(async c => { await c.close() }))
+    await Promise.all(relays.map(async r => await r.kill()))
+  }
+}
+
+interface Swarm { child: ChildProcess, latencies: number[] }
+
+async function startSwarm (relayAddr: string, count: number, prefix: string): Promise<Swarm> {
+  const child = fork(join(import.meta.dirname, 'headless-swarm.ts'), [relayAddr, String(count), prefix], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const swarm: Swarm = { child, latencies: [] }
+  let ready = false
+  child.on('message', (message: { type: string, values?: number[] }) => {
+    if (message.type === 'ready') ready = true
+    if (message.type === 'latencies') swarm.latencies.push(...message.values!)
+  })
+  await waitFor(() => ready, `${count} headless companions to start`, 120_000)
+  return swarm
+}
+
+async function stopSwarm (swarm: Swarm): Promise<void> {
+  const exited = new Promise(resolve => swarm.child.once('exit', resolve))
+  swarm.child.send({ type: 'stop' })
+  await Promise.race([exited, sleep(15_000)])
+  swarm.child.kill('SIGKILL')
+}
+
+async function benchHeadlessKnee (dir: string): Promise<void> {
+  const relay = await spawnRelay({ dataDir: join(dir, 'knee'), args: ['--firehose-rate', '1000'] })
+  const relayAddr = `/ip4/127.0.0.1/tcp/${relay.tcpPort}/p2p/${relay.peerId}`
+  console.log(`\nLAN mesh: headless companions on one relay (${KNEE_MESSAGES} messages at 10/s from a firehose client to all; two processes of companions)`)
+  console.log('  companions subscribed     median        p99   delivered   all, p99 < 100 ms')
+  let knee = 0
+  try {
+    for (const count of SWARM_STEPS) {
+      const sender = await openFirehose(relay.firehoseUrl)
+      const swarms = await Promise.all([0, 1].map(async half => await startSwarm(relayAddr, count / 2, `s${count}h${half}n`)))
+      // Every companion connected, their subscriptions exchanged, and their greetings over.
+      const health = async (): Promise<{ connections: number, topics: { messages: { subscribers: number } } }> =>
+        await (await fetch(new URL('/healthz', relay.httpUrl))).json() as never
+      await waitFor(async () => (await health()).connections >= count, `the relay to hold ${count} connections`, 60_000)
+      await sleep(3000)
+      await waitFor(() => Date.now() - sender.lastFrameAt() > 2000, 'the greetings to end', 60_000)
+      const subscribed = (await health()).topics.messages.subscribers
+      await publishStamped(sender, `knee${count}-`, KNEE_MESSAGES, 100)
+      await sleep(2000)
+      await Promise.all(swarms.map(stopSwarm))
+      await sender.close()
+      const all = swarms.flatMap(s => s.latencies)
+      const s = all.length === 0 ? { median: Number.NaN, p99: Number.NaN } : stats(all)
+      const ok = all.length >= count * KNEE_MESSAGES && s.p99 < KNEE_P99_MS
+      console.log(`  ${String(count).padStart(10)} ${String(subscribed).padStart(10)} ${fmt(s.median).padStart(10)} ${fmt(s.p99).padStart(10)}   ${String(all.length).padStart(5)}/${count * KNEE_MESSAGES}   ${ok ? 'yes' : 'no'}`)
+      if (!ok) break
+      knee = count
+    }
+    console.log(`  knee: ${knee === 0 ? `under ${SWARM_STEPS[0]}` : `at least ${knee}${knee === SWARM_STEPS.at(-1) ? ' (the largest step tried)' : ''}`} headless companions with p99 under ${KNEE_P99_MS} ms`)
+  } finally {
+    await relay.kill()
+  }
+}
+
+export async function benchLanMesh (): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kotoba-bench-lan-'))
+  try {
+    await benchHops(dir)
+    await benchHeadlessKnee(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
