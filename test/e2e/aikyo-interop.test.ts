@@ -8,9 +8,6 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -18,13 +15,14 @@ import { join } from 'node:path'
 import { startAikyoPeer } from '../helpers/aikyo-peer.ts'
 import type { AikyoPeer } from '../helpers/aikyo-peer.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
+import { spawnHeadless } from '../helpers/headless-process.ts'
+import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
 import { waitFor } from '../helpers/wait.ts'
 
-const root = join(import.meta.dirname, '..', '..')
 const skip = networkSkipReason()
 const AYA = { id: 'companion_aya', name: 'Aya', personality: 'cheerful', story: 'An aikyo companion.', sample: 'Hi!' }
 const KYOKO = { id: 'companion_kyoko', name: 'Kyoko', personality: 'calm and thoughtful', story: 'A librarian.', sample: 'I see.' }
@@ -32,8 +30,7 @@ const KYOKO = { id: 'companion_kyoko', name: 'Kyoko', personality: 'calm and tho
 describe('aikyo interop: an aikyo-style peer, a relay and a headless companion', { skip }, () => {
   let dir: string
   let relay: RelayProcess
-  let headless: ChildProcess
-  let output = ''
+  let headless: HeadlessProcess
   let aikyo: AikyoPeer
   let firehose: FirehoseClient
 
@@ -42,27 +39,21 @@ describe('aikyo interop: an aikyo-style peer, a relay and a headless companion',
     relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true })
     firehose = await openFirehose(relay.firehoseUrl)
     await writeFile(join(dir, 'kyoko.json'), JSON.stringify(KYOKO))
-    headless = spawn(process.execPath, [join(root, 'headless'), '--card', join(dir, 'kyoko.json'), '--data-dir', join(dir, 'kyoko'), '--host', '127.0.0.1', '--turn-limit', '3'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    headless.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    headless.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    await waitFor(() => /is running/.test(output), 'the headless companion to start', 20_000)
+    headless = await spawnHeadless(['--card', join(dir, 'kyoko.json'), '--data-dir', join(dir, 'kyoko'), '--host', '127.0.0.1', '--turn-limit', '3'])
     aikyo = await startAikyoPeer(AYA)
   })
 
   after(async () => {
     await aikyo?.stop()
     await firehose?.close()
-    if (headless !== undefined && headless.exitCode === null) {
-      headless.kill('SIGTERM')
-      await once(headless, 'exit')
-    }
+    await headless?.kill()
     await relay?.kill()
     await rm(dir, { recursive: true, force: true })
   })
 
   it('they discover each other by mDNS and exchange cards both ways', async () => {
     await waitFor(() => [...aikyo.companions.values()].some(c => c.id === KYOKO.id), 'the aikyo peer to hold our companion\'s card', 20_000)
-    await waitFor(() => output.includes(`+ Aya (${AYA.id}) is here`), 'our companion to hold the aikyo companion\'s card', 20_000)
+    await waitFor(() => headless.output().includes(`+ Aya (${AYA.id}) is here`), 'our companion to hold the aikyo companion\'s card', 20_000)
     // The relay is no companion: aikyo asks, gets no metadata, and does not list it.
     assert.ok(!aikyo.companions.has(relay.peerId))
   })

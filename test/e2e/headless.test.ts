@@ -7,7 +7,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,6 +14,8 @@ import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { launchBrowser } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
+import { spawnHeadless } from '../helpers/headless-process.ts'
+import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import { createLan, lanSkipReason } from '../helpers/lan.ts'
 import type { Lan } from '../helpers/lan.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
@@ -30,8 +31,8 @@ describe('a headless companion and a browser companion', { skip }, () => {
   let lan: Lan
   let dir: string
   let relay: RelayProcess
-  let headless: ChildProcess
-  let output = ''
+  let headless: HeadlessProcess
+  const output = (): string => headless.output()
   let browser: Browser
   let tab: Page
   let tabCompanionId: string
@@ -42,32 +43,26 @@ describe('a headless companion and a browser companion', { skip }, () => {
     relay = await spawnRelay({ dataDir: join(dir, 'relay'), lanHost: lan.addHost('relay'), mdns: true })
     const cardFile = join(dir, 'kyoko.json')
     await writeFile(cardFile, JSON.stringify(CARD))
-    headless = lan.addHost('board').spawn(process.execPath, [join(root, 'headless'), '--card', cardFile, '--data-dir', join(dir, 'kyoko'), '--turn-limit', '4'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    headless.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    headless.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    await waitFor(() => /is running/.test(output), 'the headless companion to start', 20_000)
+    headless = await spawnHeadless(['--card', cardFile, '--data-dir', join(dir, 'kyoko'), '--turn-limit', '4'], lan.addHost('board'))
   })
 
   after(async () => {
     await browser?.close()
-    if (headless !== undefined && headless.exitCode === null) {
-      headless.kill('SIGTERM')
-      await once(headless, 'exit')
-    }
+    await headless?.kill()
     await relay?.kill()
     lan?.close()
     await rm(dir, { recursive: true, force: true })
   })
 
   it('starts, finds the relay by mDNS, and prints what it is', () => {
-    assert.match(output, /kotoba companion Kyoko \(companion_kyoko\) is running/)
-    assert.match(output, /brain\s+built-in/)
+    assert.match(output(), /kotoba companion Kyoko \(companion_kyoko\) is running/)
+    assert.match(output(), /brain\s+built-in/)
   })
 
   it('they exchange cards and hold a direct WebRTC link', async () => {
-    const headlessPeerId = /peer id\s+(\S+)/.exec(output)![1]
+    const headlessPeerId = headless.peerId
     // Whichever has the smaller peer id dials the other.
-    await waitFor(() => output.includes(`mdns: connected to ${relay.peerId}`) || relay.output().includes(`mdns: connected to ${headlessPeerId}`), 'the companion and the relay to connect by mDNS', 15_000)
+    await waitFor(() => output().includes(`mdns: connected to ${relay.peerId}`) || relay.output().includes(`mdns: connected to ${headlessPeerId}`), 'the companion and the relay to connect by mDNS', 15_000)
     browser = await launchBrowser()
     tab = await browser.open(`${relay.httpUrl}?companion=aya&turn-limit=4&pace=150&vote-window=1500`)
     await tab.getByTestId('companion-id').waitFor({ timeout: 15_000 })
@@ -75,7 +70,7 @@ describe('a headless companion and a browser companion', { skip }, () => {
     const row = tab.locator(`[data-testid=present-companion][data-companion-id=${CARD.id}]`)
     await row.waitFor({ timeout: 20_000 })
     assert.match((await row.textContent())!, /Kyoko/)
-    await waitFor(() => output.includes(`(${tabCompanionId}) is here`), 'the headless companion to list the tab\'s companion', 20_000)
+    await waitFor(() => output().includes(`(${tabCompanionId}) is here`), 'the headless companion to list the tab\'s companion', 20_000)
     const headlessPeer = await row.getAttribute('data-peer-id')
     const links = tab.locator(`[data-testid=peer-row][data-kind=webrtc][data-peer-id="${headlessPeer}"]`)
     await waitFor(async () => await links.count() === 1, 'exactly one direct WebRTC link to the headless companion', 20_000)
@@ -92,7 +87,7 @@ describe('a headless companion and a browser companion', { skip }, () => {
       return speakers.includes(CARD.id) && speakers.includes(tabCompanionId)
     }, 'both companions to speak in the tab', 60_000)
     // The headless companion's own lines as it printed them.
-    assert.match(output, /Kyoko -> [^\n]+: /)
+    assert.match(output(), /Kyoko -> [^\n]+: /)
     assert.deepEqual(browser.consoleErrors, [])
   })
 })
