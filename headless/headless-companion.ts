@@ -6,7 +6,6 @@
  */
 import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import { Companion } from '../companion/companion.ts'
-import type { CompanionSettings } from '../companion/companion.ts'
 import { createLlmBrain } from '../companion/llm-brain.ts'
 import { startPresence } from '../companion/presence.ts'
 import { decodePayload } from '../protocol/codec.ts'
@@ -35,8 +34,6 @@ export interface HeadlessCompanion {
 
 export interface HeadlessDeps {
   log?: (line: string) => void
-  /** Turn-taking and pacing, over the defaults (tests speed them up). */
-  settings?: Partial<CompanionSettings>
   /** Log every line of the conversation (default), or only this companion's own. */
   showConversation?: boolean
 }
@@ -53,7 +50,7 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
 
   const brain = options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
-  const settings = { ...deps.settings, ...(options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }) }
+  const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
   const companion = new Companion({ card, brain, publish: bus.publish, settings })
 
   let present: CompanionCard[] = []

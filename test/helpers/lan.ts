@@ -13,8 +13,6 @@ export interface LanHost {
   ip: string
   /** Spawns `command args` inside this host's namespace. */
   spawn: (command: string, args: string[], options?: Parameters<typeof spawn>[2]) => ChildProcess
-  /** Cuts the host off the LAN (its cable pulled), or plugs it back. */
-  setLink: (up: boolean) => void
 }
 
 export interface Lan {
@@ -69,8 +67,7 @@ export function createLan (subnet = 77 + lanCount): Lan {
     return {
       name,
       ip,
-      spawn: (command, args, options = {}) => spawn('nsenter', ['-t', String(pid), '-n', command, ...args], options),
-      setLink: (up) => { run('ip', ['link', 'set', veth, up ? 'up' : 'down']) }
+      spawn: (command, args, options = {}) => spawn('nsenter', ['-t', String(pid), '-n', command, ...args], options)
     }
   }
 
