@@ -45,11 +45,21 @@ interface RelayInfo {
 /** How often the network panel's round trips are measured (ms). */
 const RTT_INTERVAL_MS = 5000
 
+/** Connected to the relay but without a reservation this long: reconnect to get one (ms). */
+const UNRESERVED_RECONNECT_MS = 5000
+
 /** How often the page asks the relay that served it which other relays it knows (ms). */
 const NEIGHBOURS_INTERVAL_MS = 10_000
 
 /** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
 export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc', companionBorn: 'kotoba:companion-born' } as const
+
+/** The relay a circuit address of ours goes through (`…/p2p/<relay>/p2p-circuit/…`), if it is one. */
+function relayOf (address: Multiaddr): string | undefined {
+  const components = address.getComponents()
+  const circuit = components.findIndex(c => c.name === 'p2p-circuit')
+  return circuit > 0 && components[circuit - 1].name === 'p2p' ? components[circuit - 1].value : undefined
+}
 
 async function fetchRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
   for (let attempt = 0; ; attempt++) {
@@ -129,14 +139,19 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
 
   // --- the relay: connected, then reserved
   let held: HeldPeer | undefined
-  const relayId = (): string => held?.current() ?? info.peerId
-  const isReserved = (): boolean => node.getMultiaddrs().some(ma => {
-    const names = ma.getComponents().map(c => c.name)
-    return names.includes('p2p-circuit') && ma.toString().includes(relayId())
-  })
+  const heldId = (): string => held?.current() ?? info.peerId
+  // libp2p reserves on whichever connected relay it finds: when the held
+  // relay dies, that may be another relay the tab was already connected to
+  // (it dials relays to reach tabs behind them). The relay in use is the one
+  // we are reserved on, else the one keepConnected holds.
+  const reservedOn = (): string | undefined => node.getMultiaddrs()
+    .map(relayOf)
+    .find(id => id !== undefined && hasDirectConnection(node, id))
   const refreshRelay = (): void => {
-    const connected = hasDirectConnection(node, relayId())
-    const next = !connected ? (state.relayStatus === 'starting' ? 'connecting' : 'offline') : isReserved() ? 'reserved' : 'connected'
+    const reserved = reservedOn()
+    state.relayPeerId = reserved ?? heldId()
+    const connected = reserved !== undefined || hasDirectConnection(node, heldId())
+    const next = !connected ? (state.relayStatus === 'starting' ? 'connecting' : 'offline') : reserved !== undefined ? 'reserved' : 'connected'
     if (next === state.relayStatus) return
     if (next === 'connected' || (next === 'reserved' && state.relayStatus !== 'connected')) performance.mark(MARKS.relayConnected)
     if (next === 'reserved') performance.mark(MARKS.relayReserved)
@@ -152,7 +167,24 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   node.addEventListener('transport:close', refreshRelay)
   // Watchdog: whatever events libp2p does or does not emit, the status is
   // re-read from the node itself every second.
-  const watchdog = setInterval(refreshRelay, 1000)
+  // libp2p reserves on a relay when a connection to it opens; after a relay
+  // restart or a move that event may not come (js-libp2p issue 3601).
+  // Connected but reserved nowhere for a while, the tab closes its connection
+  // to the held relay and keepConnected dials afresh, which reserves.
+  let unreservedSince: number | undefined
+  const watchdog = setInterval(() => {
+    refreshRelay()
+    if (state.relayStatus !== 'connected') {
+      unreservedSince = undefined
+      return
+    }
+    unreservedSince ??= Date.now()
+    if (Date.now() - unreservedSince < UNRESERVED_RECONNECT_MS) return
+    unreservedSince = undefined
+    for (const c of node.getConnections().filter(c => c.remotePeer.toString() === heldId() && c.limits == null)) {
+      void c.close().catch(() => { c.abort(new Error('reconnecting to make a reservation')) })
+    }
+  }, 1000)
   signal.addEventListener('abort', () => { clearInterval(watchdog) }, { once: true })
   refreshRelay()
 
@@ -162,10 +194,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
       state.relayError = err.message
       refreshRelay()
     },
-    onSwitch: (peerId) => {
-      state.relayPeerId = peerId
-      refreshRelay()
-    }
+    onSwitch: refreshRelay
   })
   const neighboursTimer = setInterval(() => {
     fetch(options.relayInfoUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]), cache: 'no-store' })
