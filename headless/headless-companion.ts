@@ -10,6 +10,7 @@ import { createLlmBrain } from '../companion/llm-brain.ts'
 import { startPresence } from '../companion/presence.ts'
 import { decodePayload } from '../protocol/codec.ts'
 import { keepDirectLinks } from '../protocol/direct-links.ts'
+import { keepGossipLinksTwoWay } from '../protocol/gossip-links.ts'
 import type { CompanionCard, Message } from '../protocol/payloads.ts'
 import { startTopicBus } from '../protocol/topic-bus.ts'
 import type { TopicBus } from '../protocol/topic-bus.ts'
@@ -46,6 +47,7 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
   const card = options.card
 
   const bus = startTopicBus(node.services.pubsub, (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.message}`) })
+  keepGossipLinksTwoWay(node)
   keepDirectLinks(node, { signal: lifetime.signal, announceInterval: ANNOUNCE_INTERVAL_MS })
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
 

@@ -22,7 +22,16 @@ export function gossipOptions (): Partial<GossipsubOpts> {
     // Anything but our topics is junk that would cost memory per peer.
     allowedTopics: [...TOPICS, PEER_DISCOVERY_TOPIC],
     // Skip decoding oversize messages before they reach the validator.
-    maxInboundDataLength: MAX_PAYLOAD_BYTES + 1024
+    maxInboundDataLength: MAX_PAYLOAD_BYTES + 1024,
+    scoreParams: {
+      // GossipSub's default scores every peer down once more than 10 share an
+      // IP (a Sybil defence for public networks), and past 13 it graylists all
+      // of them: their subscriptions and messages are silently ignored. On a
+      // LAN that is the normal case, not an attack: every tab of one machine,
+      // every headless companion of one host, and every peer reached through a
+      // relay (its circuit address carries the relay's IP) share an address.
+      IPColocationFactorWeight: 0
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { installTopicValidators } from '../protocol/gossip.ts'
+import { keepGossipLinksTwoWay } from '../protocol/gossip-links.ts'
 import type { Refusal } from '../protocol/gossip.ts'
 import { TOPICS, isTopic } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
@@ -56,6 +57,7 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     counters[refusal.topic].refused++
     log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
   })
+  keepGossipLinksTwoWay(node, (peer) => { log(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
 
   const firehose = createFirehose({
     limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2, replayPerTopic: options.firehoseReplay, sendBufferBytes: options.firehoseBufferBytes, heartbeatMs: options.firehoseHeartbeatMs },

@@ -9,6 +9,7 @@ import type { Connection } from '@libp2p/interface'
 import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
 import type { HeldPeer } from '../protocol/keep-connected.ts'
 import { keepDirectLinks } from '../protocol/direct-links.ts'
+import { keepGossipLinksTwoWay } from '../protocol/gossip-links.ts'
 import { startTopicBus } from '../protocol/topic-bus.ts'
 import type { TopicBus } from '../protocol/topic-bus.ts'
 import type { RelayLlm } from './brain-choice.ts'
@@ -101,6 +102,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const pubsub = node.services.pubsub
 
   const bus = startTopicBus(pubsub, () => { state.refused++ })
+  keepGossipLinksTwoWay(node)
   bus.onPayload((topic, text, own) => { state.record(topic, text, own) })
 
   // --- connections, as the network panel shows them

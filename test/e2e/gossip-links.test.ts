@@ -1,0 +1,102 @@
+/**
+ * GossipSub links among many nodes of one host, on loopback: a relay counts
+ * every peer that shares an IP address; a peering whose streams died with a
+ * duplicate connection is re-made.
+ */
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { messageSend } from '../../protocol/build.ts'
+import { gossipOptions } from '../../protocol/gossip.ts'
+import { keepGossipLinksTwoWay } from '../../protocol/gossip-links.ts'
+import { resolveOptions } from '../../relay/options.ts'
+import { startRelay } from '../../relay/relay.ts'
+import type { RelayHandle } from '../../relay/relay.ts'
+import { openFirehose } from '../helpers/firehose-client.ts'
+import type { FirehoseClient } from '../helpers/firehose-client.ts'
+import { networkSkipReason } from '../helpers/netns.ts'
+import { startRawPeer } from '../helpers/raw-peer.ts'
+import type { RawPeer } from '../helpers/raw-peer.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const skip = networkSkipReason()
+
+describe('GossipSub links among many nodes of one host', { skip }, () => {
+  const cleanups: Array<() => Promise<void>> = []
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+
+  const relayIn = async (): Promise<{ relay: RelayHandle, tcpAddr: string }> => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-links-'))
+    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir }), { log: () => {} })
+    cleanups.push(async () => { await relay.close(); await rm(dataDir, { recursive: true, force: true }) })
+    return { relay, tcpAddr: relay.multiaddrs().map(String).find(a => !a.includes('/ws/'))! }
+  }
+
+  it('a relay counts and hears 16 peers that share one IP address (no colocation penalty)', async () => {
+    const { relay, tcpAddr } = await relayIn()
+    const peers: RawPeer[] = []
+    cleanups.push(async () => { await Promise.all(peers.map(async p => { await p.stop() })) })
+    for (let i = 0; i < 16; i++) peers.push(await startRawPeer(tcpAddr))
+    await waitFor(() => relay.node.services.pubsub.getSubscribers('messages').length === 16, 'the relay to count all 16 peers as subscribers')
+
+    const client: FirehoseClient = await openFirehose(`ws://127.0.0.1:${relay.httpPort}/firehose`)
+    cleanups.push(async () => { await client.close() })
+    await peers[15].publishRaw('messages', JSON.stringify(messageSend({ from: 'user_sixteenth', to: [], message: 'the 16th peer speaks' })))
+    await client.next(f => f?.params?.message === 'the 16th peer speaks', 'the 16th peer\'s message at the firehose')
+  })
+
+  it('a peering whose streams closed with a duplicate connection is closed, and a new connection carries gossip again', async () => {
+    const make = async (): Promise<Libp2p<{ pubsub: GossipSub }>> => {
+      const node = await createLibp2p({
+        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { identify: identify(), pubsub: gossipsub(gossipOptions()) }
+      })
+      cleanups.push(async () => { await node.stop() })
+      node.services.pubsub.subscribe('messages')
+      return node
+    }
+    const a = await make()
+    const b = await make()
+    const broken: string[] = []
+    keepGossipLinksTwoWay(a, (peer) => { broken.push(peer) })
+    keepGossipLinksTwoWay(b)
+    const heard: string[] = []
+    b.services.pubsub.addEventListener('message', (event) => { heard.push(new TextDecoder().decode(event.detail.data)) })
+    const say = async (text: string): Promise<void> => { await a.services.pubsub.publish('messages', new TextEncoder().encode(text)) }
+
+    const first = await a.dial(b.getMultiaddrs()[0])
+    await waitFor(() => first.streams.some(s => s.protocol?.startsWith('/meshsub/')), 'GossipSub streams on the first connection')
+    await waitFor(() => a.services.pubsub.getSubscribers('messages').some(p => p.equals(b.peerId)), 'b subscribed, seen from a')
+    const identified = new Set<string>()
+    a.addEventListener('peer:identify', (event) => { identified.add(event.detail.connection.id) })
+    const second = await a.dial(b.getMultiaddrs()[0], { force: true })
+    assert.notEqual(second.id, first.id)
+    // Identify done on the duplicate too: GossipSub has been told of it, and did nothing.
+    await waitFor(() => identified.has(second.id), 'identify on the duplicate connection')
+    assert.equal(second.streams.some(s => s.protocol?.startsWith('/meshsub/')), false, 'GossipSub opens no streams on the duplicate')
+
+    await first.close()
+    await waitFor(() => a.getConnections(b.peerId).length === 0, 'the duplicate, useless for gossip, to be closed too')
+    assert.deepEqual(broken, [b.peerId.toString()])
+
+    // Whoever keeps the link dials again; the fresh connection carries gossip.
+    await a.dial(b.getMultiaddrs()[0])
+    await waitFor(() => a.services.pubsub.getSubscribers('messages').some(p => p.equals(b.peerId)), 'b subscribed again')
+    await waitFor(async () => { await say('after the reconnect'); return heard.includes('after the reconnect') }, 'gossip from a to b again')
+  })
+})
