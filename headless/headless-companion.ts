@@ -48,7 +48,7 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
 
   const bus = startTopicBus(node.services.pubsub, (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.message}`) })
   keepGossipLinksTwoWay(node)
-  keepDirectLinks(node, { signal: lifetime.signal, announceInterval: ANNOUNCE_INTERVAL_MS })
+  keepDirectLinks(node, { signal: lifetime.signal, announceInterval: ANNOUNCE_INTERVAL_MS, tcp: true })
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
 
   const brain = options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)

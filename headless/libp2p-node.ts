@@ -67,6 +67,13 @@ export async function createHeadlessNode (options: HeadlessNodeOptions): Promise
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionManager: {
+      // The default accepts 5 connections per second per IP and refuses the
+      // rest: companions of one host share an address and all dial a newcomer
+      // within the same announcement.
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 64
+    },
     services: {
       identify: identify(),
       identifyPush: identifyPush({ runOnLimitedConnection: true }),

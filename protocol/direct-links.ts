@@ -1,9 +1,11 @@
 /**
- * Direct links between companions (tab to tab, tab to headless companion):
- * peers announce their `/p2p-circuit/webrtc` addresses by pubsub peer
- * discovery through the relays; one side dials, the relay's hop carries the
- * WebRTC signalling, and the media path is direct. Also cleans up the
- * duplicate and dead links a reloaded page leaves behind.
+ * Direct links between companions: peers announce their addresses by pubsub
+ * peer discovery through the relays, and one side dials. Tab to tab and tab
+ * to headless companion, that is the `/p2p-circuit/webrtc` address: the
+ * relay's hop carries the WebRTC signalling, and the media path is direct.
+ * Between two headless companions (both Node, both listening on TCP) it is
+ * plain TCP, WebRTC only when that fails. Also cleans up the duplicate and
+ * dead links a reloaded page leaves behind.
  */
 import type { Connection, Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
 import { PING_PROTOCOL } from '@libp2p/ping'
@@ -13,9 +15,20 @@ export interface DirectLinksOptions {
   signal: AbortSignal
   /** How often peers announce themselves (ms): the larger id waits a few of these before it dials. */
   announceInterval: number
+  /**
+   * This node dials TCP (Node, not a page): a peer's announced TCP addresses
+   * are tried before its WebRTC ones. TCP needs no signalling through the
+   * relay, and WebRTC between two Node peers needs a non-loopback interface.
+   */
+  tcp?: boolean
 }
 
 const isWebRTC = (ma: Multiaddr): boolean => ma.getComponents().some(c => c.name === 'webrtc')
+/** A plain TCP listen address: not relayed, not WebSocket, not WebRTC. */
+const isTcp = (ma: Multiaddr): boolean => {
+  const names = ma.getComponents().map(c => c.name)
+  return names.includes('tcp') && !names.some(n => n === 'p2p-circuit' || n === 'ws' || n === 'wss' || n === 'webrtc' || n === 'webrtc-direct')
+}
 const isWebRTCConnection = (c: Connection): boolean => c.limits == null && isWebRTC(c.remoteAddr)
 /** Open and not relayed: WebRTC, or TCP between two Node peers. */
 const isDirect = (c: Connection): boolean => c.status === 'open' && c.limits == null
@@ -35,19 +48,22 @@ async function probe (connection: Connection): Promise<boolean> {
 export function keepDirectLinks (node: Libp2p<{ discovery: PeerDiscovery }>, options: DirectLinksOptions): void {
   const { signal } = options
   const selfId = node.peerId.toString()
-  // Dial a peer's /webrtc address when it announces it (every announceInterval),
-  // unless a direct connection is already open. The smaller peer id dials.
+  // Dial a peer's direct addresses (TCP first where we can, then /webrtc)
+  // when it announces them (every announceInterval), unless a direct
+  // connection is already open. The smaller peer id dials.
   // The larger one dials too when, although others can reach it, no
   // connection at all came for a few announcements: the smaller may still
   // hold a dead connection to our peer id from before a reload.
   const dialing = new Set<string>()
   const unanswered = new Map<string, number>()
-  const reachable = (): boolean => node.getMultiaddrs().some(isWebRTC)
+  const directAddrs = (announced: Multiaddr[]): Multiaddr[] =>
+    [...(options.tcp === true ? announced.filter(isTcp) : []), ...announced.filter(isWebRTC)]
+  const reachable = (): boolean => directAddrs(node.getMultiaddrs()).length > 0
   node.services.discovery.addEventListener('peer', (event: CustomEvent<PeerInfo>) => {
     const peerId = event.detail.id.toString()
     if (peerId === selfId || dialing.has(peerId)) return
-    const webrtcAddrs = event.detail.multiaddrs.filter(isWebRTC)
-    if (webrtcAddrs.length === 0) return
+    const addrs = directAddrs(event.detail.multiaddrs)
+    if (addrs.length === 0) return
     const connections = node.getConnections(event.detail.id)
     if (connections.some(isDirect)) return
     if (selfId > peerId) {
@@ -61,7 +77,7 @@ export function keepDirectLinks (node: Libp2p<{ discovery: PeerDiscovery }>, opt
     }
     unanswered.delete(peerId)
     dialing.add(peerId)
-    node.dial(webrtcAddrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
+    node.dial(addrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
       .catch(() => { /* the next announcement retries */ })
       .finally(() => { dialing.delete(peerId) })
   })

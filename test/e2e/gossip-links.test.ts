@@ -1,7 +1,8 @@
 /**
  * GossipSub links among many nodes of one host, on loopback: a relay counts
  * every peer that shares an IP address; a peering whose streams died with a
- * duplicate connection is re-made.
+ * duplicate connection is re-made; headless companions of one host link to
+ * each other over TCP, not WebRTC.
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -16,6 +17,8 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { startHeadlessCompanion } from '../../headless/headless-companion.ts'
+import type { HeadlessCompanion } from '../../headless/headless-companion.ts'
 import { messageSend } from '../../protocol/build.ts'
 import { gossipOptions } from '../../protocol/gossip.ts'
 import { keepGossipLinksTwoWay } from '../../protocol/gossip-links.ts'
@@ -98,5 +101,30 @@ describe('GossipSub links among many nodes of one host', { skip }, () => {
     await a.dial(b.getMultiaddrs()[0])
     await waitFor(() => a.services.pubsub.getSubscribers('messages').some(p => p.equals(b.peerId)), 'b subscribed again')
     await waitFor(async () => { await say('after the reconnect'); return heard.includes('after the reconnect') }, 'gossip from a to b again')
+  })
+
+  it('headless companions of one host link to each other over TCP and see each other', async () => {
+    const { relay, tcpAddr } = await relayIn()
+    const dir = await mkdtemp(join(tmpdir(), 'kotoba-links-companions-'))
+    const companions: HeadlessCompanion[] = []
+    cleanups.push(async () => {
+      await Promise.all(companions.map(async c => { await c.close() }))
+      await rm(dir, { recursive: true, force: true })
+    })
+    for (const name of ['ichi', 'ni', 'san']) {
+      companions.push(await startHeadlessCompanion({
+        card: { id: `companion_${name}`, name, personality: 'calm', story: 'lives on the relay host', sample: 'hm' },
+        host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [tcpAddr], dataDir: join(dir, name), turnLimit: 2
+      }, { log: () => {} }))
+    }
+    for (const c of companions) {
+      const others = companions.filter(o => o !== c)
+      await waitFor(() => others.every(o => c.node.getConnections(o.node.peerId).some(x => x.status === 'open' && x.limits == null)), `${c.companion.card.name} to link directly to the others`, 20_000)
+      await waitFor(() => others.every(o => c.present().some(card => card.id === o.companion.card.id)), `${c.companion.card.name} to hold the others' cards`)
+      const direct = others.flatMap(o => c.node.getConnections(o.node.peerId)).filter(x => x.status === 'open')
+      assert.ok(direct.every(x => x.limits == null && x.remoteAddr.getComponents().some(p => p.name === 'tcp') && !x.remoteAddr.toString().includes('/webrtc')),
+        `only direct TCP links between companions of one host, got ${direct.map(x => x.remoteAddr.toString()).join(', ')}`)
+    }
+    assert.equal(relay.node.services.pubsub.getSubscribers('messages').length, 3)
   })
 })
