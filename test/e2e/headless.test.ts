@@ -12,12 +12,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
+import { messageSend } from '../../protocol/build.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { spawnHeadless } from '../helpers/headless-process.ts'
 import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import { createLan, lanSkipReason } from '../helpers/lan.ts'
 import type { Lan } from '../helpers/lan.ts'
+import { FAKE_LINE_PREFIX, startFakeLlm } from '../helpers/fake-llm.ts'
+import type { FakeLlm } from '../helpers/fake-llm.ts'
+import { openFirehose } from '../helpers/firehose-client.ts'
+import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
@@ -89,6 +94,53 @@ describe('a headless companion and a browser companion', { skip }, () => {
     // The headless companion's own lines as it printed them.
     assert.match(output(), /Kyoko -> [^\n]+: /)
     assert.deepEqual(browser.consoleErrors, [])
+  })
+})
+
+describe('headless companions that think with a model', { skip: networkSkipReason() }, () => {
+  const REN = { id: 'companion_ren', name: 'Ren', personality: 'quick and cheerful', story: 'Runs the corner bakery.', sample: 'Fresh bread at six!' }
+  let dir: string
+  let llm: FakeLlm
+  let relay: RelayProcess
+  let headless: HeadlessProcess
+  let firehose: FirehoseClient
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kotoba-headless-llm-'))
+    llm = await startFakeLlm()
+    await writeFile(join(dir, 'kyoko.json'), JSON.stringify(CARD))
+    await writeFile(join(dir, 'ren.json'), JSON.stringify(REN))
+    // Kyoko inside the relay's process, with the relay's endpoint; Ren on her own, with hers.
+    relay = await spawnRelay({ dataDir: join(dir, 'relay'), args: ['--companion', join(dir, 'kyoko.json'), '--llm-url', llm.baseUrl, '--llm-model', 'relay-model'] })
+    headless = await spawnHeadless(['--card', join(dir, 'ren.json'), '--data-dir', join(dir, 'ren'), '--no-mdns', '--host', '127.0.0.1',
+      '--bootstrap', `/ip4/127.0.0.1/tcp/${relay.tcpPort}/p2p/${relay.peerId}`, '--llm-url', llm.baseUrl, '--llm-model', 'ren-model', '--turn-limit', '4'])
+    firehose = await openFirehose(relay.firehoseUrl)
+  })
+
+  after(async () => {
+    await firehose?.close()
+    await headless?.kill()
+    await relay?.kill()
+    await llm?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('`node relay --companion` names its companions, and they meet the one started on its own', async () => {
+    assert.match(relay.output(), /companion\s+Kyoko \(companion_kyoko\), peer id \S+/)
+    await waitFor(() => /\+ Kyoko \(companion_kyoko\) is here/.test(headless.output()), 'Ren to hold Kyoko\'s card')
+    await waitFor(() => /\[Kyoko\] \+ Ren \(companion_ren\) is here/.test(relay.output()), 'Kyoko to hold Ren\'s card')
+  })
+
+  it('each speaks the words of its own model', async () => {
+    const ask = async (card: typeof CARD, message: string): Promise<string> => {
+      firehose.send({ topic: 'messages', body: messageSend({ from: 'user_reader', to: [card.id], message }) })
+      const said = await firehose.next(f => f?.params?.from === card.id && typeof f.params.message === 'string', `a line from ${card.name}`, 20_000)
+      return said.params.message
+    }
+    assert.ok((await ask(CARD, 'Kyoko, what are you reading today?')).startsWith(FAKE_LINE_PREFIX), 'Kyoko spoke with the model')
+    assert.ok((await ask(REN, 'Ren, what are you baking today?')).startsWith(FAKE_LINE_PREFIX), 'Ren spoke with the model')
+    const models = new Set(llm.requests.map(r => r.body.model))
+    assert.deepEqual([...models].sort(), ['relay-model', 'ren-model'])
   })
 })
 
