@@ -128,10 +128,12 @@ describe('a companion with a language-model brain', { skip }, () => {
       await tab.getByTestId('llm-key').fill('sk-page-key')
     })
     assert.equal(await tab.getByTestId('brain-current').textContent(), `language model my-model at ${llm.baseUrl}`)
-    llm.requests.length = 0
     await hello('Aya, tell me something.')
-    assert.ok(llm.requests.length > 0)
-    for (const r of llm.requests) {
+    // Only requests about this line: one the relay was still forwarding when
+    // the page switched (a judgement the page had given up on) may land late.
+    const about = llm.requests.filter(r => JSON.stringify(r.body).includes('Aya, tell me something.'))
+    assert.ok(about.length > 0)
+    for (const r of about) {
       assert.equal(r.headers.authorization, 'Bearer sk-page-key')
       assert.equal(r.body.model, 'my-model')
     }
