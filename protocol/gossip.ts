@@ -14,9 +14,10 @@ import type { Topic } from './topics.ts'
 const bytesKey = (bytes: Uint8Array | undefined): string => bytes === undefined ? '\u{ffff}' : String.fromCharCode(bytes.length, ...bytes)
 
 /**
- * Options shared by the relay and the tabs. Message ids stay GossipSub's
- * default (author + sequence number, signed): that is what aikyo's v2-line
- * nodes use, so a message seen over two paths is recognised as one.
+ * Options shared by the relay, the tabs and headless companions. Message ids
+ * stay GossipSub's default (author + sequence number, signed): that is what
+ * aikyo's v2-line nodes use, so a message seen over two paths is recognised
+ * as one.
  */
 export function gossipOptions (): Partial<GossipsubOpts> {
   return {
