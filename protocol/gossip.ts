@@ -34,7 +34,7 @@ export function gossipOptions (): Partial<GossipsubOpts> {
     fastMsgIdFn: (message) => bytesKey(message.from) + bytesKey(message.seqno),
     scoreParams: {
       // GossipSub's default scores every peer down once more than 10 share an
-      // IP (a Sybil defence for public networks), and past 13 it graylists all
+      // IP (a Sybil defence for public networks), and from 15 on it graylists all
       // of them: their subscriptions and messages are silently ignored. On a
       // LAN that is the normal case, not an attack: every tab of one machine,
       // every headless companion of one host, and every peer reached through a
