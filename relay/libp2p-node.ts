@@ -2,8 +2,8 @@
  * The one place the relay's libp2p node is created. Every transport,
  * listener and service below has the reason it is there.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'

@@ -2,8 +2,8 @@
  * A bare libp2p peer over TCP, as a LAN node would be, that publishes raw
  * bytes: it has no validators of its own, so it can send what ours refuse.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
