@@ -10,14 +10,16 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { WebSocketServer } from 'ws'
+import { messageSend } from '../protocol/build.ts'
+import type { Message } from '../protocol/payloads.ts'
 import { createFirehose } from '../relay/firehose.ts'
 import { fmt, now, stats } from './stats.ts'
 
 interface Target {
   name: string
   url: string
-  /** Sends one payload's JSON to every client. */
-  broadcast: (json: string) => void
+  /** Sends one payload (and its JSON text, as it arrived) to every client. */
+  broadcast: (message: Message, json: string) => void
   close: () => Promise<void>
 }
 
@@ -31,7 +33,7 @@ async function firehoseTarget (): Promise<Target> {
   return {
     name: 'firehose',
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/firehose`,
-    broadcast: (json) => { firehose.broadcast({ topic: 'messages', json, peer: 'firehose' }) },
+    broadcast: (message, json) => { firehose.broadcast({ topic: 'messages', payload: message, json, peer: 'firehose' }) },
     close: async () => { await firehose.close(); server.close() }
   }
 }
@@ -42,13 +44,16 @@ async function bareTarget (): Promise<Target> {
   return {
     name: 'bare ws loop',
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
-    broadcast: (json) => { for (const client of wss.clients) client.send(json) },
+    broadcast: (_message, json) => { for (const client of wss.clients) client.send(json) },
     close: async () => { for (const c of wss.clients) c.terminate(); await new Promise(resolve => wss.close(resolve)) }
   }
 }
 
-const payload = (n: number): string =>
-  `{"jsonrpc":"2.0","method":"message.send","params":{"id":"bench-${n}","from":"user_bench","to":[],"message":"a line of about the usual length for a companion, said to everyone","metadata":{"t":${now()}}}}`
+/** Message `n` as a relay holds it: decoded, and its JSON text. */
+function payload (n: number): [Message, string] {
+  const message = messageSend({ id: `bench-${n}`, from: 'user_bench', to: [], message: 'a line of about the usual length for a companion, said to everyone', metadata: { t: now() } })
+  return [message, JSON.stringify(message)]
+}
 
 class Clients {
   readonly worker: Worker
@@ -71,7 +76,7 @@ async function run (target: Target, clients: Clients, count: number, messages: n
   await clients.ask('reset')
   const started = now()
   for (let n = 0; n < messages; n++) {
-    target.broadcast(payload(n))
+    target.broadcast(...payload(n))
     if (rate === Infinity) {
       if (n % 10 === 9) await new Promise(resolve => setImmediate(resolve))
     } else {

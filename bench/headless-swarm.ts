@@ -22,10 +22,10 @@ for (let i = 0; i < Number(countText); i++) {
     card: { id, name: `${prefix}${i}`, personality: 'quiet', story: 'a benchmark companion', sample: 'hm' },
     host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
   }, { log: () => {} })
-  companion.bus.onPayload((topic, text) => {
-    if (topic !== 'messages') return
-    const payload = JSON.parse(text)
-    if (typeof payload.params?.metadata?.sentAt === 'number') batch.push(now() - payload.params.metadata.sentAt)
+  companion.bus.onPayload((delivery) => {
+    if (delivery.topic !== 'messages') return
+    const sentAt = delivery.payload.params.metadata?.sentAt
+    if (typeof sentAt === 'number') batch.push(now() - sentAt)
   })
   companions.push(companion)
 }

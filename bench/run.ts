@@ -41,11 +41,11 @@ async function listenForLatencies (page: Page, tag: string): Promise<void> {
   await page.evaluate((t) => {
     const store: number[] = []
     ;(window as unknown as Record<string, number[]>)[`latencies_${t}`] = store
-    window.kotobaTestHooks!.onPayload((topic, text, own) => {
-      if (own || topic !== 'messages') return
-      const payload = JSON.parse(text)
-      if (typeof payload.params?.message === 'string' && payload.params.message.startsWith(t)) {
-        store.push(performance.timeOrigin + performance.now() - payload.params.metadata.sentAt)
+    window.kotobaTestHooks!.onPayload((delivery) => {
+      if (delivery.own || delivery.topic !== 'messages') return
+      const { message, metadata } = delivery.payload.params
+      if (message.startsWith(t) && typeof metadata?.sentAt === 'number') {
+        store.push(performance.timeOrigin + performance.now() - metadata.sentAt)
       }
     })
   }, tag)

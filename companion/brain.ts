@@ -5,6 +5,7 @@
  * Two ship: the built-in brain (no model, no network) and the LLM brain
  * (any OpenAI-compatible chat-completions endpoint).
  */
+import { isCompanionId } from '../protocol/ids.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { Vote } from './speaker-selection.ts'
 import type { Conversation, HistoryLine, Judgement } from './turn-taking.ts'
@@ -75,7 +76,7 @@ export class BrainError extends Error {
  */
 export function defaultAddressees (context: BrainContext, replyTo: HistoryLine | null): string[] {
   const self = context.card.id
-  const people = context.history.map(l => l.from).filter(id => !id.startsWith('companion_'))
+  const people = context.history.map(l => l.from).filter(id => !isCompanionId(id))
   const ids = [
     ...(replyTo === null ? [] : [replyTo.from]),
     ...context.companions.map(c => c.id),

@@ -6,6 +6,7 @@
  * companion, ask someone by name, greet a newcomer, wind down and say
  * goodbye), and a seeded generator picks among the phrases.
  */
+import { isCompanionId } from '../protocol/ids.ts'
 import type { Brain, BrainAction, BrainContext, Emotion, Gesture, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
 import { defaultAddressees } from './brain.ts'
 import { hashString, pick, seededRandom } from './random.ts'
@@ -177,7 +178,7 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
     const random = randomFor(context, 'judge', request.message.id)
     const voice = VOICES[voiceFor(context.card.personality)]
     const { message, selected, conversation } = request
-    const fromPerson = !message.from.startsWith('companion_')
+    const fromPerson = !isCompanionId(message.from)
     const addressedToMe = message.to.length === 0 || message.to.includes(context.card.id)
     const closing: Judgement['closing'] = conversation.lines >= 6 && random() < 0.2 ? 'pre-closing' : 'none'
     if (selected) return { state: 'speak', importance: 9 + Math.round(random()), closing }
@@ -222,7 +223,7 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
     const heard = replyTo?.text ?? ''
     const topic = topicOf(heard, names)
     const speakerName = replyTo === null ? '' : context.nameOf(replyTo.from)
-    const fromPerson = replyTo !== null && !replyTo.from.startsWith('companion_')
+    const fromPerson = replyTo !== null && !isCompanionId(replyTo.from)
     let text: string
     if (replyTo !== null && (isQuestion(heard) || fromPerson)) {
       // Answer whoever asked, by name.

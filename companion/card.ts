@@ -4,7 +4,7 @@
  * protocol serves (aikyo validates it strictly: these five fields only).
  */
 import * as v from 'valibot'
-import { CompanionCardSchema } from '../protocol/payloads.ts'
+import { companionIdFor } from '../protocol/ids.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { pick } from './random.ts'
 
@@ -34,17 +34,15 @@ export function findPreset (name: string): Preset | undefined {
   return PRESETS.find(p => p.key === wanted || p.name.toLowerCase() === wanted)
 }
 
-/** aikyo-style id (`companion_<name>`), with a short random suffix so two tabs never share one. */
-export function companionId (name: string, random: () => number): string {
-  const slug = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '').slice(0, 16) || 'companion'
-  const suffix = Math.floor(random() * 36 ** 4).toString(36).padStart(4, '0')
-  return `companion_${slug}_${suffix}`
+/** A companion id for a new card, with a short random suffix so two tabs never share one. */
+function newCompanionId (name: string, random: () => number): string {
+  return companionIdFor(name, Math.floor(random() * 36 ** 4).toString(36).padStart(4, '0'))
 }
 
 /** A new card: the named preset, or one of the built-in characters at random. */
 export function generateCard (random: () => number, presetName?: string): CompanionCard {
   const preset = (presetName === undefined ? undefined : findPreset(presetName)) ?? pick(random, PRESETS)
-  return { id: companionId(preset.name, random), name: preset.name, personality: preset.personality, story: preset.story, sample: preset.sample }
+  return { id: newCompanionId(preset.name, random), name: preset.name, personality: preset.personality, story: preset.story, sample: preset.sample }
 }
 
 const EditableText = (max: number) => v.pipe(v.string(), v.trim(), v.maxLength(max, `must be at most ${max} characters`))
@@ -66,12 +64,4 @@ export function editCard (card: CompanionCard, edit: CardEdit): { ok: true, card
     return { ok: false, message: `${v.getDotPath(issue) ?? 'card'} ${issue.message}` }
   }
   return { ok: true, card: { id: card.id, ...result.output } }
-}
-
-/** Exactly the five fields aikyo accepts, from any card-like value; undefined if it is not one. */
-export function toCard (value: unknown): CompanionCard | undefined {
-  const result = v.safeParse(CompanionCardSchema, value)
-  if (!result.success) return undefined
-  const { id, name, personality, story, sample } = result.output
-  return { id, name, personality, story, sample }
 }

@@ -7,11 +7,14 @@
  * It never writes two lines at once (a new write aborts the old one) and
  * never blocks: the brain is awaited off the event path.
  */
+import type { TopicPayload } from '../protocol/codec.ts'
+import { nameFromId, randomId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { Action, CompanionCard, Message, Query, QueryResult, State, TopicPayloads } from '../protocol/payloads.ts'
+import type { Action, CompanionCard, Message, PublishedPayloads, Query } from '../protocol/payloads.ts'
 import type { Topic } from '../protocol/topics.ts'
-import { randomId } from '../protocol/ids.ts'
 import type { Brain, BrainContext, WrittenLine } from './brain.ts'
+import { PendingQueries } from './queries.ts'
+import type { QueryOutcome } from './queries.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState, nextDeadline, step } from './turn-taking.ts'
 import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-taking.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
@@ -58,14 +61,12 @@ export interface ConversationView {
   wants: Vote | null
 }
 
-export type QueryOutcome =
-  | { ok: true, result: QueryResult }
-  | { ok: false, error: string }
+export type { QueryOutcome } from './queries.ts'
 
 export interface CompanionOptions {
   card: CompanionCard
   brain: Brain
-  publish: (topic: Topic, payload: unknown) => Promise<void>
+  publish: <T extends Topic>(topic: T, payload: PublishedPayloads[T]) => Promise<void>
   settings?: Partial<CompanionSettings>
   now?: () => number
 }
@@ -85,7 +86,7 @@ export class Companion {
   #writing: { id: number, abort: AbortController } | undefined
   /** Lines written and waiting for the reducer's go-ahead, by write id. */
   #written = new Map<number, { line: WrittenLine, after: string | null }>()
-  #queries = new Map<string, { query: Query, resolve: (outcome: QueryOutcome) => void, timer: ReturnType<typeof setTimeout> }>()
+  #queries = new PendingQueries()
   #status: CompanionStatus = 'resting'
   #stopped = false
   /** The last brain call failed (a `brain-error` was emitted). */
@@ -138,25 +139,25 @@ export class Companion {
   setName (id: string, name: string): void { this.#names.set(id, name) }
 
   /** Feed every accepted payload (our own included). */
-  receive<T extends Topic> (topic: T, payload: TopicPayloads[T]): void {
+  receive (delivery: TopicPayload): void {
     if (this.#stopped) return
-    switch (topic) {
+    switch (delivery.topic) {
       case 'messages': {
-        const message = payload as Message
+        const message = delivery.payload
         const name = message.params.metadata?.name
         if (typeof name === 'string' && !this.#names.has(message.params.from)) this.#names.set(message.params.from, name)
         this.#dispatch({ type: 'message', message })
         break
       }
       case 'states':
-        this.#dispatch({ type: 'states', states: payload as State[] })
+        this.#dispatch({ type: 'states', states: delivery.payload })
         break
       case 'queries':
-      case 'query-results': {
-        const result = payload as Query | QueryResult
-        if (!isQuery(result)) this.#resolveQuery(result)
+        if (!isQuery(delivery.payload)) this.#queries.answer(delivery.payload)
         break
-      }
+      case 'query-results':
+        this.#queries.answer(delivery.payload)
+        break
     }
   }
 
@@ -166,26 +167,9 @@ export class Companion {
    */
   async query (type: string, body: Record<string, unknown>, timeoutMs = this.#settings.queryTimeoutMs): Promise<QueryOutcome> {
     const query: Query = { jsonrpc: '2.0', method: 'query.send', id: randomId(), params: { from: this.#card.id, type, body } }
-    const outcome = new Promise<QueryOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#queries.delete(query.id)
-        resolve({ ok: false, error: `no client answered the ${type} query within ${timeoutMs} ms` })
-      }, timeoutMs)
-      this.#queries.set(query.id, { query, resolve, timer })
-    })
-    try {
-      await this.#publish('queries', query)
-    } catch (err) {
-      const pending = this.#queries.get(query.id)
-      if (pending !== undefined) {
-        clearTimeout(pending.timer)
-        this.#queries.delete(query.id)
-        pending.resolve({ ok: false, error: `could not send the query: ${(err as Error).message}` })
-      }
-    }
-    const result = await outcome
-    this.#emit({ type: 'query-result', query, outcome: result })
-    return result
+    const outcome = await this.#queries.ask(query, timeoutMs, async (q) => { await this.#publish('queries', q) })
+    this.#emit({ type: 'query-result', query, outcome })
+    return outcome
   }
 
   stop (): void {
@@ -193,21 +177,7 @@ export class Companion {
     clearTimeout(this.#timer)
     this.#judging?.abort()
     this.#writing?.abort.abort()
-    for (const pending of this.#queries.values()) {
-      clearTimeout(pending.timer)
-      pending.resolve({ ok: false, error: 'the companion stopped' })
-    }
-    this.#queries.clear()
-  }
-
-  #resolveQuery (result: QueryResult): void {
-    const pending = this.#queries.get(result.id)
-    if (pending === undefined) return // late, unknown, or someone else's
-    clearTimeout(pending.timer)
-    this.#queries.delete(result.id)
-    pending.resolve(result.error !== undefined && result.result === undefined
-      ? { ok: false, error: result.error }
-      : { ok: true, result })
+    this.#queries.cancelAll('the companion stopped')
   }
 
   #emit (event: CompanionEvent): void {
@@ -221,7 +191,7 @@ export class Companion {
       card: this.#card,
       companions: [...this.#cards.values()],
       history: this.#state.history,
-      nameOf: (id) => this.#names.get(id) ?? this.#cards.get(id)?.name ?? id.replace(/^(companion|user)_/, '')
+      nameOf: (id) => this.#names.get(id) ?? this.#cards.get(id)?.name ?? nameFromId(id)
     }
   }
 
@@ -351,7 +321,7 @@ export class Companion {
     }
   }
 
-  #send (topic: Topic, payload: unknown): void {
+  #send<T extends Topic> (topic: T, payload: PublishedPayloads[T]): void {
     this.#publish(topic, payload).catch((err: Error) => { this.#emit({ type: 'brain-error', message: `could not publish on ${topic}: ${err.message}` }) })
   }
 

@@ -37,6 +37,7 @@
  *    someone speaks again.
  */
 import { md5 } from '@noble/hashes/legacy.js'
+import { isCompanionId } from '../protocol/ids.ts'
 import type { Message, State } from '../protocol/payloads.ts'
 import { REPETITION_THRESHOLD, nextClosingStage, repetitionScore, selectSpeaker } from './speaker-selection.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
@@ -53,6 +54,14 @@ export interface TurnSettings {
 }
 
 export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000 }
+
+/** The turn limits a person may set, in the page or on a command line. */
+export const TURN_LIMIT_BOUNDS = { min: 1, max: 1000 } as const
+
+/** Whether `value` is a turn limit a person may set: a whole number within `TURN_LIMIT_BOUNDS`. */
+export function isTurnLimit (value: number): boolean {
+  return Number.isInteger(value) && value >= TURN_LIMIT_BOUNDS.min && value <= TURN_LIMIT_BOUNDS.max
+}
 
 /** A line of the conversation as the reducer remembers it. */
 export interface HistoryLine {
@@ -254,7 +263,7 @@ function stateOf (vote: Vote, messageId?: string): State {
   return { jsonrpc: '2.0', method: 'state.send', params }
 }
 
-const isPerson = (id: string, present: readonly string[]): boolean => !present.includes(id) && !id.startsWith('companion_')
+const isPerson = (id: string, present: readonly string[]): boolean => !present.includes(id) && !isCompanionId(id)
 
 /** What the reducer remembers of every recent line, to place new ones in the reply tree. */
 export interface Seen { id: string, from: string, replyTo?: string }

@@ -5,23 +5,16 @@
  * log line for everything a person running it wants to follow.
  */
 import { createBuiltinBrain } from '../companion/builtin-brain.ts'
-import { Companion } from '../companion/companion.ts'
+import type { Companion } from '../companion/companion.ts'
 import { createLlmBrain } from '../companion/llm-brain.ts'
-import { startPresence } from '../companion/presence.ts'
-import { decodePayload } from '../protocol/codec.ts'
-import { keepDirectLinks } from '../protocol/direct-links.ts'
-import { keepGossipLinksTwoWay } from '../protocol/gossip-links.ts'
-import type { CompanionCard, Message } from '../protocol/payloads.ts'
-import { startTopicBus } from '../protocol/topic-bus.ts'
-import type { TopicBus } from '../protocol/topic-bus.ts'
-import { connectLanPeers } from '../relay/lan-peers.ts'
-import { loadOrCreatePeerKey } from '../relay/peer-key.ts'
+import { loadOrCreatePeerKey } from '../host/peer-key.ts'
+import { joinTopics, startCompanionPeer } from '../p2p/companion-peer.ts'
+import { connectLanPeers } from '../p2p/lan-peers.ts'
+import type { TopicBus } from '../p2p/topic-bus.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
 import { createHeadlessNode } from './libp2p-node.ts'
 import type { HeadlessNode } from './libp2p-node.ts'
 import type { HeadlessOptions } from './options.ts'
-
-/** Tabs announce themselves every second; so does a headless companion, to be found as fast. */
-export const ANNOUNCE_INTERVAL_MS = 1000
 
 export interface HeadlessCompanion {
   peerId: string
@@ -43,30 +36,32 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
   const log = deps.log ?? ((line: string) => { console.log(line) })
   const lifetime = new AbortController()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
-  const node = await createHeadlessNode({ privateKey, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns, announceInterval: ANNOUNCE_INTERVAL_MS })
+  const node = await createHeadlessNode({ privateKey, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
   const card = options.card
 
-  const bus = startTopicBus(node.services.pubsub, (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.message}`) })
-  keepGossipLinksTwoWay(node)
-  keepDirectLinks(node, { signal: lifetime.signal, announceInterval: ANNOUNCE_INTERVAL_MS, tcp: true })
+  const bus = joinTopics(node, {
+    signal: lifetime.signal,
+    tcp: true,
+    onRefused: (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.message}`) }
+  })
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
 
   const brain = options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
   const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
-  const companion = new Companion({ card, brain, publish: bus.publish, settings })
+  const peer = await startCompanionPeer(node, bus, { card, brain, settings })
+  const { companion } = peer
 
-  let present: CompanionCard[] = []
   const names = new Map<string, string>([[card.id, card.name]])
-  const presence = await startPresence(node, () => card)
-  presence.onChange((cards) => {
-    const before = new Set(present.map(c => c.id))
-    present = [...cards.values()]
-    for (const c of present) {
+  let before = new Set<string>()
+  peer.onPresence((present) => {
+    const now = new Set<string>()
+    for (const c of present.values()) {
+      now.add(c.id)
       names.set(c.id, c.name)
       if (!before.has(c.id)) log(`+ ${c.name} (${c.id}) is here`)
     }
-    for (const id of before) if (!present.some(c => c.id === id)) log(`- ${names.get(id) ?? id} left`)
-    companion.setPresent(present)
+    for (const id of before) if (!now.has(id)) log(`- ${names.get(id) ?? id} left`)
+    before = now
   })
 
   companion.onEvent((event) => {
@@ -74,16 +69,13 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
     if (event.type === 'brain-ok') log('! brain: answering again')
   })
 
-  const unsubscribe = bus.onPayload((topic, text) => {
-    const decoded = decodePayload(topic, text)
-    if (!decoded.ok) return
-    companion.receive(topic, decoded.payload)
-    if (topic === 'messages' && (deps.showConversation !== false || (decoded.payload as Message).params.from === card.id)) {
-      const m = (decoded.payload as Message).params
-      const speaker = typeof m.metadata?.name === 'string' ? m.metadata.name : names.get(m.from) ?? m.from
-      const to = m.to.map(id => names.get(id) ?? id).join(', ')
-      log(`${speaker}${to === '' ? '' : ` -> ${to}`}: ${m.message}`)
-    }
+  const unsubscribe = bus.onPayload((delivery) => {
+    if (delivery.topic !== 'messages') return
+    const m = delivery.payload.params
+    if (deps.showConversation === false && m.from !== card.id) return
+    const speaker = typeof m.metadata?.name === 'string' ? m.metadata.name : names.get(m.from) ?? m.from
+    const to = m.to.map(id => names.get(id) ?? id).join(', ')
+    log(`${speaker}${to === '' ? '' : ` -> ${to}`}: ${m.message}`)
   })
 
   let closing: Promise<void> | undefined
@@ -92,13 +84,12 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
     node,
     companion,
     bus,
-    present: () => present,
+    present: () => [...peer.present().values()],
     close: async () => {
       closing ??= (async () => {
         lifetime.abort()
         unsubscribe()
-        companion.stop()
-        await presence.stop()
+        await peer.stop()
         await node.stop()
       })()
       await closing

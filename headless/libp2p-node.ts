@@ -15,11 +15,11 @@ import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
-import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
-import { gossipOptions } from '../protocol/gossip.ts'
+import { announcements } from '../p2p/announcements.ts'
+import { gossipOptions } from '../p2p/gossip.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 
 export interface HeadlessServices extends Record<string, unknown> {
@@ -40,8 +40,6 @@ export interface HeadlessNodeOptions {
   host: string
   tcpPort: number
   mdns: boolean
-  /** How often this companion announces its addresses to tabs (ms). */
-  announceInterval: number
 }
 
 export async function createHeadlessNode (options: HeadlessNodeOptions): Promise<HeadlessNode> {
@@ -79,8 +77,8 @@ export async function createHeadlessNode (options: HeadlessNodeOptions): Promise
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
       pubsub: gossipsub(gossipOptions()),
-      // Announce our /webrtc address to tabs and hear theirs (see protocol/direct-links.ts).
-      discovery: pubsubPeerDiscovery({ interval: options.announceInterval }),
+      // Announce our /webrtc address to tabs and hear theirs (see p2p/direct-links.ts).
+      discovery: announcements(),
       ...(options.mdns ? { mdns: mdns() } : {})
     }
   })

@@ -3,15 +3,14 @@
  * finds peers, and which brain it thinks with. Only `headless/main.ts`
  * reads argv and env; everything else receives checked `HeadlessOptions`.
  */
-import { readFile } from 'node:fs/promises'
-import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
-import { toCard } from '../companion/card.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
+import { DEFAULT_TURN_SETTINGS, TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-taking.ts'
+import { loadCardFile } from '../host/card-file.ts'
+import { flagRows, readFlags } from '../host/cli-flags.ts'
+import type { Flags } from '../host/cli-flags.ts'
+import { checkHost, checkPeerAddress, checkPort, llmEndpoint } from '../host/option-checks.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
-import { flagRows, readFlags } from '../relay/cli-flags.ts'
-import type { Flags } from '../relay/cli-flags.ts'
-import { checkPeerAddress } from '../relay/options.ts'
 
 export interface HeadlessOptions {
   card: CompanionCard
@@ -31,41 +30,6 @@ export interface HeadlessOptions {
   turnLimit?: number
 }
 
-/** Reads a card file: the five fields (`{id, name, personality, story, sample}`), or an aikyo card (`{metadata: {…}}`). */
-export async function loadCardFile (path: string): Promise<CompanionCard> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new TypeError(`cannot read the card file ${path}: ${(err as Error).message}`)
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    throw new TypeError(`the card file ${path} is not JSON: ${(err as Error).message}`)
-  }
-  const inner = typeof value === 'object' && value !== null && 'metadata' in value ? (value as { metadata: unknown }).metadata : value
-  const card = toCard(inner)
-  if (card === undefined) {
-    throw new TypeError(`the card file ${path} is not a companion card: it needs id, name, personality, story and sample, as strings (id like "companion_aya")`)
-  }
-  return card
-}
-
-/** Checks a language-model endpoint given on the command line. */
-export function llmEndpoint (url: string | undefined, model: string | undefined, key: string | undefined, timeoutMs: number | undefined): ChatEndpoint | undefined {
-  if (url === undefined) {
-    if (model !== undefined || key !== undefined) throw new TypeError('--llm-model and --llm-key need --llm-url')
-    return undefined
-  }
-  let parsed: URL | undefined
-  try { parsed = new URL(url) } catch { parsed = undefined }
-  if (parsed === undefined || !['http:', 'https:'].includes(parsed.protocol)) throw new TypeError(`--llm-url must be an http(s) URL, got ${JSON.stringify(url)}`)
-  if (model === undefined || model.trim() === '') throw new TypeError('name the model with --llm-model, e.g. --llm-model llama3.2')
-  return { baseUrl: url.replace(/\/+$/, ''), model: model.trim(), ...(key === undefined ? {} : { apiKey: key }), ...(timeoutMs === undefined ? {} : { timeoutMs }) }
-}
-
 const FLAGS: Flags = {
   card: { type: 'string', env: 'KOTOBA_CARD', arg: 'FILE', help: 'the companion card: JSON with id, name, personality, story, sample (required)' },
   host: { type: 'string', env: 'KOTOBA_HOST', arg: 'ADDR', help: 'interface for the TCP listener (default 0.0.0.0: the whole LAN)' },
@@ -77,7 +41,7 @@ const FLAGS: Flags = {
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model to ask --llm-url for' },
   'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: 'how long one model request may take (default 30)' },
-  'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: 'lines before a conversation must close (default 12)' },
+  'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
 }
 
@@ -102,15 +66,12 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
   const cardFile = read('card') as string | undefined
   if (cardFile === undefined) throw new TypeError('--card FILE is required: a JSON companion card')
   const card = await loadCardFile(resolve(cardFile))
-  const host = (read('host') as string | undefined) ?? '0.0.0.0'
-  if (isIP(host) === 0) throw new TypeError(`--host must be an IPv4 or IPv6 address, got ${JSON.stringify(host)}`)
-  const tcpPort = integer('tcp-port') ?? 0
-  if (tcpPort > 65535) throw new TypeError(`--tcp-port must be a port number 0-65535, got ${tcpPort}`)
-  const bootstrap = (read('bootstrap') as string[] | undefined) ?? []
-  for (const address of bootstrap) checkPeerAddress(address)
+  const host = checkHost('--host', (read('host') as string | undefined) ?? '0.0.0.0')
+  const tcpPort = checkPort('--tcp-port', integer('tcp-port') ?? 0)
+  const bootstrap = ((read('bootstrap') as string[] | undefined) ?? []).map(checkPeerAddress)
   const timeout = integer('llm-timeout')
   const turnLimit = integer('turn-limit')
-  if (turnLimit !== undefined && (turnLimit < 1 || turnLimit > 50)) throw new TypeError(`--turn-limit must be 1-50, got ${turnLimit}`)
+  if (turnLimit !== undefined && !isTurnLimit(turnLimit)) throw new TypeError(`--turn-limit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${turnLimit}`)
   const llm = llmEndpoint(read('llm-url') as string | undefined, read('llm-model') as string | undefined, read('llm-key') as string | undefined, timeout === undefined ? undefined : timeout * 1000)
   return {
     help: false,

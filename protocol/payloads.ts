@@ -89,6 +89,14 @@ export const CompanionCardSchema = v.looseObject({
 })
 export type CompanionCard = v.InferOutput<typeof CompanionCardSchema>
 
+/** Exactly the five fields aikyo accepts, from any card-like value; undefined if it is not one. */
+export function toCard (value: unknown): CompanionCard | undefined {
+  const result = v.safeParse(CompanionCardSchema, value)
+  if (!result.success) return undefined
+  const { id, name, personality, story, sample } = result.output
+  return { id, name, personality, story, sample }
+}
+
 /** What each topic carries once decoded and normalised. */
 export interface TopicPayloads {
   messages: Message
@@ -96,6 +104,11 @@ export interface TopicPayloads {
   states: State[]
   queries: Query | QueryResult
   'query-results': QueryResult
+}
+
+/** What a node may publish on each topic: as decoded, but one state alone (a vote) or an array of them (a decision). */
+export interface PublishedPayloads extends Omit<TopicPayloads, 'states'> {
+  states: State | State[]
 }
 
 /** Tells a query from a query result (both travel on `queries`). */

@@ -17,7 +17,7 @@ export function isTopic (value: unknown): value is Topic {
 /**
  * Every node of ours (tab, relay, headless companion) identifies itself with
  * this agent version, so that a peer of another make (an aikyo node) can be
- * told apart and met on its terms (see companion/presence.ts).
+ * told apart and met on its terms (see p2p/presence.ts).
  */
 export const KOTOBA_AGENT = 'kotoba/1'
 

@@ -22,12 +22,12 @@ import type { Duplex } from 'node:stream'
 import { timingSafeEqual } from 'node:crypto'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
-import { decodePayload, parseJson } from '../protocol/codec.ts'
+import { parseJson, preparePayload } from '../protocol/codec.ts'
+import type { Outgoing, TopicPayload } from '../protocol/codec.ts'
 import { MAX_PAYLOAD_BYTES, TOPICS, isTopic } from '../protocol/topics.ts'
-import type { Topic } from '../protocol/topics.ts'
-import { FIREHOSE_VERSION, RateLimiter, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, routingOf } from './firehose-v1.ts'
-import type { Filter, FirehoseErrorCode, FirehoseEvent } from './firehose-v1.ts'
-
+import { FirehoseClient } from './firehose-client.ts'
+import { FIREHOSE_VERSION, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, parseV0Frame, routingOf } from './firehose-protocol.ts'
+import type { FirehoseEvent } from './firehose-protocol.ts'
 
 export interface FirehoseLimits {
   /** Clients at once; the next one is closed with 1013 (try again later). */
@@ -55,16 +55,16 @@ export interface FirehoseAccess {
 }
 
 export interface FirehoseOptions {
-  /** Publishes a validated payload (its JSON text) on the network. */
-  publish: (topic: Topic, json: string) => Promise<void>
+  /** Publishes a checked payload on the network. */
+  publish: (outgoing: Outgoing) => Promise<void>
   limits?: Partial<FirehoseLimits>
   access?: Partial<FirehoseAccess>
   log?: (line: string) => void
   now?: () => number
 }
 
-/** What arrived from the network, for `broadcast`. */
-export interface Arrival { topic: Topic, json: string, peer: string }
+/** What arrived from the network, for `broadcast`: the payload, its JSON text, and the peer that wrote it. */
+export type Arrival = TopicPayload & { json: string, peer: string }
 
 export interface Firehose {
   /** Completes a WebSocket upgrade for `/firehose` (or refuses it). */
@@ -76,9 +76,6 @@ export interface Firehose {
   readonly clientCount: number
   close: () => Promise<void>
 }
-
-/** How long a slow client's close handshake may take before its connection is cut. */
-const SLOW_CLOSE_GRACE_MS = 2000
 
 /** Room for a publish frame around the largest payload. */
 const ENVELOPE_OVERHEAD = 1024
@@ -93,16 +90,6 @@ export const FIREHOSE_DEFAULTS: FirehoseLimits = {
   heartbeatMs: 30_000
 }
 
-interface Client {
-  ws: WebSocket
-  version: 0 | 1
-  filter: Filter
-  mayPublish: boolean
-  limiter: RateLimiter
-  warned: boolean
-  alive: boolean
-}
-
 const sameSecret = (given: string, expected: string): boolean => {
   const a = Buffer.from(given)
   const b = Buffer.from(expected)
@@ -114,126 +101,89 @@ export function createFirehose (options: FirehoseOptions): Firehose {
   const access: FirehoseAccess = { readOnly: false, allowedOrigins: [], ...options.access }
   const { publish, log = () => {}, now = Date.now } = options
   const server = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: true })
-  const clients = new Map<WebSocket, Client>()
+  const clients = new Map<WebSocket, FirehoseClient>()
   const replay = new ReplayBuffer(limits.replayPerTopic)
   let seq = 0
 
-  const send = (client: Client, text: string): void => {
-    const { ws } = client
-    if (ws.readyState !== ws.OPEN) return
-    if (ws.bufferedAmount > limits.sendBufferBytes) {
-      log(`firehose: closing a client too slow to keep up (${ws.bufferedAmount} bytes unsent)`)
-      ws.close(1008, 'too slow: send buffer full')
-      // The close frame waits behind everything unsent; a client that reads
-      // nothing never answers it. Free its buffer soon either way.
-      setTimeout(() => { ws.terminate() }, SLOW_CLOSE_GRACE_MS).unref()
-      return
-    }
-    if (client.version === 1 && ws.bufferedAmount > limits.sendBufferBytes / 2) {
-      if (!client.warned) {
-        client.warned = true
-        ws.send(JSON.stringify({ type: 'warning', code: 'slow', message: `${ws.bufferedAmount} bytes are waiting to be sent to you; at ${limits.sendBufferBytes} you are disconnected`, bufferedBytes: ws.bufferedAmount }))
-      }
-    } else if (ws.bufferedAmount < limits.sendBufferBytes / 4) {
-      client.warned = false
-    }
-    ws.send(text)
-  }
-
-  const sendError = (client: Client, code: FirehoseErrorCode, message: string, extra: Record<string, unknown> = {}): void => {
-    send(client, JSON.stringify(client.version === 1 ? { type: 'error', ...extra, code, message } : { error: { code, message } }))
-  }
-
   const record = (arrival: Arrival): FirehoseEvent => {
-    const json = parseJson(arrival.json)
-    const event: FirehoseEvent = { seq: ++seq, time: now(), ...arrival, ...(json.ok ? routingOf(json.value) : {}) }
+    const event: FirehoseEvent = { seq: ++seq, time: now(), topic: arrival.topic, peer: arrival.peer, json: arrival.json, ...routingOf(arrival.payload) }
     replay.add(event)
     return event
   }
 
-  const deliver = (event: FirehoseEvent, except?: Client): void => {
+  const deliver = (event: FirehoseEvent, except?: FirehoseClient): void => {
     let envelope: string | undefined
     for (const client of clients.values()) {
       if (client === except) continue
-      if (client.version === 0) send(client, event.json)
-      else if (matchesFilter(client.filter, event)) send(client, envelope ??= eventFrame(event))
+      if (client.version === 0) client.send(event.json)
+      else if (matchesFilter(client.filter, event)) client.send(envelope ??= eventFrame(event))
     }
   }
 
-  const welcome = (client: Client): void => {
-    send(client, JSON.stringify({ type: 'welcome', version: FIREHOSE_VERSION, seq, mayPublish: client.mayPublish, limits: publicLimits() }))
+  const welcome = (client: FirehoseClient): void => {
+    client.send(JSON.stringify({ type: 'welcome', version: FIREHOSE_VERSION, seq, mayPublish: client.mayPublish, limits: publicLimits() }))
   }
 
-  const replayTo = (client: Client, since: number): void => {
+  const replayTo = (client: FirehoseClient, since: number): void => {
     const found = replay.since(since, client.filter)
     if (!found.ok) {
-      sendError(client, 'too-old', `events after ${since} are no longer all kept: replay from ${found.oldest} or later, or start afresh`, { oldest: found.oldest })
+      client.sendError('too-old', `events after ${since} are no longer all kept: replay from ${found.oldest} or later, or start afresh`, { oldest: found.oldest })
       return
     }
-    for (const event of found.events) send(client, eventFrame(event))
-    send(client, JSON.stringify({ type: 'replayed', since, through: seq, count: found.events.length }))
+    for (const event of found.events) client.send(eventFrame(event))
+    client.send(JSON.stringify({ type: 'replayed', since, through: seq, count: found.events.length }))
   }
 
-  const doPublish = (client: Client, topic: unknown, body: unknown, id?: string): void => {
+  const doPublish = (client: FirehoseClient, topic: unknown, body: unknown, id?: string): void => {
     const ref = id === undefined ? {} : { id }
     if (!client.mayPublish) {
-      sendError(client, 'unauthorized', access.readOnly ? 'this firehose is read-only' : 'publishing needs the firehose token (?token= or the hello\'s "token")', ref)
+      client.sendError('unauthorized', access.readOnly ? 'this firehose is read-only' : 'publishing needs the firehose token (?token= or the hello\'s "token")', ref)
       return
     }
     if (!client.limiter.take(now())) {
-      sendError(client, 'rate-limited', `at most ${limits.publishRate} publishes a second (bursts of ${limits.publishBurst}); this one was dropped`, ref)
+      client.sendError('rate-limited', `at most ${limits.publishRate} publishes a second (bursts of ${limits.publishBurst}); this one was dropped`, ref)
       return
     }
     if (!isTopic(topic)) {
-      sendError(client, 'unknown-topic', `unknown topic ${JSON.stringify(topic)}: use one of ${TOPICS.join(', ')}`, ref)
+      client.sendError('unknown-topic', `unknown topic ${JSON.stringify(topic)}: use one of ${TOPICS.join(', ')}`, ref)
       return
     }
-    // Publish the client's own JSON (as aikyo's firehose does), not our
-    // normalised form: peers see exactly what the client meant to say.
     if (body === undefined) {
-      sendError(client, 'invalid', 'a publish needs a "body"', ref)
+      client.sendError('invalid', 'a publish needs a "body"', ref)
       return
     }
-    const json = JSON.stringify(body)
-    const checked = decodePayload(topic, json)
-    if (!checked.ok) {
-      sendError(client, checked.code, checked.message, ref)
+    // The client's own JSON is published (as aikyo's firehose does), not our
+    // normalised form: peers see exactly what the client meant to say.
+    const outgoing = preparePayload(topic, body)
+    if (!outgoing.ok) {
+      client.sendError(outgoing.code, outgoing.message, ref)
       return
     }
-    publish(topic, json).then(
+    publish(outgoing).then(
       () => {
-        const event = record({ topic, json, peer: 'firehose' })
+        const event = record({ ...outgoing.checked, json: outgoing.text, peer: 'firehose' })
         deliver(event, client)
-        if (client.version === 1 && id !== undefined) send(client, JSON.stringify({ type: 'ack', id, seq: event.seq }))
+        if (client.version === 1 && id !== undefined) client.send(JSON.stringify({ type: 'ack', id, seq: event.seq }))
       },
-      (err: Error) => { sendError(client, 'internal', `could not publish: ${err.message}`, ref) }
+      (err: Error) => { client.sendError('internal', `could not publish: ${err.message}`, ref) }
     )
   }
 
-  const onFrame = (client: Client, data: Buffer, isBinary: boolean): void => {
-    if (isBinary) {
-      sendError(client, 'invalid', 'send text frames holding one JSON object')
-      return
-    }
-    const json = parseJson(data.toString('utf8'))
-    if (!json.ok) {
-      sendError(client, 'invalid', json.message)
-      return
-    }
-    const value = json.value as Record<string, unknown> | null
-    // A v0 client says hello: from now on it speaks v1.
-    if (client.version === 0 && (typeof value !== 'object' || value === null || value.type !== 'hello')) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value) || !('topic' in value) || !('body' in value)) {
-        sendError(client, 'invalid', 'expected an object {"topic": …, "body": …} (or {"type":"hello","version":1} for protocol v1)')
-        return
-      }
-      doPublish(client, value.topic, value.body)
-      return
-    }
+  /** A frame from a client that speaks v0 (it may say hello and so switch to v1). */
+  const onV0Frame = (client: FirehoseClient, value: unknown): boolean => {
+    const parsed = parseV0Frame(value)
+    if (!parsed.ok) client.sendError('invalid', parsed.message)
+    else if ('frame' in parsed) doPublish(client, parsed.frame.topic, parsed.frame.body)
+    else return false
+    return true
+  }
+
+  const onV1Frame = (client: FirehoseClient, value: unknown): void => {
     const parsed = parseClientFrame(value)
     if (!parsed.ok) {
       client.version = 1
-      sendError(client, 'invalid', parsed.message, typeof value?.id === 'string' ? { id: value.id } : {})
+      const id = typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'string' ? { id: value.id } : {}
+      client.sendError('invalid', parsed.message, id)
       return
     }
     const frame = parsed.frame
@@ -248,13 +198,27 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       case 'subscribe': {
         const { type: _type, ...filter } = frame
         client.filter = filter
-        send(client, JSON.stringify({ type: 'subscribed', ...filter }))
+        client.send(JSON.stringify({ type: 'subscribed', ...filter }))
         break
       }
       case 'publish': doPublish(client, frame.topic, frame.body, frame.id); break
       case 'replay': replayTo(client, frame.since); break
-      case 'ping': send(client, JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }), seq, time: now() })); break
+      case 'ping': client.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }), seq, time: now() })); break
     }
+  }
+
+  const onFrame = (client: FirehoseClient, data: Buffer, isBinary: boolean): void => {
+    if (isBinary) {
+      client.sendError('invalid', 'send text frames holding one JSON object')
+      return
+    }
+    const json = parseJson(data.toString('utf8'))
+    if (!json.ok) {
+      client.sendError('invalid', json.message)
+      return
+    }
+    if (client.version === 0 && onV0Frame(client, json.value)) return
+    onV1Frame(client, json.value)
   }
 
   const publicLimits = (): Record<string, number> => ({
@@ -271,15 +235,13 @@ export function createFirehose (options: FirehoseOptions): Firehose {
   server.on('connection', (ws: WebSocket, request: IncomingMessage) => {
     const params = new URL(request.url ?? '/', 'http://relay').searchParams
     const token = params.get('token')
-    const client: Client = {
-      ws,
+    const client = new FirehoseClient(ws, {
       version: params.get('v') === String(FIREHOSE_VERSION) ? 1 : 0,
-      filter: {},
       mayPublish: !access.readOnly && (access.publishToken === undefined || (token !== null && sameSecret(token, access.publishToken))),
-      limiter: new RateLimiter(limits.publishRate, limits.publishBurst, now()),
-      warned: false,
-      alive: true
-    }
+      limits,
+      now: now(),
+      log
+    })
     clients.set(ws, client)
     ws.on('pong', () => { client.alive = true })
     ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(client, data, isBinary) })
@@ -299,7 +261,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       }
       client.alive = false
       client.ws.ping()
-      if (client.version === 1) send(client, beat)
+      if (client.version === 1) client.send(beat)
     }
   }, limits.heartbeatMs)
   heartbeat.unref()

@@ -12,20 +12,7 @@ import sirv from 'sirv'
 import type { Firehose } from './firehose.ts'
 import { LLM_PROXY_PATH } from './llm-proxy.ts'
 import type { LlmProxy } from './llm-proxy.ts'
-import type { Neighbour } from './neighbours.ts'
-
-/** What `/api/relay` answers; the page reads it at start. */
-export interface RelayInfo {
-  peerId: string
-  /** Multiaddrs a browser can dial, the one matching the page's own host first. */
-  multiaddrs: string[]
-  /** Other relays this one is connected to, for a page to move to if this one dies. */
-  neighbours: Neighbour[]
-  /** Path of the firehose WebSocket on this HTTP origin. */
-  firehose: string
-  /** The `/api/llm` proxy when the relay has a model endpoint (`--llm-url`), else null. */
-  llm: { path: string, model: string | null } | null
-}
+import type { RelayInfo } from '../protocol/relay-api.ts'
 
 export interface HttpServerOptions {
   webRoot: string

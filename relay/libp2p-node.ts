@@ -14,11 +14,11 @@ import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
-import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { gossipOptions } from '../protocol/gossip.ts'
+import { announcements } from '../p2p/announcements.ts'
+import { gossipOptions } from '../p2p/gossip.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import type { RelayOptions } from './options.ts'
 
@@ -33,13 +33,10 @@ export interface RelayServices extends Record<string, unknown> {
 
 export type RelayNode = Libp2p<RelayServices>
 
-/** Tabs announce themselves this often; 1 s lets a new tab find the others in about a second. */
-export const PEER_DISCOVERY_INTERVAL_MS = 1000
-
 export async function createRelayNode (options: RelayOptions, privateKey: PrivateKey): Promise<RelayNode> {
   const ip = options.host.includes(':') ? 'ip6' : 'ip4'
   return await createLibp2p<RelayServices>({
-    // Tells peers of another make (aikyo) from ours; see companion/presence.ts.
+    // Tells peers of another make (aikyo) from ours; see p2p/presence.ts.
     nodeInfo: { userAgent: KOTOBA_AGENT },
     privateKey,
     addresses: {
@@ -62,7 +59,7 @@ export async function createRelayNode (options: RelayOptions, privateKey: Privat
     },
     peerDiscovery: [
       // The relay must take part in pubsub peer discovery, or tabs never hear of each other.
-      pubsubPeerDiscovery({ interval: PEER_DISCOVERY_INTERVAL_MS })
+      announcements()
     ],
     services: {
       // Required by circuit relay, WebRTC signalling and GossipSub.

@@ -10,12 +10,10 @@
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerAddresses } from '../protocol/relay-api.ts'
 
-export interface Neighbour {
-  peerId: string
-  /** Dialable WebSocket multiaddrs, ending in `/p2p/<id>`; LAN addresses before loopback ones. */
-  multiaddrs: string[]
-}
+/** A neighbour: its dialable WebSocket multiaddrs, ending in `/p2p/<id>`, LAN addresses before loopback ones. */
+export type Neighbour = PeerAddresses
 
 export interface Neighbours {
   list: () => Neighbour[]

@@ -3,11 +3,10 @@
  * how CLI flags and environment variables map onto it. Only `relay/main.ts`
  * reads argv and env; everything else receives a checked `RelayOptions`.
  */
-import { isIP } from 'node:net'
 import { resolve } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
-import { flagRows, readFlags } from './cli-flags.ts'
-import type { Flags } from './cli-flags.ts'
+import { flagRows, readFlags } from '../host/cli-flags.ts'
+import type { Flags } from '../host/cli-flags.ts'
+import { checkHost, checkPeerAddress, checkPort, isHttpUrl } from '../host/option-checks.ts'
 
 export interface RelayOptions {
   /** Interface to listen on (HTTP, libp2p TCP and WebSocket). `0.0.0.0` serves the whole LAN. */
@@ -98,11 +97,8 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     webRoot: resolve(base.webRoot)
   }
 
-  if (isIP(options.host) === 0) throw new TypeError(`host must be an IPv4 or IPv6 address, got ${JSON.stringify(options.host)}`)
-  for (const key of ['port', 'wsPort', 'tcpPort'] as const) {
-    const port = options[key]
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`${key} must be a port number 0-65535, got ${port}`)
-  }
+  checkHost('host', options.host)
+  for (const key of ['port', 'wsPort', 'tcpPort'] as const) checkPort(key, options[key])
   const fixed = [options.port, options.wsPort, options.tcpPort].filter(port => port !== 0)
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
@@ -117,27 +113,12 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     if (parsed === undefined || parsed.origin !== origin) throw new TypeError(`firehose origin ${JSON.stringify(origin)} must be an origin like http://192.168.1.20:8787 (scheme, host, port; no path)`)
   }
   if (options.llmUrl !== undefined) {
-    let url: URL | undefined
-    try { url = new URL(options.llmUrl) } catch { url = undefined }
-    if (url === undefined || !['http:', 'https:'].includes(url.protocol)) throw new TypeError(`llmUrl must be an http(s) URL, got ${JSON.stringify(options.llmUrl)}`)
+    if (!isHttpUrl(options.llmUrl)) throw new TypeError(`llmUrl must be an http(s) URL, got ${JSON.stringify(options.llmUrl)}`)
   } else if (options.llmKey !== undefined || options.llmModel !== undefined) {
     throw new TypeError('llmKey and llmModel need llmUrl (--llm-url)')
   }
   for (const address of options.bootstrap) checkPeerAddress(address)
   return options
-}
-
-/** Throws a TypeError saying what is wrong unless `address` is a multiaddr ending in `/p2p/<id>`. */
-export function checkPeerAddress (address: string): void {
-  let parsed
-  try {
-    parsed = multiaddr(address)
-  } catch (err) {
-    throw new TypeError(`bootstrap address ${JSON.stringify(address)} is not a multiaddr: ${(err as Error).message}`)
-  }
-  if (parsed.getComponents().find(c => c.name === 'p2p') == null) {
-    throw new TypeError(`bootstrap address ${address} must end in /p2p/<peer id>`)
-  }
 }
 
 function definedOnly<T extends object> (value: T): Partial<T> {

@@ -6,21 +6,20 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { installTopicValidators } from '../protocol/gossip.ts'
-import { keepGossipLinksTwoWay } from '../protocol/gossip-links.ts'
-import type { Refusal } from '../protocol/gossip.ts'
-import { TOPICS, isTopic } from '../protocol/topics.ts'
+import { keepGossipLinksTwoWay } from '../p2p/gossip-links.ts'
+import { startTopicBus } from '../p2p/topic-bus.ts'
+import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { createFirehose } from './firehose.ts'
 import { createHttpServer } from './http-server.ts'
-import type { RelayInfo } from './http-server.ts'
-import { connectLanPeers } from './lan-peers.ts'
+import type { RelayInfo } from '../protocol/relay-api.ts'
+import { connectLanPeers } from '../p2p/lan-peers.ts'
 import { browserDialable, trackNeighbours } from './neighbours.ts'
 import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
 import type { RelayOptions } from './options.ts'
-import { loadOrCreatePeerKey } from './peer-key.ts'
+import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 
 export interface RelayHandle {
   peerId: string
@@ -48,12 +47,11 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
   const pubsub = node.services.pubsub
   const peerId = node.peerId.toString()
   const lifetime = new AbortController()
-  const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
 
   const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
 
-  installTopicValidators(pubsub, (refusal: Refusal) => {
+  // Every topic subscribed, with the validators every node runs.
+  const bus = startTopicBus(node, (refusal) => {
     counters[refusal.topic].refused++
     log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
   })
@@ -63,22 +61,19 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
     limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2, replayPerTopic: options.firehoseReplay, sendBufferBytes: options.firehoseBufferBytes, heartbeatMs: options.firehoseHeartbeatMs },
     access: { publishToken: options.firehoseToken, readOnly: options.firehoseReadOnly, allowedOrigins: options.firehoseOrigins },
     log,
-    publish: async (topic, json) => {
-      counters[topic].fromFirehose++
-      await pubsub.publish(topic, encoder.encode(json))
+    publish: async (outgoing) => {
+      counters[outgoing.checked.topic].fromFirehose++
+      await bus.publishPrepared(outgoing)
     }
   })
 
-  // Network to firehose. Validators already refused anything malformed.
-  pubsub.addEventListener('message', (event) => {
-    const message = event.detail
-    if (!isTopic(message.topic)) return
-    counters[message.topic].received++
+  // Network to firehose (what the firehose published it delivers itself).
+  bus.onPayload((delivery) => {
+    if (delivery.own) return
+    counters[delivery.topic].received++
     // Signed messages name their author; unsigned ones only the neighbour that passed them on.
-    const peer = message.type === 'signed' ? message.from.toString() : 'unknown'
-    firehose.broadcast({ topic: message.topic, json: decoder.decode(message.data), peer })
+    firehose.broadcast({ ...delivery, json: delivery.text, peer: delivery.author ?? 'unknown' })
   })
-  for (const topic of TOPICS) pubsub.subscribe(topic)
 
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
   const neighbours = trackNeighbours(node)

@@ -11,6 +11,7 @@ import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import type { Brain } from '../companion/brain.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
 import { createLlmBrain } from '../companion/llm-brain.ts'
+import type { RelayLlm } from '../protocol/relay-api.ts'
 
 export const BRAIN_STORAGE_KEY = 'kotoba.brain'
 
@@ -18,8 +19,6 @@ export type BrainChoice =
   | { kind: 'builtin' }
   | { kind: 'llm', via: 'relay' | 'direct', baseUrl: string, model: string, apiKey: string }
 
-/** What the relay offers (from `/api/relay`): its proxy path and model, or null. */
-export interface RelayLlm { path: string, model: string | null }
 
 const ChoiceSchema = v.variant('kind', [
   v.object({ kind: v.literal('builtin') }),

@@ -6,13 +6,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection } from '@libp2p/interface'
-import { hasDirectConnection, keepConnected } from '../protocol/keep-connected.ts'
-import type { HeldPeer } from '../protocol/keep-connected.ts'
-import { keepDirectLinks } from '../protocol/direct-links.ts'
-import { keepGossipLinksTwoWay } from '../protocol/gossip-links.ts'
-import { startTopicBus } from '../protocol/topic-bus.ts'
-import type { TopicBus } from '../protocol/topic-bus.ts'
-import type { RelayLlm } from './brain-choice.ts'
+import { joinTopics } from '../p2p/companion-peer.ts'
+import { hasDirectConnection, keepConnected } from '../p2p/keep-connected.ts'
+import type { HeldPeer } from '../p2p/keep-connected.ts'
+import type { TopicBus } from '../p2p/topic-bus.ts'
+import { parseRelayInfo } from '../protocol/relay-api.ts'
+import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
 import { connectionKind } from './connection-kind.ts'
 import { createCompanionNode } from './libp2p-node.ts'
 import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
@@ -22,25 +21,16 @@ export interface CompanionNetworkOptions {
   /** Where the relay says how to reach it (same origin as the page). */
   relayInfoUrl: string
   iceServers: RTCIceServer[]
-  discoveryInterval: number
   privateKey?: CompanionNodeOptions['privateKey']
 }
 
 /** The topics (every payload is also recorded in the page's log), the node, and its relay. */
-export interface CompanionNetwork extends TopicBus {
+export interface CompanionNetwork {
   node: CompanionNode
+  bus: TopicBus
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
   stop: () => Promise<void>
-}
-
-/** What `/api/relay` answers (see relay/http-server.ts). */
-interface RelayInfo {
-  peerId: string
-  multiaddrs: string[]
-  /** Other relays of the LAN, to move to if this one dies. */
-  neighbours?: Array<{ peerId: string, multiaddrs: string[] }>
-  llm?: RelayLlm | null
 }
 
 /** How often the network panel's round trips are measured (ms). */
@@ -62,14 +52,23 @@ function relayOf (address: Multiaddr): string | undefined {
   return circuit > 0 && components[circuit - 1].name === 'p2p' ? components[circuit - 1].value : undefined
 }
 
-async function fetchRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
+/** Reads `/api/relay` once: the relay's answer, checked, or why it is not usable. */
+async function readRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
+  const response = await fetch(url, { signal, cache: 'no-store' })
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`)
+  const parsed = parseRelayInfo(await response.json())
+  if (!parsed.ok) throw new Error(`${url} did not answer like a kotoba relay (${parsed.message})`)
+  return parsed.info
+}
+
+/** Reads `/api/relay` until it answers (the relay may be restarting), telling `onError` why each try failed. */
+async function fetchRelayInfo (url: string, signal: AbortSignal, onError: (message: string) => void): Promise<RelayInfo> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const response = await fetch(url, { signal, cache: 'no-store' })
-      if (!response.ok) throw new Error(`${url} answered ${response.status}`)
-      return await response.json() as RelayInfo
+      return await readRelayInfo(url, signal)
     } catch (err) {
       if (signal.aborted) throw err
+      onError((err as Error).message)
       await new Promise(resolve => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)))
     }
   }
@@ -80,13 +79,14 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const signal = lifetime.signal
 
   state.relayStatus = 'starting'
-  const info = await fetchRelayInfo(options.relayInfoUrl, signal)
+  const info = await fetchRelayInfo(options.relayInfoUrl, signal, (message) => { state.relayError = message })
+  state.relayError = ''
   state.relayPeerId = info.peerId
   // The relay that served the page first, then every other relay it has told
   // us about (kept even when it has died: its neighbours are where we go).
   const relays = new Map<string, Multiaddr[]>([[info.peerId, info.multiaddrs.map(a => multiaddr(a))]])
   const learnNeighbours = (latest: RelayInfo): void => {
-    for (const n of latest.neighbours ?? []) {
+    for (const n of latest.neighbours) {
       try {
         relays.set(n.peerId, n.multiaddrs.map(a => multiaddr(a)))
       } catch { /* an address this browser cannot parse: skip that relay */ }
@@ -95,15 +95,13 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   }
   learnNeighbours(info)
 
-  const node = await createCompanionNode({ iceServers: options.iceServers, discoveryInterval: options.discoveryInterval, privateKey: options.privateKey })
+  const node = await createCompanionNode({ iceServers: options.iceServers, privateKey: options.privateKey })
   const selfId = node.peerId.toString()
   state.peerId = selfId
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
-  const pubsub = node.services.pubsub
-
-  const bus = startTopicBus(pubsub, () => { state.refused++ })
-  keepGossipLinksTwoWay(node)
-  bus.onPayload((topic, text, own) => { state.record(topic, text, own) })
+  // On the topics, and linked directly to every companion we hear of.
+  const bus = joinTopics(node, { signal, onRefused: () => { state.refused++ } })
+  bus.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
 
   // --- connections, as the network panel shows them
   let sawWebRTC = false
@@ -199,20 +197,15 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     onSwitch: refreshRelay
   })
   const neighboursTimer = setInterval(() => {
-    fetch(options.relayInfoUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]), cache: 'no-store' })
-      .then(async response => { if (response.ok) learnNeighbours(await response.json() as RelayInfo) })
-      .catch(() => { /* the relay that served the page is gone: keep what it told us */ })
+    readRelayInfo(options.relayInfoUrl, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
+      .then(learnNeighbours, () => { /* the relay that served the page is gone: keep what it told us */ })
   }, NEIGHBOURS_INTERVAL_MS)
   signal.addEventListener('abort', () => { clearInterval(neighboursTimer) }, { once: true })
 
-  // --- other companions (tabs, headless): direct WebRTC links
-  keepDirectLinks(node, { signal, announceInterval: options.discoveryInterval })
-
   return {
     node,
-    relay: { peerId: info.peerId, llm: info.llm ?? null },
-    publish: bus.publish,
-    onPayload: bus.onPayload,
+    relay: { peerId: info.peerId, llm: info.llm },
+    bus,
     stop: async () => {
       lifetime.abort()
       await node.stop()

@@ -6,21 +6,21 @@
  */
 import { editCard } from '../companion/card.ts'
 import type { CardEdit } from '../companion/card.ts'
-import { Companion } from '../companion/companion.ts'
-import type { CompanionSettings } from '../companion/companion.ts'
+import type { Companion, CompanionSettings } from '../companion/companion.ts'
 import { checkEndpoint } from '../companion/llm-brain.ts'
-import { startPresence } from '../companion/presence.ts'
-import { decodePayload } from '../protocol/codec.ts'
+import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-taking.ts'
+import { startCompanionPeer } from '../p2p/companion-peer.ts'
 import { messageSend } from '../protocol/build.ts'
+import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { Action, Message, Query, QueryResult } from '../protocol/payloads.ts'
+import type { Action, Query, QueryResult } from '../protocol/payloads.ts'
 import { brainFor, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
 import { PERSON_NAME_MAX, savePerson } from './identity.ts'
 import type { Identity, Person } from './identity.ts'
-import { TURN_LIMIT_KEY, TURN_LIMIT_MAX } from './settings.ts'
+import { TURN_LIMIT_KEY } from './settings.ts'
 
 export interface CompanionSession {
   companion: Companion
@@ -61,13 +61,12 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   state.brain = loadBrainChoice(place.storage)
   const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
   if (first.problem !== undefined) state.brainError = `using the built-in brain: ${first.problem}`
-  const companion = new Companion({ card, brain: first.brain, publish: network.publish, settings })
+  const { bus } = network
+  const peer = await startCompanionPeer(network.node, bus, { card, brain: first.brain, settings })
+  const { companion } = peer
   state.turnLimit = companion.turnState.settings.turnLimit
-
-  const presence = await startPresence(network.node, () => card)
-  presence.onChange((cards) => {
-    state.present = [...cards].map(([peerId, c]) => ({ peerId, card: c }))
-    companion.setPresent([...cards.values()])
+  peer.onPresence((present) => {
+    state.present = [...present].map(([peerId, c]) => ({ peerId, card: c }))
   })
 
   companion.onEvent((event) => {
@@ -83,7 +82,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
 
   const answerSpeak = (query: Query): void => {
     const text = query.params.body?.message
-    const respond = (result: QueryResult): void => { void network.publish('query-results', result).catch(() => {}) }
+    const respond = (result: QueryResult): void => { void bus.publish('query-results', result).catch(() => {}) }
     if (!state.sound || typeof text !== 'string' || typeof speechSynthesis === 'undefined') {
       respond({ jsonrpc: '2.0', id: query.id, result: { success: false, body: { reason: state.sound ? 'this browser cannot speak' : 'sound is off' } } })
       return
@@ -94,15 +93,13 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     speechSynthesis.speak(utterance)
   }
 
-  const unsubscribe = network.onPayload((topic, text, own) => {
-    const decoded = decodePayload(topic, text)
-    if (!decoded.ok) return
-    companion.receive(topic, decoded.payload)
-    if (topic === 'messages') {
-      const m = (decoded.payload as Message).params
+  const unsubscribe = bus.onPayload((delivery) => {
+    const { own } = delivery
+    if (delivery.topic === 'messages') {
+      const m = delivery.payload.params
       const emotion = typeof m.metadata?.emotion === 'string' ? m.metadata.emotion : ''
       // People name themselves in metadata.name (companions by their card).
-      if (typeof m.metadata?.name === 'string' && !m.from.startsWith('companion_')) {
+      if (typeof m.metadata?.name === 'string' && !isCompanionId(m.from)) {
         const name = m.metadata.name.slice(0, PERSON_NAME_MAX)
         state.names[m.from] = name
         // This person, renamed in another tab of this browser.
@@ -112,11 +109,11 @@ export async function startCompanionSession (network: CompanionNetwork, identity
         }
       }
       state.addLine({ id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id })
-    } else if (topic === 'actions') {
-      const a = decoded.payload as Action
+    } else if (delivery.topic === 'actions') {
+      const a = delivery.payload
       state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }
-    } else if (topic === 'queries') {
-      const q = decoded.payload as Query | QueryResult
+    } else if (delivery.topic === 'queries') {
+      const q = delivery.payload
       if (isQuery(q) && q.params.from === card.id && q.params.type === 'speak') answerSpeak(q)
     }
   })
@@ -130,16 +127,15 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       const { head, conversation } = companion.turnState
       const metadata: Record<string, unknown> = { name: person.name }
       if (head !== null && !conversation.resting) metadata.replyTo = head.id
-      await network.publish('messages', messageSend({ from: person.id, to: addressees, message: text, metadata }))
+      await bus.publish('messages', messageSend({ from: person.id, to: addressees, message: text, metadata }))
     },
     edit: (edit) => {
       const result = editCard(card, edit)
       if (!result.ok) return result
       card = result.card
       identity.save(card)
-      companion.setCard(card)
+      peer.setCard(card)
       state.card = card
-      void presence.announce()
       return { ok: true }
     },
     rename: (name) => {
@@ -151,7 +147,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       return { ok: true }
     },
     setTurnLimit: (limit) => {
-      if (!Number.isInteger(limit) || limit < 1 || limit > TURN_LIMIT_MAX) return { ok: false, message: `the turn limit is a whole number from 1 to ${TURN_LIMIT_MAX}` }
+      if (!isTurnLimit(limit)) return { ok: false, message: `the turn limit is a whole number from ${TURN_LIMIT_BOUNDS.min} to ${TURN_LIMIT_BOUNDS.max}` }
       companion.setSettings({ turnLimit: limit })
       place.storage.setItem(TURN_LIMIT_KEY, String(limit))
       state.turnLimit = limit
@@ -178,8 +174,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     },
     stop: async () => {
       unsubscribe()
-      companion.stop()
-      await presence.stop()
+      await peer.stop()
     }
   }
 }

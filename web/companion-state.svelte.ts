@@ -4,9 +4,11 @@
  */
 import type { CompanionStatus, ConversationView } from '../companion/companion.ts'
 import type { Vote } from '../companion/speaker-selection.ts'
+import { nameFromId } from '../protocol/ids.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { BUILTIN } from './brain-choice.ts'
-import type { BrainChoice, RelayLlm } from './brain-choice.ts'
+import type { BrainChoice } from './brain-choice.ts'
+import type { RelayLlm } from '../protocol/relay-api.ts'
 
 export interface TimelineLine {
   id: string
@@ -55,7 +57,7 @@ export class CompanionState {
     if (id === this.card?.id) return this.card.name
     if (id === this.personId) return this.personName
     if (this.names[id] !== undefined) return this.names[id]
-    return this.present.find(p => p.card.id === id)?.card.name ?? id.replace(/^(companion|user)_/, '')
+    return this.present.find(p => p.card.id === id)?.card.name ?? nameFromId(id)
   }
 
   addLine (line: TimelineLine): void {

@@ -9,8 +9,9 @@
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { generateCard, toCard } from '../companion/card.ts'
+import { generateCard } from '../companion/card.ts'
 import { seededRandom } from '../companion/random.ts'
+import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 
 const POOL_KEY = 'kotoba.identities'

@@ -12,11 +12,11 @@ import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
-import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { gossipOptions } from '../protocol/gossip.ts'
+import { announcements } from '../p2p/announcements.ts'
+import { gossipOptions } from '../p2p/gossip.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 
 export interface CompanionServices extends Record<string, unknown> {
@@ -35,15 +35,13 @@ export interface CompanionNodeOptions {
    * connect, and no traffic should leave for public servers unasked.
    */
   iceServers: RTCIceServer[]
-  /** How often this tab announces itself to other tabs (ms). */
-  discoveryInterval: number
   /** The tab's kept key, so a reload keeps its peer id. */
   privateKey?: PrivateKey
 }
 
 export async function createCompanionNode (options: CompanionNodeOptions): Promise<CompanionNode> {
   return await createLibp2p<CompanionServices>({
-    // Tells peers of another make (aikyo) from ours; see companion/presence.ts.
+    // Tells peers of another make (aikyo) from ours; see p2p/presence.ts.
     nodeInfo: { userAgent: KOTOBA_AGENT },
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: {
@@ -74,16 +72,13 @@ export async function createCompanionNode (options: CompanionNodeOptions): Promi
       // Required by WebRTC signalling, circuit relay and GossipSub.
       identify: identify(),
       // Tells connected tabs when our addresses or our card changed (they
-      // then ask for the card again; see companion/presence.ts).
+      // then ask for the card again; see p2p/presence.ts).
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
       pubsub: gossipsub(gossipOptions()),
       // Hear of other tabs: they announce their /webrtc addresses via the
-      // relay. A service rather than a `peerDiscovery` entry, because libp2p
-      // turns those into `peer:discovery` only the first time a peer id is
-      // seen, and a reloaded tab comes back with the same peer id: the tab
-      // needs every announcement (see companion-network.ts).
-      discovery: pubsubPeerDiscovery({ interval: options.discoveryInterval })
+      // relay (a service, see p2p/announcements.ts).
+      discovery: announcements()
     }
   })
 }

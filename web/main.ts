@@ -51,7 +51,6 @@ async function start (): Promise<void> {
   started = await startCompanionNetwork(network, {
     relayInfoUrl: new URL('/api/relay', location.href).toString(),
     iceServers: readIceServers(location.search, localStorage),
-    discoveryInterval: 1000,
     privateKey: identity?.privateKey
   })
   if (identity !== undefined) {

@@ -7,10 +7,10 @@
  *   The turn limit set in the page is kept in localStorage; the URL wins.
  */
 import type { CompanionSettings } from '../companion/companion.ts'
+import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-taking.ts'
 
 const ICE_KEY = 'kotoba.iceServers'
 export const TURN_LIMIT_KEY = 'kotoba.turnLimit'
-export const TURN_LIMIT_MAX = 1000
 
 /** Parses STUN/TURN URLs (comma or space separated); anything else is left out. */
 export function parseIceUrls (text: string): string[] {
@@ -55,7 +55,7 @@ export function readCompanionChoice (search: string, storage?: Pick<Storage, 'ge
     return Number.isInteger(value) && value >= min && value <= max ? value : undefined
   }
   const stored = Number(storage?.getItem(TURN_LIMIT_KEY) ?? NaN)
-  const turnLimit = number('turn-limit', 1, TURN_LIMIT_MAX) ?? (Number.isInteger(stored) && stored >= 1 && stored <= TURN_LIMIT_MAX ? stored : undefined)
+  const turnLimit = number('turn-limit', TURN_LIMIT_BOUNDS.min, TURN_LIMIT_BOUNDS.max) ?? (isTurnLimit(stored) ? stored : undefined)
   const pace = number('pace', 0, 60_000)
   const voteWindow = number('vote-window', 100, 60_000)
   if (turnLimit !== undefined) settings.turnLimit = turnLimit

@@ -5,13 +5,14 @@
  */
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionSession } from './companion-session.ts'
+import type { TopicBus } from '../p2p/topic-bus.ts'
 
 export interface TestHooks {
   peerId: string
   /** The node's own addresses right now (relay reservation, /webrtc). */
   multiaddrs: () => string[]
-  publish: CompanionNetwork['publish']
-  onPayload: CompanionNetwork['onPayload']
+  publish: TopicBus['publish']
+  onPayload: TopicBus['onPayload']
   /** This tab's companion card id, if it has a companion. */
   companionId?: string
 }
@@ -25,8 +26,8 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
   window.kotobaTestHooks = {
     peerId: network.node.peerId.toString(),
     multiaddrs: () => network.node.getMultiaddrs().map(ma => ma.toString()),
-    publish: network.publish,
-    onPayload: network.onPayload,
+    publish: network.bus.publish,
+    onPayload: network.bus.onPayload,
     companionId: session?.companion.card.id
   }
 }

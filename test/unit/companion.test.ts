@@ -24,7 +24,7 @@ function group (names: string[], brain: (i: number) => Brain = () => createBuilt
     for (const member of members) {
       setTimeout(() => {
         const decoded = decodePayload(topic, bytes)
-        if (decoded.ok) member.receive(topic, decoded.payload)
+        if (decoded.ok) member.receive(decoded)
       }, Math.floor(random() * 15))
     }
   }
@@ -68,9 +68,9 @@ describe('Companion (built-in brains on an in-memory bus)', () => {
       const pending = aya.query('speak', { message: 'hi' }, 2000)
       await waitFor(() => g.log.some(e => e.topic === 'queries'), 'the query published', 1000)
       const query = g.log.find(e => e.topic === 'queries')!.payload as { id: string }
-      aya.receive('query-results', { jsonrpc: '2.0', id: 'someone-elses', result: { success: true, body: {} } })
-      aya.receive('queries', { jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } })
-      aya.receive('query-results', { jsonrpc: '2.0', id: query.id, result: { success: false, body: {} } }) // late: ignored
+      aya.receive({ topic: 'query-results', payload: { jsonrpc: '2.0', id: 'someone-elses', result: { success: true, body: {} } } })
+      aya.receive({ topic: 'queries', payload: { jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } } })
+      aya.receive({ topic: 'query-results', payload: { jsonrpc: '2.0', id: query.id, result: { success: false, body: {} } } }) // late: ignored
       const outcome = await pending
       assert.deepEqual(outcome, { ok: true, result: { jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } } })
       assert.equal(events.filter(e => e.type === 'query-result').length, 1)

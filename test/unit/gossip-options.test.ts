@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { gossipOptions } from '../../protocol/gossip.ts'
+import { gossipOptions } from '../../p2p/gossip.ts'
 
 describe('GossipSub options', () => {
   const fastId = gossipOptions().fastMsgIdFn!

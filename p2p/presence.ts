@@ -15,9 +15,9 @@
 import type { IdentifyPush } from '@libp2p/identify'
 import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { parseJson } from '../protocol/codec.ts'
+import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
-import { toCard } from './card.ts'
 
 /** A card is a few hundred bytes; refuse to buffer more than this from a peer. */
 const MAX_CARD_BYTES = 16 * 1024

@@ -1,14 +1,10 @@
 /**
- * GossipSub as every node of ours runs it, relay and tab alike: the same
- * options, and the same topic validators, so a payload one node refuses is
- * refused everywhere (never delivered, never forwarded).
+ * GossipSub as every node of ours runs it, relay, tab and headless companion
+ * alike: the same options (and, through the topic bus, the same validators),
+ * so a payload one node refuses is refused everywhere.
  */
-import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
-import { decodePayload } from './codec.ts'
-import type { RefusalCode } from './codec.ts'
-import { MAX_PAYLOAD_BYTES, PEER_DISCOVERY_TOPIC, TOPICS } from './topics.ts'
-import type { Topic } from './topics.ts'
+import type { GossipsubOpts } from '@libp2p/gossipsub'
+import { MAX_PAYLOAD_BYTES, PEER_DISCOVERY_TOPIC, TOPICS } from '../protocol/topics.ts'
 
 /** Bytes as a string key: their length, then one char per byte (so two keys joined cannot collide). */
 const bytesKey = (bytes: Uint8Array | undefined): string => bytes === undefined ? '\u{ffff}' : String.fromCharCode(bytes.length, ...bytes)
@@ -41,29 +37,5 @@ export function gossipOptions (): Partial<GossipsubOpts> {
       // relay (its circuit address carries the relay's IP) share an address.
       IPColocationFactorWeight: 0
     }
-  }
-}
-
-/** A refused payload, for counters and logs. */
-export interface Refusal {
-  topic: Topic
-  code: RefusalCode
-  message: string
-  from: string
-}
-
-/**
- * Installs a validator on each of the five topics that rejects payloads
- * failing `decodePayload`. Rejected messages are neither delivered to this
- * node's listeners nor forwarded, and GossipSub lowers the sender's score.
- */
-export function installTopicValidators (pubsub: GossipSub, onRefused: (refusal: Refusal) => void): void {
-  for (const topic of TOPICS) {
-    pubsub.topicValidators.set(topic, (peer, message) => {
-      const decoded = decodePayload(topic, message.data)
-      if (decoded.ok) return TopicValidatorResult.Accept
-      onRefused({ topic, code: decoded.code, message: decoded.message, from: peer.toString() })
-      return TopicValidatorResult.Reject
-    })
   }
 }

@@ -5,7 +5,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
-import { keepConnected } from '../protocol/keep-connected.ts'
+import { keepConnected } from './keep-connected.ts'
 
 /**
  * Both sides of an mDNS pair discover each other at once; if both dialled,

@@ -10,11 +10,10 @@
 import type { Connection, Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
 import { PING_PROTOCOL } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { ANNOUNCE_INTERVAL_MS } from './announcements.ts'
 
 export interface DirectLinksOptions {
   signal: AbortSignal
-  /** How often peers announce themselves (ms): the larger id waits a few of these before it dials. */
-  announceInterval: number
   /**
    * This node dials TCP (Node, not a page): a peer's announced TCP addresses
    * are tried before its WebRTC ones. TCP needs no signalling through the
@@ -49,7 +48,7 @@ export function keepDirectLinks (node: Libp2p<{ discovery: PeerDiscovery }>, opt
   const { signal } = options
   const selfId = node.peerId.toString()
   // Dial a peer's direct addresses (TCP first where we can, then /webrtc)
-  // when it announces them (every announceInterval), unless a direct
+  // when it announces them (every ANNOUNCE_INTERVAL_MS), unless a direct
   // connection is already open. The smaller peer id dials.
   // The larger one dials too when, although others can reach it, no
   // connection at all came for a few announcements: the smaller may still
@@ -73,7 +72,7 @@ export function keepDirectLinks (node: Libp2p<{ discovery: PeerDiscovery }>, opt
       }
       const firstSeen = unanswered.get(peerId) ?? Date.now()
       unanswered.set(peerId, firstSeen)
-      if (Date.now() - firstSeen < 3 * options.announceInterval) return
+      if (Date.now() - firstSeen < 3 * ANNOUNCE_INTERVAL_MS) return
     }
     unanswered.delete(peerId)
     dialing.add(peerId)

@@ -1,7 +1,8 @@
 /**
- * The firehose's versioned protocol (v1), as pure parts the server in
- * firehose.ts puts together: the frames a client may send (checked), the
- * subscription filter, the replay buffer, and the publish rate limiter.
+ * The firehose's protocol as pure parts the server in firehose.ts puts
+ * together: the frames a client may send in either dialect (v0, aikyo's
+ * `{topic, body}`, and v1's typed frames), checked; the subscription
+ * filter; the event envelope; the replay buffer; the publish rate limiter.
  * Protocol reference: docs/firehose.md.
  */
 import * as v from 'valibot'
@@ -35,6 +36,27 @@ export const ClientFrameSchema = v.variant('type', [
   v.object({ type: v.literal('ping'), id: v.optional(FrameId) })
 ])
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>
+
+/** A v0 client's publish: aikyo's firehose frame. The topic is checked when publishing (its own error code). */
+export const V0FrameSchema = v.object({
+  topic: v.unknown(),
+  body: v.unknown()
+})
+export type V0Frame = v.InferOutput<typeof V0FrameSchema>
+
+/** A frame that switches a v0 client to v1. */
+const HelloSchema = v.object({ type: v.literal('hello') })
+
+/**
+ * What a v0 client sent: a publish, or a hello that switches it to v1 (then
+ * read with `parseClientFrame`), or why it is neither.
+ */
+export function parseV0Frame (value: unknown): { ok: true, frame: V0Frame } | { ok: true, hello: true } | { ok: false, message: string } {
+  if (v.is(HelloSchema, value)) return { ok: true, hello: true }
+  const parsed = v.safeParse(V0FrameSchema, value)
+  if (parsed.success) return { ok: true, frame: parsed.output }
+  return { ok: false, message: 'expected an object {"topic": …, "body": …} (or {"type":"hello","version":1} for protocol v1)' }
+}
 
 export function parseClientFrame (value: unknown): { ok: true, frame: ClientFrame } | { ok: false, message: string } {
   const parsed = v.safeParse(ClientFrameSchema, value)

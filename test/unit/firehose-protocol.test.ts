@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { RateLimiter, ReplayBuffer, matchesFilter, parseClientFrame, routingOf } from '../../relay/firehose-v1.ts'
-import type { FirehoseEvent } from '../../relay/firehose-v1.ts'
+import { RateLimiter, ReplayBuffer, matchesFilter, parseClientFrame, routingOf } from '../../relay/firehose-protocol.ts'
+import type { FirehoseEvent } from '../../relay/firehose-protocol.ts'
 import type { Topic } from '../../protocol/topics.ts'
 
 const event = (seq: number, topic: Topic = 'messages', sender = 'user_a', addressees: string[] = []): FirehoseEvent =>

@@ -1,0 +1,43 @@
+/**
+ * The relay's HTTP answers that pages read, written once as schemas: the
+ * relay builds its answer as these types, and a page parses what it fetched
+ * with them (a page never trusts a server's JSON).
+ */
+import * as v from 'valibot'
+
+/** A peer and the multiaddrs (each ending in `/p2p/<id>`) to dial it by. */
+const PeerAddressesSchema = v.object({
+  peerId: v.pipe(v.string(), v.minLength(1)),
+  multiaddrs: v.array(v.string())
+})
+export type PeerAddresses = v.InferOutput<typeof PeerAddressesSchema>
+
+/** What a relay offers pages of a language model (`--llm-url`): its proxy path and model. */
+const RelayLlmSchema = v.object({
+  path: v.string(),
+  /** The model the relay asks for whatever a page names, or null (the page's). */
+  model: v.nullable(v.string())
+})
+export type RelayLlm = v.InferOutput<typeof RelayLlmSchema>
+
+/** `GET /api/relay`: how a page reaches the relay that served it. */
+export const RelayInfoSchema = v.object({
+  peerId: v.pipe(v.string(), v.minLength(1)),
+  /** Multiaddrs a browser can dial, the one matching the page's own host first. */
+  multiaddrs: v.pipe(v.array(v.string()), v.minLength(1, 'the relay names no address to dial')),
+  /** Other relays this one is connected to, for a page to move to if this one dies. */
+  neighbours: v.array(PeerAddressesSchema),
+  /** Path of the firehose WebSocket on this HTTP origin. */
+  firehose: v.string(),
+  /** The model proxy, when the relay has a model endpoint, else null. */
+  llm: v.nullable(RelayLlmSchema)
+})
+export type RelayInfo = v.InferOutput<typeof RelayInfoSchema>
+
+/** Checks an `/api/relay` answer; the message says what is wrong with it. */
+export function parseRelayInfo (value: unknown): { ok: true, info: RelayInfo } | { ok: false, message: string } {
+  const result = v.safeParse(RelayInfoSchema, value)
+  if (result.success) return { ok: true, info: result.output }
+  const issue = result.issues[0]
+  return { ok: false, message: `${v.getDotPath(issue) ?? 'answer'}: ${issue.message}` }
+}
