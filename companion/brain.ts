@@ -8,7 +8,7 @@
 import { isCompanionId } from '../protocol/ids.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { Vote } from './speaker-selection.ts'
-import type { Conversation, HistoryLine, Judgement } from './turn-taking.ts'
+import type { Conversation, HistoryLine, Judgement } from './turn-state.ts'
 
 /** aikyo's stock emotions (its speak tool). */
 export const EMOTIONS = ['happy', 'sad', 'angry', 'neutral'] as const

@@ -10,7 +10,7 @@ import { isCompanionId } from '../protocol/ids.ts'
 import type { Brain, BrainAction, BrainContext, Emotion, Gesture, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
 import { defaultAddressees } from './brain.ts'
 import { hashString, pick, seededRandom } from './random.ts'
-import type { Judgement } from './turn-taking.ts'
+import type { Judgement } from './turn-state.ts'
 
 interface Voice {
   /** How keen it is to speak when nobody asked (0..1). */

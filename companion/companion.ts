@@ -15,8 +15,9 @@ import type { Topic } from '../protocol/topics.ts'
 import type { Brain, BrainContext, WrittenLine } from './brain.ts'
 import { PendingQueries } from './queries.ts'
 import type { QueryOutcome } from './queries.ts'
-import { DEFAULT_TURN_SETTINGS, initialTurnState, nextDeadline, step } from './turn-taking.ts'
-import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-taking.ts'
+import { DEFAULT_TURN_SETTINGS, initialTurnState } from './turn-state.ts'
+import { nextDeadline, step } from './turn-taking.ts'
+import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-state.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 
 export interface CompanionSettings extends TurnSettings {

@@ -13,7 +13,7 @@ import type { Brain, BrainAction, BrainContext, Emotion, JudgeRequest, WriteRequ
 import { EMOTIONS, GESTURES, defaultAddressees } from './brain.ts'
 import { completeStructured } from './chat-completions.ts'
 import type { ChatEndpoint, ChatMessage } from './chat-completions.ts'
-import type { Judgement } from './turn-taking.ts'
+import type { Judgement } from './turn-state.ts'
 
 /** Lines of history the model sees. */
 const HISTORY_LINES = 12

@@ -3,6 +3,8 @@
  * state and the effects to run (ask the brain, publish a vote or a line).
  * No clock, no network, no brain: `companion.ts` feeds it events and runs
  * its effects, and the tests drive several of them through a simulated bus.
+ * Its state and events are in turn-state.ts, the reply tree's fork choice in
+ * reply-tree.ts, the leader election and decision matching in decisions.ts.
  *
  * How one turn goes (every node runs the same rules):
  * 1. A line arrives on `messages`. If it answers the line the conversation
@@ -36,182 +38,14 @@
  *    terminal speaker (or no speaker) ends the conversation: it rests until
  *    someone speaks again.
  */
-import { md5 } from '@noble/hashes/legacy.js'
-import { isCompanionId } from '../protocol/ids.ts'
 import type { Message, State } from '../protocol/payloads.ts'
+import { contradicts, electLeader, matches, matchesOtherLine, votesFor } from './decisions.ts'
+import { isPerson, takesOver } from './reply-tree.ts'
+import type { Seen } from './reply-tree.ts'
 import { REPETITION_THRESHOLD, nextClosingStage, repetitionScore, selectSpeaker } from './speaker-selection.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
-
-export interface TurnSettings {
-  /** Lines in one conversation after which the closing walk is forced. */
-  turnLimit: number
-  /** How long the leader waits for votes before deciding with what arrived (ms). */
-  voteWindowMs: number
-  /** How much longer the others wait for the leader before deciding themselves (ms). */
-  decisionGraceMs: number
-  /** How long everyone waits for the chosen speaker's line before choosing another (ms). */
-  lineTimeoutMs: number
-}
-
-export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000 }
-
-/** The turn limits a person may set, in the page or on a command line. */
-export const TURN_LIMIT_BOUNDS = { min: 1, max: 1000 } as const
-
-/** Whether `value` is a turn limit a person may set: a whole number within `TURN_LIMIT_BOUNDS`. */
-export function isTurnLimit (value: number): boolean {
-  return Number.isInteger(value) && value >= TURN_LIMIT_BOUNDS.min && value <= TURN_LIMIT_BOUNDS.max
-}
-
-/** A line of the conversation as the reducer remembers it. */
-export interface HistoryLine {
-  id: string
-  from: string
-  to: string[]
-  text: string
-  /** The line its writer was answering (`metadata.replyTo`), when it says. */
-  replyTo?: string
-}
-
-/** What the brain decides about its next move; `companion.ts` adds the rest of the vote. */
-export interface Judgement {
-  state: 'speak' | 'listen'
-  importance: number
-  closing: ClosingStage
-}
-
-export interface OpenTurn {
-  /** The line being answered. */
-  message: HistoryLine
-  /** Present companions it addressed (the sender excluded), in `to` order. */
-  recipients: string[]
-  leader: string
-  openedAt: number
-  /** Set once this node (the leader) published its decision. */
-  decisionSent: boolean
-  /** Decisions that arrived but do not (yet) match the votes seen for this line. */
-  held: Vote[][]
-}
-
-export interface Conversation {
-  /** Lines said in this conversation. */
-  lines: number
-  closing: ClosingStage
-  /** No conversation is going on: the next line starts a new one. */
-  resting: boolean
-}
-
-export interface TurnState {
-  self: string
-  selfName: string
-  settings: TurnSettings
-  /** Companion ids present (this one included). */
-  present: string[]
-  /** The last lines, oldest first (at most HISTORY_LIMIT). */
-  history: HistoryLine[]
-  /** The line the conversation hangs on: the last one that opened a turn. */
-  head: HistoryLine | null
-  /** Recent lines as a reply tree (at most SEEN_LIMIT), oldest first. */
-  seen: Seen[]
-  conversation: Conversation
-  turn: OpenTurn | null
-  /** A speaker was chosen and its line has not come yet. */
-  awaiting: Awaiting | null
-  /** Votes seen for recent lines (also those whose line has not arrived yet), oldest first. */
-  ballots: Ballot[]
-  /** The line our brain is judging, if any. */
-  judging: string | null
-  /** Our brain is writing a line; any other line arriving meanwhile discards it. */
-  writing: { id: number, vote: Vote | null } | null
-  /** Numbers the writes, so a late answer to a discarded one is recognised. */
-  writes: number
-}
-
-export interface Ballot { messageId: string, vote: Vote }
-
-export interface Awaiting {
-  message: HistoryLine
-  /** The decided votes; if the speaker leaves or stays silent, the next best of them speaks. */
-  votes: Vote[]
-  speaker: string
-  since: number
-}
-
-export const HISTORY_LIMIT = 10
-/** Lines remembered as the reply tree. */
-export const SEEN_LIMIT = 256
-/** Votes remembered, across recent lines. */
-export const BALLOT_LIMIT = 128
-
-export type TurnEvent =
-  | { type: 'message', message: Message }
-  | { type: 'states', states: State[] }
-  | { type: 'judged', messageId: string, judgement: Judgement | null }
-  | { type: 'written', id: number, ok: boolean }
-  | { type: 'presence', present: string[] }
-  | { type: 'tick' }
-
-/** Everything the thin layer must do; the reducer never does it itself. */
-export type TurnEffect =
-  | { type: 'judge', message: HistoryLine, selected: boolean, conversation: Conversation }
-  | { type: 'publish-vote', state: State }
-  | { type: 'publish-decision', states: State[] }
-  /**
-   * Write the next line: answering `replyTo` with the winning `vote`, or
-   * greeting a newcomer. Publish it with `metadata.replyTo = after`.
-   */
-  | { type: 'write', id: number, vote: Vote | null, replyTo: HistoryLine | null, greet: string | null, after: string | null, conversation: Conversation }
-  | { type: 'publish-line', id: number }
-  /** Drop the line being written (stop the brain if it is still at it). */
-  | { type: 'discard-line', id: number, reason: string }
-  /** For the page: who voted what on a line, and who got the turn. */
-  | { type: 'decided', messageId: string, votes: Vote[], speaker: string | null, by: DecidedBy }
-  | { type: 'rest', reason: string }
-
-/** How a speaker was chosen: all votes in, the leader's array, timeout, or the chosen one left. */
-export type DecidedBy = 'votes' | 'leader' | 'fallback' | 'speaker-gone'
-
-export interface StepResult { state: TurnState, effects: TurnEffect[] }
-
-export function initialTurnState (self: string, selfName: string, settings: TurnSettings = DEFAULT_TURN_SETTINGS): TurnState {
-  return {
-    self,
-    selfName,
-    settings,
-    present: [self],
-    history: [],
-    head: null,
-    seen: [],
-    ballots: [],
-    conversation: { lines: 0, closing: 'none', resting: true },
-    turn: null,
-    awaiting: null,
-    judging: null,
-    writing: null,
-    writes: 0
-  }
-}
-
-const encoder = new TextEncoder()
-
-/**
- * The message as aikyo serialises it before hashing (zod output: schema key
- * order, unknown params fields dropped), so both elect the same leader.
- */
-function canonicalJson (message: Message): string {
-  const p = message.params
-  const params: Record<string, unknown> = { id: p.id, from: p.from, to: p.to, message: p.message }
-  if (p.metadata !== undefined) params.metadata = p.metadata
-  return JSON.stringify({ jsonrpc: '2.0', method: 'message.send', params })
-}
-
-/** aikyo 1.6's leader: md5(JSON of the message) mod the number of recipients. */
-export function electLeader (message: Message, recipients: readonly string[]): string | undefined {
-  if (recipients.length === 0) return undefined
-  let value = 0n
-  for (const byte of md5(encoder.encode(canonicalJson(message)))) value = (value << 8n) | BigInt(byte)
-  return recipients[Number(value % BigInt(recipients.length))]
-}
+import { BALLOT_LIMIT, HISTORY_LIMIT, SEEN_LIMIT } from './turn-state.ts'
+import type { Conversation, DecidedBy, HistoryLine, Judgement, OpenTurn, StepResult, TurnEffect, TurnEvent, TurnState } from './turn-state.ts'
 
 /** Who a line addresses: present companions named in `to` (all present ones if `to` is empty), minus the sender. */
 export function recipientsOf (message: HistoryLine, present: readonly string[]): string[] {
@@ -261,58 +95,6 @@ function stateOf (vote: Vote, messageId?: string): State {
   }
   if (messageId !== undefined) params.messageId = messageId
   return { jsonrpc: '2.0', method: 'state.send', params }
-}
-
-const isPerson = (id: string, present: readonly string[]): boolean => !present.includes(id) && !isCompanionId(id)
-
-/** What the reducer remembers of every recent line, to place new ones in the reply tree. */
-export interface Seen { id: string, from: string, replyTo?: string }
-
-/** Of two lines written at the same time, the one that wins: a person's, else the smaller id. */
-function beats (a: Seen, b: Seen, present: readonly string[]): boolean {
-  const aPerson = isPerson(a.from, present)
-  if (aPerson !== isPerson(b.from, present)) return aPerson
-  return a.id < b.id
-}
-
-/**
- * Whether `line` takes over from `head`: the reply tree's fork choice. A line
- * answering the head does; so does one answering a line not seen yet (it is
- * newer). Otherwise find where its branch leaves the head's branch and
- * compare the two lines there: a person's line beats a companion's, then the
- * smaller id wins. A line that already has an answer is older and never does.
- * Every node that has seen the same lines has the same head, whatever order
- * they came in. A line naming no head (aikyo's, a firehose client's) always
- * takes over, as in aikyo.
- */
-export function takesOver (line: Seen, head: Seen | null, present: readonly string[], seen: readonly Seen[] = []): boolean {
-  if (seen.some(l => l.replyTo === line.id)) return false
-  if (head === null || line.replyTo === undefined || line.replyTo === head.id) return true
-  const byId = new Map(seen.map(l => [l.id, l]))
-  if (!byId.has(line.replyTo)) return true
-  // The head's branch, from the head up.
-  const headBranch: Seen[] = []
-  for (let l: Seen | undefined = head; l !== undefined && !headBranch.includes(l); l = l.replyTo === undefined ? undefined : byId.get(l.replyTo)) headBranch.push(l)
-  // Walk up from the line until its parent is on the head's branch.
-  const visited = new Set<string>()
-  let top: Seen = line
-  for (let l: Seen | undefined = line; l !== undefined && !visited.has(l.id); l = l.replyTo === undefined ? undefined : byId.get(l.replyTo)) {
-    visited.add(l.id)
-    top = l
-    const fork = headBranch.findIndex(h => h.id === l!.replyTo)
-    if (fork > 0) return beats(l, headBranch[fork - 1], present)
-  }
-  // Different trees: lines naming no head take over when they come, so the
-  // head's tree started later than a line's tree that starts with one.
-  if (top.replyTo === undefined) return false
-  return beats(line, head, present)
-}
-
-/** The latest vote of each companion for one line. */
-export function votesFor (ballots: readonly Ballot[], messageId: string): Vote[] {
-  const latest = new Map<string, Vote>()
-  for (const b of ballots) if (b.messageId === messageId) latest.set(b.vote.from, b.vote)
-  return [...latest.values()]
 }
 
 /** The earliest time at which `tick` has something to do, if any. */
@@ -424,26 +206,6 @@ function leaderMayDecide (state: TurnState, now: number): StepResult {
   return { state: sent, effects: [{ type: 'publish-decision', states }] }
 }
 
-const sameVote = (a: Vote, b: Vote): boolean =>
-  a.from === b.from && a.state === b.state && a.importance === b.importance && a.selected === b.selected && a.closing === b.closing
-
-/** Every entry of the decision is the latest vote seen from that companion for that line. */
-function matches (decision: readonly Vote[], votes: readonly Vote[]): boolean {
-  return decision.length > 0 && decision.every(d => votes.some(v => sameVote(v, d)))
-}
-
-/** Some entry differs from a vote seen from that companion for that line. */
-function contradicts (decision: readonly Vote[], votes: readonly Vote[]): boolean {
-  return decision.some(d => votes.some(v => v.from === d.from && !sameVote(v, d)))
-}
-
-/** The decision is made of the votes seen for some line other than the open one. */
-function matchesOtherLine (state: TurnState, decision: readonly Vote[], messageId: string): boolean {
-  const others = new Set(state.ballots.map(b => b.messageId).filter(id => id !== messageId))
-  for (const id of others) if (matches(decision, votesFor(state.ballots, id))) return true
-  return false
-}
-
 /** Votes of present recipients for the open line. */
 function turnVotes (state: TurnState, turn: OpenTurn): Vote[] {
   return votesFor(state.ballots, turn.message.id).filter(v => turn.recipients.includes(v.from) && state.present.includes(v.from))
@@ -460,7 +222,7 @@ function mayDecide (state: TurnState, now: number): StepResult {
     const decided = decide(led.state, turn.message, votes, 'votes', now)
     return { state: decided.state, effects: [...led.effects, ...decided.effects] }
   }
-  const held = turn.held.find(d => matches(d, votes) && !matchesOtherLine(led.state, d, turn.message.id))
+  const held = turn.held.find(d => matches(d, votes) && !matchesOtherLine(led.state.ballots, d, turn.message.id))
   if (held !== undefined) {
     const decided = decide(led.state, turn.message, held, 'leader', now)
     return { state: decided.state, effects: [...led.effects, ...decided.effects] }
@@ -489,7 +251,7 @@ function onDecision (state: TurnState, decision: Vote[], now: number): StepResul
   if (turn === null || decision.length === 0) return { state, effects: [] }
   if (decision.some(v => v.from === turn.message.from)) return { state, effects: [] }
   if (!decision.some(v => turn.recipients.includes(v.from))) return { state, effects: [] }
-  const other = matchesOtherLine(state, decision, turn.message.id)
+  const other = matchesOtherLine(state.ballots, decision, turn.message.id)
   if (matches(decision, turnVotes(state, turn))) {
     // The same votes were seen for another line too: wait until it is clear (all votes in, or the fallback).
     if (!other) return decide(state, turn.message, decision, 'leader', now)
@@ -564,7 +326,7 @@ function onTick (state: TurnState, now: number): StepResult {
   if (turn.leader === state.self && !turn.decisionSent) return leaderMayDecide(state, now)
   if (now >= turn.openedAt + state.settings.voteWindowMs + state.settings.decisionGraceMs) {
     const votes = turnVotes(state, turn)
-    const held = turn.held.findLast(d => !contradicts(d, votes) && !matchesOtherLine(state, d, turn.message.id))
+    const held = turn.held.findLast(d => !contradicts(d, votes) && !matchesOtherLine(state.ballots, d, turn.message.id))
     return held === undefined ? decide(state, turn.message, votes, 'fallback', now) : decide(state, turn.message, held, 'leader', now)
   }
   return { state, effects: [] }

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
-import { DEFAULT_TURN_SETTINGS, TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-taking.ts'
+import { DEFAULT_TURN_SETTINGS, TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { loadCardFile } from '../host/card-file.ts'
 import { flagRows, readFlags } from '../host/cli-flags.ts'
 import type { Flags } from '../host/cli-flags.ts'

@@ -7,7 +7,7 @@
  *   The turn limit set in the page is kept in localStorage; the URL wins.
  */
 import type { CompanionSettings } from '../companion/companion.ts'
-import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-taking.ts'
+import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 
 const ICE_KEY = 'kotoba.iceServers'
 export const TURN_LIMIT_KEY = 'kotoba.turnLimit'

@@ -4,8 +4,9 @@
  * seeded random delay, so each node sees votes, decisions and lines in its
  * own order. Brains are scripted and answer after seeded random delays.
  */
-import { DEFAULT_TURN_SETTINGS, initialTurnState, nextDeadline, step } from '../../companion/turn-taking.ts'
-import type { Judgement, TurnEffect, TurnEvent, TurnSettings, TurnState } from '../../companion/turn-taking.ts'
+import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
+import { nextDeadline, step } from '../../companion/turn-taking.ts'
+import type { Judgement, TurnEffect, TurnEvent, TurnSettings, TurnState } from '../../companion/turn-state.ts'
 import { seededRandom } from '../../companion/random.ts'
 import type { Message, State } from '../../protocol/payloads.ts'
 

@@ -5,7 +5,7 @@ import type { BrainContext } from '../../companion/brain.ts'
 import { PRESETS, editCard, findPreset, generateCard } from '../../companion/card.ts'
 import { toCard } from '../../protocol/payloads.ts'
 import { seededRandom } from '../../companion/random.ts'
-import type { HistoryLine } from '../../companion/turn-taking.ts'
+import type { HistoryLine } from '../../companion/turn-state.ts'
 import type { CompanionCard } from '../../protocol/payloads.ts'
 
 const card = (key: string, id = `companion_${key}`): CompanionCard => {
