@@ -8,6 +8,7 @@
  * `BrainError` that says in plain words what went wrong. Runs in the page
  * and in Node (global `fetch`).
  */
+import { toJsonSchema } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import { parseJson } from '../protocol/codec.ts'
 import { BrainError } from './brain.ts'
@@ -29,16 +30,31 @@ export interface ChatEndpoint {
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant', content: string }
 
-export interface StructuredRequest<T> {
+/** An object schema: the one object wanted. */
+type AnswerObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>
+
+export interface StructuredRequest<S extends AnswerObjectSchema> {
   messages: ChatMessage[]
   /** Name of the schema (the server and the logs see it). */
   name: string
-  /** JSON Schema of the one object wanted, for the server's structured output. */
-  jsonSchema: Record<string, unknown>
-  /** The same shape for checking the answer: the model is not trusted. */
-  schema: v.GenericSchema<unknown, T>
+  /**
+   * The one object wanted. The server's structured output gets its JSON
+   * Schema, generated from it; the answer is checked with it (the model is
+   * not trusted).
+   */
+  schema: S
   temperature?: number
   maxTokens?: number
+}
+
+/**
+ * The JSON Schema for structured output: the schema's fields, all required,
+ * no others (what OpenAI's strict mode asks for). Generated, so the request
+ * and the check can never disagree.
+ */
+export function answerJsonSchema (schema: AnswerObjectSchema): Record<string, unknown> {
+  const { $schema: _draft, ...json } = toJsonSchema(v.strictObject(schema.entries))
+  return json
 }
 
 export const CHAT_DEFAULTS = { timeoutMs: 30_000, retries: 2, backoffMs: 500 } as const
@@ -116,15 +132,16 @@ function retryAfter (header: string | null): number | undefined {
  * Throws `BrainError` (a person should hear of it) or, when `signal` aborts,
  * the abort reason (nobody should).
  */
-export async function completeStructured<T> (endpoint: ChatEndpoint, request: StructuredRequest<T>, signal: AbortSignal): Promise<T> {
+export async function completeStructured<S extends AnswerObjectSchema> (endpoint: ChatEndpoint, request: StructuredRequest<S>, signal: AbortSignal): Promise<v.InferOutput<S>> {
   const url = completionsUrl(endpoint.baseUrl)
   const timeoutMs = endpoint.timeoutMs ?? CHAT_DEFAULTS.timeoutMs
   const retries = endpoint.retries ?? CHAT_DEFAULTS.retries
   const backoffMs = endpoint.backoffMs ?? CHAT_DEFAULTS.backoffMs
   const doFetch = endpoint.fetch ?? globalThis.fetch
   let structured = true
+  const jsonSchema = answerJsonSchema(request.schema)
 
-  const attempt = async (): Promise<T> => {
+  const attempt = async (): Promise<v.InferOutput<S>> => {
     const body: Record<string, unknown> = {
       model: endpoint.model,
       messages: request.messages,
@@ -132,7 +149,7 @@ export async function completeStructured<T> (endpoint: ChatEndpoint, request: St
       temperature: request.temperature ?? 0.8,
       ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens })
     }
-    if (structured) body.response_format = { type: 'json_schema', json_schema: { name: request.name, strict: true, schema: request.jsonSchema } }
+    if (structured) body.response_format = { type: 'json_schema', json_schema: { name: request.name, strict: true, schema: jsonSchema } }
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (endpoint.apiKey !== undefined && endpoint.apiKey !== '') headers.authorization = `Bearer ${endpoint.apiKey}`
     const deadline = AbortSignal.timeout(timeoutMs)

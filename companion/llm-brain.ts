@@ -1,15 +1,19 @@
 /**
  * The LLM brain: the card becomes the character a chat model plays. It asks
  * the model for a judgement ({state, importance, closing}) and for a line
- * ({text, to, emotion, gesture}) with structured output, and checks both:
- * addressees outside the conversation are dropped, an unknown emotion or
- * gesture falls back to neutral or none, and the text is trimmed to a line.
+ * ({text, to, emotion, gesture}) with structured output. Each answer is
+ * written once, as a valibot schema: the JSON Schema the server constrains
+ * the model with is generated from it, and the answer is checked with it.
+ * Where a model may stray and the answer can still be used, the schema
+ * repairs (`v.fallback`): addressees outside the conversation are dropped,
+ * an unknown emotion or gesture falls back to neutral or none, a missing
+ * closing stage is none; the text is trimmed to a line.
  * The endpoint's failures come out as `BrainError`s (chat-completions.ts);
  * the companion then listens instead of hanging.
  */
 import * as v from 'valibot'
 import { CLOSING_STAGES } from '../protocol/payloads.ts'
-import type { Brain, BrainAction, BrainContext, Emotion, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
+import type { Brain, BrainAction, BrainContext, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
 import { EMOTIONS, GESTURES, defaultAddressees } from './brain.ts'
 import { completeStructured } from './chat-completions.ts'
 import type { ChatEndpoint, ChatMessage } from './chat-completions.ts'
@@ -20,42 +24,21 @@ const HISTORY_LINES = 12
 /** A spoken line, not an essay. */
 const MAX_LINE_CHARS = 600
 
-const JUDGEMENT_JSON_SCHEMA = {
-  type: 'object',
-  properties: {
-    state: { type: 'string', enum: ['speak', 'listen'] },
-    importance: { type: 'integer', minimum: 0, maximum: 10 },
-    closing: { type: 'string', enum: [...CLOSING_STAGES] }
-  },
-  required: ['state', 'importance', 'closing'],
-  additionalProperties: false
-}
-
 const JudgementSchema = v.object({
   state: v.picklist(['speak', 'listen']),
-  importance: v.pipe(v.number(), v.transform(n => Math.round(Math.min(10, Math.max(0, n))))),
-  closing: v.optional(v.picklist(CLOSING_STAGES), 'none')
+  importance: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10)),
+  closing: v.fallback(v.picklist(CLOSING_STAGES), 'none')
 })
 
 const GESTURE_CHOICES = [...GESTURES, 'none'] as const
 
-const lineJsonSchema = (addressees: string[]): Record<string, unknown> => ({
-  type: 'object',
-  properties: {
-    text: { type: 'string' },
-    to: { type: 'array', items: addressees.length > 0 ? { type: 'string', enum: addressees } : { type: 'string' } },
-    emotion: { type: 'string', enum: [...EMOTIONS] },
-    gesture: { type: 'string', enum: [...GESTURE_CHOICES] }
-  },
-  required: ['text', 'to', 'emotion', 'gesture'],
-  additionalProperties: false
-})
-
-const LineSchema = v.object({
-  text: v.pipe(v.string(), v.trim(), v.minLength(1, 'the line is empty')),
-  to: v.optional(v.array(v.string()), []),
-  emotion: v.optional(v.string(), 'neutral'),
-  gesture: v.optional(v.string(), 'none')
+/** A line, addressed to some of `addressees` (anyone, when there are none to choose from). */
+const lineSchema = (addressees: string[]) => v.object({
+  text: v.pipe(v.string(), v.regex(/\S/, 'the line is empty')),
+  // An id outside the conversation becomes '' and is dropped below.
+  to: v.fallback(v.array(addressees.length > 0 ? v.fallback(v.picklist(addressees), '') : v.string()), []),
+  emotion: v.fallback(v.picklist(EMOTIONS), 'neutral'),
+  gesture: v.fallback(v.picklist(GESTURE_CHOICES), 'none')
 })
 
 function character (context: BrainContext): string {
@@ -128,7 +111,6 @@ export function createLlmBrain (endpoint: ChatEndpoint): Brain {
     await completeStructured(endpoint, {
       name: 'judgement',
       messages: judgeMessages(context, request),
-      jsonSchema: JUDGEMENT_JSON_SCHEMA,
       schema: JudgementSchema,
       temperature: 0.3,
       maxTokens: 60
@@ -140,14 +122,13 @@ export function createLlmBrain (endpoint: ChatEndpoint): Brain {
     const answer = await completeStructured(endpoint, {
       name: 'line',
       messages: writeMessages(context, request, allowed),
-      jsonSchema: lineJsonSchema(allowed),
-      schema: LineSchema,
+      schema: lineSchema(allowed),
       maxTokens: 300
     }, signal)
     const to = answer.to.filter(id => allowed.includes(id))
-    const emotion: Emotion = (EMOTIONS as readonly string[]).includes(answer.emotion) ? answer.emotion as Emotion : 'neutral'
+    const { emotion, gesture } = answer
     const actions: BrainAction[] = []
-    if ((GESTURES as readonly string[]).includes(answer.gesture)) actions.push({ name: 'gesture', params: { gesture: answer.gesture } })
+    if (gesture !== 'none') actions.push({ name: 'gesture', params: { gesture } })
     actions.push({ name: 'emotion', params: { emotion } })
     return { text: clip(answer.text), to: to.length > 0 ? to : allowed, emotion, actions }
   }
@@ -166,7 +147,6 @@ export async function checkEndpoint (endpoint: ChatEndpoint, signal: AbortSignal
   await completeStructured({ ...endpoint, retries: 0 }, {
     name: 'check',
     messages: [{ role: 'user', content: 'This is a connection test. Answer with the JSON object {"ok": true}.' }],
-    jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
     schema: CheckSchema,
     temperature: 0,
     maxTokens: 20
