@@ -4,6 +4,9 @@
  * WebRTC candidates and any multicast stay on this machine. Where no
  * namespace can be made, the network tests say so and skip; the unit tests
  * run. Arguments filter test files by path (`npm test -- options`).
+ *
+ * `npm run test:unit` (`--unit`): the unit tests alone, at once: no build,
+ * no namespace, no browser, no network.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -11,15 +14,19 @@ import { join } from 'node:path'
 import { inPrivateNetns, runInPrivateNetns } from './helpers/netns.ts'
 
 const root = join(import.meta.dirname, '..')
-const filter = process.argv.slice(2)
+const args = process.argv.slice(2)
+const unitOnly = args.includes('--unit')
+const filter = args.filter(a => a !== '--unit')
 
-function runTests (): number {
-  const files = ['unit', 'e2e'].flatMap(dir =>
+function runTests (dirs: string[]): number {
+  const files = dirs.flatMap(dir =>
     readdirSync(join(root, 'test', dir)).filter(f => f.endsWith('.test.ts')).map(f => join('test', dir, f)))
   const selected = filter.length === 0 ? files : files.filter(f => filter.some(part => f.includes(part)))
   const result = spawnSync(process.execPath, [
     '--test',
-    '--test-concurrency=1',
+    // Unit tests are independent and quick: run them side by side. Network
+    // tests share ports, namespaces and two cores: one file at a time.
+    `--test-concurrency=${unitOnly ? 'true' : '1'}`,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=./test/summary-reporter.ts', '--test-reporter-destination=stdout',
     ...selected
@@ -27,7 +34,8 @@ function runTests (): number {
   return result.status ?? 1
 }
 
-if (inPrivateNetns()) process.exit(runTests())
+if (unitOnly) process.exit(runTests(['unit']))
+if (inPrivateNetns()) process.exit(runTests(['unit', 'e2e']))
 
 const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) {
@@ -39,4 +47,4 @@ const inNetns = runInPrivateNetns(join(root, 'test/run.ts'), filter)
 if ('status' in inNetns) process.exit(inNetns.status)
 console.error(`test: cannot create a network namespace (${inNetns.unavailable}).`)
 console.error('test: browser, relay and mDNS tests will SKIP; only unit tests run. Run as root or allow unprivileged user namespaces.')
-process.exit(runTests())
+process.exit(runTests(['unit', 'e2e']))
