@@ -7,7 +7,10 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     // The libp2p browser stack is one chunk of ~700 kB; that is expected.
-    chunkSizeWarningLimit: 1024
+    chunkSizeWarningLimit: 1024,
+    // dist/.vite/manifest.json: which chunks the page loads first (measured
+    // by test/helpers/page-weight.ts); sirv does not serve dot-folders.
+    manifest: true
   },
   server: {
     // `npm run dev` serves the page with hot reload; a relay on the default

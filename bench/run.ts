@@ -24,6 +24,7 @@ import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { benchFirehoseFanout } from './firehose-fanout.ts'
 import { benchLanMesh } from './lan-mesh.ts'
+import { benchPageWeight } from './page-weight.ts'
 import { fmt, now, stats } from './stats.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -162,9 +163,13 @@ async function bench (): Promise<void> {
   }
 }
 
-if (inPrivateNetns()) {
-  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh.
-  const only = process.argv[2]
+const only = process.argv[2]
+if (only === 'page') {
+  // The page's weight needs no network: no namespace.
+  await benchPageWeight()
+} else if (inPrivateNetns()) {
+  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- page` only the page's weight.
+  if (only === undefined) await benchPageWeight()
   if (only === undefined || only === 'p2p') await bench()
   if (only === undefined || only === 'firehose') await benchFirehoseFanout()
   if (only === undefined || only === 'lan') await benchLanMesh()

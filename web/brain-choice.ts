@@ -7,10 +7,8 @@
  * every tab started afterwards uses it.
  */
 import * as v from 'valibot'
-import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import type { Brain } from '../companion/brain.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
-import { createLlmBrain } from '../companion/llm-brain.ts'
 import type { RelayLlm } from '../protocol/relay-api.ts'
 
 export const BRAIN_STORAGE_KEY = 'kotoba.brain'
@@ -62,13 +60,43 @@ export function endpointFor (choice: Extract<BrainChoice, { kind: 'llm' }>, rela
   return { ok: true, endpoint: { baseUrl: url.toString().replace(/\/+$/, ''), model: choice.model.trim(), apiKey: choice.apiKey.trim() } }
 }
 
+/**
+ * The brains' code is loaded when first needed: neither brain is needed to
+ * bring the companion up (born, present, listening), so neither is in the
+ * page's first load. `preloadBrain` fetches the chosen one once it is up.
+ */
+const builtinModule = async (): Promise<typeof import('../companion/builtin-brain.ts')> => await import('../companion/builtin-brain.ts')
+const modelClient = async (): Promise<typeof import('../companion/llm-brain.ts')> => await import('../companion/llm-brain.ts')
+
+/** A brain of `kind` whose code loads when it first thinks. */
+function lazyBrain (kind: Brain['kind'], load: () => Promise<Brain>): Brain {
+  let loaded: Promise<Brain> | undefined
+  const brain = async (): Promise<Brain> => await (loaded ??= load())
+  return {
+    kind,
+    judge: async (context, request, signal) => await (await brain()).judge(context, request, signal),
+    write: async (context, request, signal) => await (await brain()).write(context, request, signal)
+  }
+}
+
 /** The brain for a choice; a choice that cannot be used gives the built-in brain and why. */
 export function brainFor (choice: BrainChoice, relayLlm: RelayLlm | null, origin: string, seed: string): { brain: Brain, problem?: string } {
-  const builtin = (): Brain => createBuiltinBrain({ seed })
+  const builtin = (): Brain => lazyBrain('builtin', async () => (await builtinModule()).createBuiltinBrain({ seed }))
   if (choice.kind === 'builtin') return { brain: builtin() }
   const resolved = endpointFor(choice, relayLlm, origin)
   if (!resolved.ok) return { brain: builtin(), problem: resolved.message }
-  return { brain: createLlmBrain(resolved.endpoint) }
+  const { endpoint } = resolved
+  return { brain: lazyBrain('llm', async () => (await modelClient()).createLlmBrain(endpoint)) }
+}
+
+/** Fetches the code of the brain `choice` means ahead of its first thought (a failure shows when it thinks). */
+export function preloadBrain (choice: BrainChoice): void {
+  void (choice.kind === 'builtin' ? builtinModule() : modelClient()).catch(() => {})
+}
+
+/** One small request to `endpoint` (the Brain panel's Test): the round trip in ms; throws `BrainError`. */
+export async function checkModelEndpoint (endpoint: ChatEndpoint, signal: AbortSignal): Promise<number> {
+  return await (await modelClient()).checkEndpoint(endpoint, signal)
 }
 
 /** A short description for the page. */

@@ -7,14 +7,13 @@
 import { editCard } from '../companion/card.ts'
 import type { CardEdit } from '../companion/card.ts'
 import type { Companion, CompanionSettings } from '../companion/companion.ts'
-import { checkEndpoint } from '../companion/llm-brain.ts'
 import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { startCompanionPeer } from '../p2p/companion-peer.ts'
 import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
 import type { Action, Query, QueryResult } from '../protocol/payloads.ts'
-import { brainFor, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
+import { brainFor, checkModelEndpoint, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
@@ -167,7 +166,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       const resolved = endpointFor(choice, network.relay.llm, place.origin)
       if (!resolved.ok) return resolved
       try {
-        return { ok: true, ms: await checkEndpoint(resolved.endpoint, AbortSignal.timeout(60_000)) }
+        return { ok: true, ms: await checkModelEndpoint(resolved.endpoint, AbortSignal.timeout(60_000)) }
       } catch (err) {
         return { ok: false, message: (err as Error).message }
       }

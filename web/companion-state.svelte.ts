@@ -32,6 +32,8 @@ export const TIMELINE_LIMIT = 200
 
 export class CompanionState {
   card = $state<CompanionCard | null>(null)
+  /** The companion is up (born, present, listening): what only a click needs may load now. */
+  up = $state(false)
   status = $state<CompanionStatus>('resting')
   present = $state.raw<Present[]>([])
   timeline = $state.raw<TimelineLine[]>([])

@@ -5,6 +5,7 @@
  */
 import { mount } from 'svelte'
 import App from './App.svelte'
+import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import { MARKS, startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
@@ -56,6 +57,8 @@ async function start (): Promise<void> {
   if (identity !== undefined) {
     session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin })
     performance.mark(MARKS.companionBorn)
+    companion.up = true
+    preloadBrain(companion.brain)
   }
   installTestHooks(started, session)
   // Leaving (close, reload): close the connections now, so the other tabs see this
