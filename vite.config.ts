@@ -1,6 +1,15 @@
 import { defineConfig } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 
+/**
+ * `vite build` builds two things:
+ * - the page (`dist/`), which the relay serves;
+ * - the relay and the headless companion for Node (`dist-node/`): one
+ *   bundle each, with every dependency in it, which `node relay` and
+ *   `npm run companion` run when it is newer than the sources (see
+ *   host/launcher.js). One file instead of hundreds of modules is most of
+ *   what keeps an idle relay light.
+ */
 export default defineConfig({
   plugins: [svelte()],
   build: {
@@ -12,6 +21,35 @@ export default defineConfig({
     // by test/helpers/page-weight.ts); sirv does not serve dot-folders.
     manifest: true
   },
+  environments: {
+    ssr: {
+      consumer: 'server',
+      resolve: {
+        // Bundle the dependencies too, but the native WebRTC binding (the
+        // headless companion loads it from node_modules).
+        noExternal: true,
+        external: ['node-datachannel']
+      },
+      build: {
+        outDir: 'dist-node',
+        emptyOutDir: true,
+        minify: true,
+        manifest: false,
+        chunkSizeWarningLimit: 4096,
+        rolldownOptions: {
+          input: { relay: 'relay/main.ts', companion: 'headless/main.ts' },
+          output: {
+            format: 'esm',
+            entryFileNames: '[name].js',
+            // What both entries share (libp2p and the rest), and what the
+            // relay loads only with --companion.
+            chunkFileNames: (chunk) => chunk.isDynamicEntry ? '[name]-[hash].js' : 'shared-[hash].js'
+          }
+        }
+      }
+    }
+  },
+  builder: {},
   server: {
     // `npm run dev` serves the page with hot reload; a relay on the default
     // port answers /api/relay and /firehose.

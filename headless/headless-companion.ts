@@ -7,6 +7,7 @@
 import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import type { Companion } from '../companion/companion.ts'
 import { createLlmBrain } from '../companion/llm-brain.ts'
+import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 import { joinTopics, startCompanionPeer } from '../p2p/companion-peer.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
@@ -32,7 +33,15 @@ export interface HeadlessDeps {
   showConversation?: boolean
 }
 
+/**
+ * Starts a headless companion on its data dir, which it holds until
+ * `close()`: a second one on the same dir is refused (`DataDirInUseError`).
+ */
 export async function startHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDeps = {}): Promise<HeadlessCompanion> {
+  return await startOnDataDir(options.dataDir, async () => await runHeadlessCompanion(options, deps))
+}
+
+async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDeps): Promise<HeadlessCompanion> {
   const log = deps.log ?? ((line: string) => { console.log(line) })
   const lifetime = new AbortController()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)

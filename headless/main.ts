@@ -3,6 +3,8 @@
  * companion. The only module of headless/ that reads argv and env, prints
  * for a person, and handles signals.
  */
+import { DataDirInUseError } from '../host/data-dir.ts'
+import { exitOnSignals } from '../host/shutdown.ts'
 import { startHeadlessCompanion } from './headless-companion.ts'
 import { helpText, parseCommandLine } from './options.ts'
 import type { HeadlessOptions } from './options.ts'
@@ -33,21 +35,14 @@ async function main (): Promise<void> {
     `  data dir   ${options.dataDir}`
   ].join('\n'))
 
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) process.exit(1)
-    stopping = true
+  exitOnSignals(async (signal) => {
     console.log(`${signal}: ${options.card.name} says goodbye`)
-    headless.close().then(() => { process.exit(0) }, (err: Error) => {
-      console.error(`shutdown failed: ${err.message}`)
-      process.exit(1)
-    })
-  }
-  process.on('SIGINT', () => { stop('SIGINT') })
-  process.on('SIGTERM', () => { stop('SIGTERM') })
+    await headless.close()
+  })
 }
 
 main().catch((err: Error) => {
-  console.error(`companion: ${err.stack ?? err.message}`)
+  // A refusal a person can act on is said plainly; anything else is a bug to report.
+  console.error(`companion: ${err instanceof DataDirInUseError ? err.message : err.stack ?? err.message}`)
   process.exit(1)
 })

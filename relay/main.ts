@@ -3,16 +3,18 @@
  * env, prints for a person, and handles signals.
  */
 import { networkInterfaces } from 'node:os'
-import { helpText, parseCommandLine } from './options.ts'
-import type { RelayOptions } from './options.ts'
 import { join } from 'node:path'
-import { startHeadlessCompanion } from '../headless/headless-companion.ts'
 import type { HeadlessCompanion } from '../headless/headless-companion.ts'
 import { loadCardFile } from '../host/card-file.ts'
+import { DataDirInUseError } from '../host/data-dir.ts'
 import { llmEndpoint } from '../host/option-checks.ts'
+import { exitOnSignals } from '../host/shutdown.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import { helpText, parseCommandLine } from './options.ts'
+import type { RelayOptions } from './options.ts'
 import { startRelay } from './relay.ts'
+import type { RelayHandle } from './relay.ts'
 
 /** Hosts a person on the LAN can put in a browser for a relay bound to `host`. */
 function reachableHosts (host: string): string[] {
@@ -21,6 +23,34 @@ function reachableHosts (host: string): string[] {
     .filter(i => i != null && i.family === 'IPv4' && !i.internal)
     .map(i => i!.address)
   return [...lan, '127.0.0.1']
+}
+
+/**
+ * Headless companions of this process: each its own node, joined to the
+ * relay over loopback TCP, reaching tabs by WebRTC like any other companion.
+ * The companion (and WebRTC, which it needs) is loaded only when asked for:
+ * a relay without companions stays light.
+ */
+async function startCompanions (cards: CompanionCard[], relay: RelayHandle, options: RelayOptions, llm: ChatEndpoint | undefined): Promise<HeadlessCompanion[]> {
+  if (cards.length === 0) return []
+  const { startHeadlessCompanion } = await import('../headless/headless-companion.ts')
+  const relayTcp = relay.multiaddrs().find(ma => !ma.toString().includes('/ws') && ma.toString().startsWith('/ip4/127.'))
+    ?? relay.multiaddrs().find(ma => !ma.toString().includes('/ws'))
+  const companions: HeadlessCompanion[] = []
+  for (const card of cards) {
+    const companion = await startHeadlessCompanion({
+      card,
+      host: '127.0.0.1',
+      tcpPort: 0,
+      mdns: false,
+      bootstrap: relayTcp === undefined ? [] : [relayTcp.toString()],
+      dataDir: join(options.dataDir, 'companions', card.id),
+      ...(llm === undefined ? {} : { llm })
+    }, { log: (line) => { console.log(`[${card.name}] ${line}`) }, showConversation: false })
+    companions.push(companion)
+    console.log(`  companion  ${card.name} (${card.id}), peer id ${companion.peerId}`)
+  }
+  return companions
 }
 
 async function main (): Promise<void> {
@@ -57,43 +87,17 @@ async function main (): Promise<void> {
   ]
   console.log(lines.join('\n'))
 
-  // Headless companions of this process: each its own node, joined to the
-  // relay over loopback TCP, reaching tabs by WebRTC like any other companion.
-  const relayTcp = relay.multiaddrs().find(ma => !ma.toString().includes('/ws') && ma.toString().startsWith('/ip4/127.'))
-    ?? relay.multiaddrs().find(ma => !ma.toString().includes('/ws'))
-  const companions: HeadlessCompanion[] = []
-  for (const card of cards) {
-    const companion = await startHeadlessCompanion({
-      card,
-      host: '127.0.0.1',
-      tcpPort: 0,
-      mdns: false,
-      bootstrap: relayTcp === undefined ? [] : [relayTcp.toString()],
-      dataDir: join(options.dataDir, 'companions', card.id),
-      ...(llm === undefined ? {} : { llm })
-    }, { log: (line) => { console.log(`[${card.name}] ${line}`) }, showConversation: false })
-    companions.push(companion)
-    console.log(`  companion  ${card.name} (${card.id}), peer id ${companion.peerId}`)
-  }
+  const companions = await startCompanions(cards, relay, options, llm)
 
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) {
-      console.log(`${signal} again: exiting now`)
-      process.exit(1)
-    }
-    stopping = true
+  exitOnSignals(async (signal) => {
     console.log(`${signal}: shutting down`)
-    Promise.all(companions.map(async c => { await c.close() })).then(async () => { await relay.close() }).then(() => { process.exit(0) }, (err: Error) => {
-      console.error(`shutdown failed: ${err.message}`)
-      process.exit(1)
-    })
-  }
-  process.on('SIGINT', () => { stop('SIGINT') })
-  process.on('SIGTERM', () => { stop('SIGTERM') })
+    await Promise.all(companions.map(async c => { await c.close() }))
+    await relay.close()
+  })
 }
 
 main().catch((err: Error) => {
-  console.error(`node relay: ${err.stack ?? err.message}`)
+  // A refusal a person can act on is said plainly; anything else is a bug to report.
+  console.error(`node relay: ${err instanceof DataDirInUseError ? err.message : err.stack ?? err.message}`)
   process.exit(1)
 })

@@ -19,6 +19,7 @@ import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
 import type { RelayOptions } from './options.ts'
+import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 
 export interface RelayHandle {
@@ -39,7 +40,15 @@ export interface RelayDeps {
 
 interface TopicCounters { received: number, refused: number, fromFirehose: number }
 
+/**
+ * Starts a relay on its data dir, which it holds until `close()`: a second
+ * relay on the same dir is refused (`DataDirInUseError`, host/data-dir.ts).
+ */
 export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): Promise<RelayHandle> {
+  return await startOnDataDir(options.dataDir, async () => await runRelay(options, deps))
+}
+
+async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayHandle> {
   const log = deps.log ?? ((line: string) => { console.log(line) })
   const startedAt = Date.now()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)

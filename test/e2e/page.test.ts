@@ -191,6 +191,8 @@ describe('the companion page', { skip }, () => {
     const list = aya.getByTestId('conversation')
     const gap = async (): Promise<number> => await list.evaluate(el => el.scrollHeight - el.scrollTop - el.clientHeight)
     await waitFor(async () => await list.evaluate(el => el.scrollHeight > el.clientHeight + 100), 'enough lines to scroll')
+    // Opening an older line's votes (the test before) may have scrolled the list up to it: back to the latest first.
+    if (await aya.getByTestId('jump-to-latest').count() > 0) await aya.getByTestId('jump-to-latest').click()
     await waitFor(async () => await gap() < 24, 'the list to sit at the bottom')
     await list.evaluate(el => { el.scrollTop = 0 })
     await aya.getByTestId('jump-to-latest').waitFor()

@@ -34,6 +34,8 @@ export interface RelayProcessOptions {
   lanHost?: LanHost
   /** Discover LAN peers by mDNS (default off). */
   mdns?: boolean
+  /** The Node to start `node relay` with (default: the one running the tests). */
+  node?: string
 }
 
 export async function spawnRelay (options: RelayProcessOptions): Promise<RelayProcess> {
@@ -49,7 +51,8 @@ export async function spawnRelay (options: RelayProcessOptions): Promise<RelayPr
     ...(options.args ?? [])
   ]
   const spawnOptions: SpawnOptions = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }
-  const child = options.lanHost === undefined ? spawn(process.execPath, args, spawnOptions) : options.lanHost.spawn(process.execPath, args, spawnOptions)
+  const node = options.node ?? process.execPath
+  const child = options.lanHost === undefined ? spawn(node, args, spawnOptions) : options.lanHost.spawn(node, args, spawnOptions)
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })

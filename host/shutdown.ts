@@ -1,0 +1,27 @@
+/**
+ * How the relay and the headless companion stop on SIGINT and SIGTERM: the
+ * first signal shuts down gracefully (exit 0, or 1 if that fails); a signal
+ * again, later, exits at once. A repeat within REPEAT_GRACE_MS is the same
+ * Ctrl-C arriving twice (from the terminal and from the launcher that
+ * forwards it, see launcher.js), not a person insisting.
+ */
+const REPEAT_GRACE_MS = 1000
+
+/** `shutdown` says what it is doing and closes everything; the process then exits. */
+export function exitOnSignals (shutdown: (signal: string) => Promise<void>): void {
+  let firstAt: number | undefined
+  const onSignal = (signal: string): void => {
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < REPEAT_GRACE_MS) return
+      console.log(`${signal} again: exiting now`)
+      process.exit(1)
+    }
+    firstAt = Date.now()
+    shutdown(signal).then(() => { process.exit(0) }, (err: Error) => {
+      console.error(`shutdown failed: ${err.message}`)
+      process.exit(1)
+    })
+  }
+  process.on('SIGINT', () => { onSignal('SIGINT') })
+  process.on('SIGTERM', () => { onSignal('SIGTERM') })
+}
