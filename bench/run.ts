@@ -96,6 +96,10 @@ async function bench (): Promise<void> {
   const browser = await launchBrowser()
   const url = `${relay.httpUrl}?test-hooks&companion=off`
   try {
+    // The relay at rest, past its start, before any tab.
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    const idleRss = ((await (await fetch(`${relay.httpUrl}healthz`)).json()) as { memory: { rssBytes: number } }).memory.rssBytes
+
     // Connection times, over several fresh pairs of tabs.
     const relayConnected: number[] = []
     const firstWebRTC: number[] = []
@@ -145,6 +149,7 @@ async function bench (): Promise<void> {
     const connected = stats(relayConnected)
     const webrtc = stats(firstWebRTC)
     console.log('\nkotoba bench (loopback, private network namespace)\n')
+    console.log(`idle relay memory (RSS, /healthz)   ${(idleRss / 1e6).toFixed(1).padStart(6)} MB   target <= 100 MB  ${idleRss <= 100e6 ? 'ok' : 'OVER'}\n`)
     console.log('connection times from navigation (median of', PAIRS, 'pairs of tabs)')
     console.log(`  relay connection        ${fmt(connected.median).padStart(11)}   max ${fmt(Math.max(...relayConnected))}   target < 500 ms   ${connected.median < 500 ? 'ok' : 'OVER'}`)
     console.log(`  first direct WebRTC     ${fmt(webrtc.median).padStart(11)}   max ${fmt(Math.max(...firstWebRTC))}   target < 1500 ms  ${webrtc.median < 1500 ? 'ok' : 'OVER'}`)
