@@ -33,7 +33,11 @@ export default defineConfig({
       build: {
         outDir: 'dist-node',
         emptyOutDir: true,
-        minify: true,
+        // Not minified: readable stack traces, and no renamed classes (some
+        // dependencies tell errors apart by their constructor's name; mangled
+        // names broke the relay's links between tabs). It weighs the same in
+        // memory.
+        minify: false,
         manifest: false,
         chunkSizeWarningLimit: 4096,
         rolldownOptions: {

@@ -3,7 +3,8 @@
  * (shared protocol.md). We serve our card to whoever asks (ONE UTF-8 JSON
  * object, then close; no length prefix) and ask every peer that, after
  * identify, says it speaks the protocol. A peer that does not is not a
- * companion (a relay, a firehose). The list shrinks when a peer disconnects.
+ * companion (a relay, a firehose). The list shrinks when a peer has been
+ * disconnected for LEAVE_GRACE_MS.
  * We ask again on every identify, so a card edited after we met arrives
  * when its owner `announce()`s it with an identify push.
  *
@@ -18,6 +19,15 @@ import { parseJson } from '../protocol/codec.ts'
 import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
+
+/**
+ * A companion that disconnects stays present this long. Links between
+ * companions are re-made now and then (a duplicate link closed, a GossipSub
+ * peering renewed by closing the peer's connections, see gossip-links.ts),
+ * and the peer is back within about a second: it has not left, and must not
+ * be greeted again as a newcomer. A peer still gone after this has left.
+ */
+export const LEAVE_GRACE_MS = 3000
 
 /** A card is a few hundred bytes; refuse to buffer more than this from a peer. */
 const MAX_CARD_BYTES = 16 * 1024
@@ -125,8 +135,16 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     const { peerId, protocols, connection } = event.detail
     if (protocols.includes(METADATA_PROTOCOL)) void ask(peerId, connection)
   }
+  const leaving = new Map<string, ReturnType<typeof setTimeout>>()
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
-    if (cards.delete(event.detail.toString())) changed()
+    const peer = event.detail
+    const id = peer.toString()
+    if (!cards.has(id) || leaving.has(id)) return
+    leaving.set(id, setTimeout(() => {
+      leaving.delete(id)
+      if (node.getConnections(peer).length > 0) return // back in time
+      if (cards.delete(id)) changed()
+    }, LEAVE_GRACE_MS))
   }
   node.addEventListener('peer:identify', onIdentify)
   node.addEventListener('peer:disconnect', onDisconnect)
@@ -136,6 +154,7 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     announce: async () => { await node.services.identifyPush?.push() },
     stop: async () => {
       lifetime.abort()
+      for (const timer of leaving.values()) clearTimeout(timer)
       node.removeEventListener('peer:identify', onIdentify)
       node.removeEventListener('peer:disconnect', onDisconnect)
       await node.unhandle(METADATA_PROTOCOL).catch(() => {})
