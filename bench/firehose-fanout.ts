@@ -14,6 +14,7 @@ import { messageSend } from '../protocol/build.ts'
 import type { Message } from '../protocol/payloads.ts'
 import { createFirehose } from '../relay/firehose.ts'
 import { fmt, now, stats } from './stats.ts'
+import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 
 interface Target {
   name: string
@@ -25,7 +26,7 @@ interface Target {
 
 async function firehoseTarget (): Promise<Target> {
   // Limits opened up: the benchmark measures fan-out, not the slow-client guard.
-  const firehose = createFirehose({ publish: async () => {}, limits: { maxClients: 5000, sendBufferBytes: 256 * 1024 * 1024 } })
+  const firehose = createFirehose({ publish: async () => {}, rooms: { want: () => ({ ok: true }), release: () => {}, list: () => [] }, limits: { maxClients: 5000, sendBufferBytes: 256 * 1024 * 1024 } })
   const server = createServer()
   server.on('upgrade', (req, socket, head) => { firehose.handleUpgrade(req, socket, head) })
   server.listen(0, '127.0.0.1')
@@ -33,7 +34,7 @@ async function firehoseTarget (): Promise<Target> {
   return {
     name: 'firehose',
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/firehose`,
-    broadcast: (message, json) => { firehose.broadcast({ topic: 'messages', payload: message, json, peer: 'firehose' }) },
+    broadcast: (message, json) => { firehose.broadcast({ room: DEFAULT_ROOM, topic: 'messages', payload: message, json, peer: 'firehose' }) },
     close: async () => { await firehose.close(); server.close() }
   }
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { startHeadlessCompanion } from '../headless/headless-companion.ts'
 import type { HeadlessCompanion } from '../headless/headless-companion.ts'
 import { now } from './stats.ts'
+import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 
 const [relayAddr, countText, prefix] = process.argv.slice(2)
 const dir = await mkdtemp(join(tmpdir(), 'kotoba-swarm-'))
@@ -20,7 +21,7 @@ for (let i = 0; i < Number(countText); i++) {
   const id = `companion_${prefix}${i}`
   const companion = await startHeadlessCompanion({
     card: { id, name: `${prefix}${i}`, personality: 'quiet', story: 'a benchmark companion', sample: 'hm' },
-    host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
+    room: DEFAULT_ROOM, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
   }, { log: () => {} })
   companion.bus.onPayload((delivery) => {
     if (delivery.topic !== 'messages') return

@@ -11,7 +11,7 @@ import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 import { joinTopics, startCompanionPeer } from '../p2p/companion-peer.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
-import type { TopicBus } from '../p2p/topic-bus.ts'
+import type { RoomChannel } from '../p2p/topic-bus.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { createHeadlessNode } from './libp2p-node.ts'
 import type { HeadlessNode } from './libp2p-node.ts'
@@ -21,7 +21,8 @@ export interface HeadlessCompanion {
   peerId: string
   node: HeadlessNode
   companion: Companion
-  bus: TopicBus
+  /** Its room's side of the topics. */
+  bus: RoomChannel
   /** The other companions present now. */
   present: () => CompanionCard[]
   close: () => Promise<void>
@@ -45,10 +46,11 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   const log = deps.log ?? ((line: string) => { console.log(line) })
   const lifetime = new AbortController()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
-  const node = await createHeadlessNode({ privateKey, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
+  const node = await createHeadlessNode({ privateKey, room: options.room, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
   const card = options.card
 
   const bus = joinTopics(node, {
+    room: options.room,
     signal: lifetime.signal,
     tcp: true,
     onRefused: (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.message}`) }

@@ -20,7 +20,8 @@ import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import { announcements } from '../p2p/announcements.ts'
 import { gossipOptions } from '../p2p/gossip.ts'
-import { KOTOBA_AGENT } from '../protocol/topics.ts'
+import { companionAgent } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 
 export interface HeadlessServices extends Record<string, unknown> {
   identify: Identify
@@ -35,6 +36,8 @@ export interface HeadlessServices extends Record<string, unknown> {
 export type HeadlessNode = Libp2p<HeadlessServices>
 
 export interface HeadlessNodeOptions {
+  /** The room it converses in: its topics are the only ones it takes. */
+  room: RoomName
   privateKey: PrivateKey
   /** Interface for the TCP listener (`0.0.0.0`: the LAN). */
   host: string
@@ -46,7 +49,7 @@ export async function createHeadlessNode (options: HeadlessNodeOptions): Promise
   const ip = options.host.includes(':') ? 'ip6' : 'ip4'
   return await createLibp2p<HeadlessServices>({
     privateKey: options.privateKey,
-    nodeInfo: { userAgent: KOTOBA_AGENT },
+    nodeInfo: { userAgent: companionAgent(options.room) },
     addresses: {
       listen: [
         // Relays, headless companions and aikyo nodes.
@@ -76,9 +79,9 @@ export async function createHeadlessNode (options: HeadlessNodeOptions): Promise
       identify: identify(),
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions()),
+      pubsub: gossipsub(gossipOptions({ room: options.room })),
       // Announce our /webrtc address to tabs and hear theirs (see p2p/direct-links.ts).
-      discovery: announcements(),
+      discovery: announcements(options.room),
       ...(options.mdns ? { mdns: mdns() } : {})
     }
   })

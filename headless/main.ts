@@ -28,6 +28,7 @@ async function main (): Promise<void> {
   console.log([
     `kotoba companion ${options.card.name} (${options.card.id}) is running`,
     `  peer id    ${headless.peerId}`,
+    `  room       ${options.room}`,
     ...headless.node.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit')).map((ma, i) => `  ${i === 0 ? 'listening' : '         '}  ${ma.toString()}`),
     `  mdns       ${options.mdns ? 'on' : 'off'}`,
     ...options.bootstrap.map((address, i) => `  ${i === 0 ? 'bootstrap' : '         '}  ${address}`),

@@ -11,6 +11,8 @@ import { flagRows, readFlags } from '../host/cli-flags.ts'
 import type { Flags } from '../host/cli-flags.ts'
 import { checkHost, checkPeerAddress, checkPort, llmEndpoint } from '../host/option-checks.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 
 export interface HeadlessOptions {
   card: CompanionCard
@@ -28,6 +30,8 @@ export interface HeadlessOptions {
   llm?: ChatEndpoint
   /** Lines before the conversation must close. */
   turnLimit?: number
+  /** The room it converses in. */
+  room: RoomName
 }
 
 const FLAGS: Flags = {
@@ -41,6 +45,7 @@ const FLAGS: Flags = {
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model to ask --llm-url for' },
   'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: 'how long one model request may take (default 30)' },
+  room: { type: 'string', env: 'KOTOBA_ROOM', arg: 'NAME', help: `the room to converse in (default ${DEFAULT_ROOM}, the room aikyo companions are in)` },
   'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
 }
@@ -65,6 +70,8 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
   if (read('help') === true) return { help: true }
   const cardFile = read('card') as string | undefined
   if (cardFile === undefined) throw new TypeError('--card FILE is required: a JSON companion card')
+  const room = parseRoomName((read('room') as string | undefined) ?? DEFAULT_ROOM)
+  if (!room.ok) throw new TypeError(`--room: ${room.message}`)
   const card = await loadCardFile(resolve(cardFile))
   const host = checkHost('--host', (read('host') as string | undefined) ?? '0.0.0.0')
   const tcpPort = checkPort('--tcp-port', integer('tcp-port') ?? 0)
@@ -77,6 +84,7 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
     help: false,
     options: {
       card,
+      room: room.room,
       host,
       tcpPort,
       mdns: read('no-mdns') !== true,

@@ -7,7 +7,8 @@
  * intervals but never connected is a peer to act on.
  */
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
-import { PEER_DISCOVERY_TOPIC } from '../protocol/topics.ts'
+import { discoveryTopicName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 
 /** 1 s lets a new tab find the others in about a second. */
 export const ANNOUNCE_INTERVAL_MS = 1000
@@ -17,7 +18,9 @@ export const ANNOUNCE_INTERVAL_MS = 1000
  * (not a `peerDiscovery` entry): libp2p turns those into `peer:discovery`
  * only the first time a peer id is seen, and a reloaded tab comes back with
  * the same peer id, so they need every announcement.
+ * Each room has its own discovery topic: companions link directly only to
+ * companions of their room. A relay announces in the default room.
  */
-export function announcements (): ReturnType<typeof pubsubPeerDiscovery> {
-  return pubsubPeerDiscovery({ interval: ANNOUNCE_INTERVAL_MS, topics: [PEER_DISCOVERY_TOPIC] })
+export function announcements (room: RoomName): ReturnType<typeof pubsubPeerDiscovery> {
+  return pubsubPeerDiscovery({ interval: ANNOUNCE_INTERVAL_MS, topics: [discoveryTopicName(room)] })
 }

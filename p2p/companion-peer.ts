@@ -3,11 +3,12 @@
  * the headless companion. Two steps, because a tab can be on the topics
  * without a companion of its own (`?companion=off`):
  *
- * 1. `joinTopics`: the five topics (the topic bus, its validators), GossipSub
- *    peerings kept two-way, and direct links to every companion it hears of.
+ * 1. `joinTopics`: its room's five topics (the topic bus, its validators),
+ *    GossipSub peerings kept two-way, and direct links to every companion of
+ *    the room it hears of.
  * 2. `startCompanionPeer`: the companion on that node: its card served and
- *    the others' collected (presence), the `Companion` runtime with its brain,
- *    fed with every delivery.
+ *    the others' collected (presence: those in its room), the `Companion`
+ *    runtime with its brain, fed with every delivery of the room.
  *
  * What each runtime does with the conversation (a page, a log) it adds on
  * top, by listening to the bus, the presence and the companion's events.
@@ -19,29 +20,32 @@ import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { keepDirectLinks } from './direct-links.ts'
 import { keepGossipLinksTwoWay } from './gossip-links.ts'
 import { startPresence } from './presence.ts'
 import { startTopicBus } from './topic-bus.ts'
-import type { Refusal, TopicBus } from './topic-bus.ts'
+import type { Refusal, RoomChannel, TopicBus } from './topic-bus.ts'
 
 /** What a node needs to be a companion peer (the tab's and the headless companion's nodes both are). */
 export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, discovery: PeerDiscovery, identifyPush?: IdentifyPush }>
 
 export interface JoinOptions {
-  /** Ends the direct links' dialling. */
+  /** The room (the node's GossipSub and announcements must be set up for it). */
+  room: RoomName  /** Ends the direct links' dialling. */
   signal: AbortSignal
   /** Dial other companions' TCP addresses before WebRTC (a Node peer). */
   tcp?: boolean
   onRefused?: (refusal: Refusal) => void
 }
 
-/** Puts the node on the five topics and keeps its links (see the module comment). */
-export function joinTopics (node: CompanionPeerNode, options: JoinOptions): TopicBus {
-  const bus = startTopicBus(node, options.onRefused ?? (() => {}))
+/** Puts the node on its room's topics and keeps its links (see the module comment). */
+export function joinTopics (node: CompanionPeerNode, options: JoinOptions): RoomChannel {
+  const bus: TopicBus = startTopicBus(node, options.onRefused ?? (() => {}))
+  bus.join(options.room)
   keepGossipLinksTwoWay(node)
   keepDirectLinks(node, { signal: options.signal, ...(options.tcp === true ? { tcp: true } : {}) })
-  return bus
+  return bus.channel(options.room)
 }
 
 export interface CompanionPeerOptions {
@@ -61,17 +65,17 @@ export interface CompanionPeer {
   stop: () => Promise<void>
 }
 
-/** The companion on a node already on the topics (see the module comment). */
-export async function startCompanionPeer (node: CompanionPeerNode, bus: TopicBus, options: CompanionPeerOptions): Promise<CompanionPeer> {
+/** The companion on a node already on its room's topics (see the module comment). */
+export async function startCompanionPeer (node: CompanionPeerNode, channel: RoomChannel, options: CompanionPeerOptions): Promise<CompanionPeer> {
   let card = options.card
-  const companion = new Companion({ card, brain: options.brain, publish: bus.publish, settings: options.settings })
+  const companion = new Companion({ card, brain: options.brain, publish: channel.publish, settings: options.settings })
   let present: ReadonlyMap<string, CompanionCard> = new Map()
-  const presence = await startPresence(node, () => card)
+  const presence = await startPresence(node, () => card, channel.room)
   presence.onChange((cards) => {
     present = cards
     companion.setPresent([...cards.values()])
   })
-  const unsubscribe = bus.onPayload((delivery) => { companion.receive(delivery) })
+  const unsubscribe = channel.onPayload((delivery) => { companion.receive(delivery) })
 
   return {
     companion,

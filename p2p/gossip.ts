@@ -4,10 +4,18 @@
  * so a payload one node refuses is refused everywhere.
  */
 import type { GossipsubOpts } from '@libp2p/gossipsub'
-import { MAX_PAYLOAD_BYTES, PEER_DISCOVERY_TOPIC, TOPICS } from '../protocol/topics.ts'
+import { DEFAULT_ROOM, roomTopicNames } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+import { MAX_PAYLOAD_BYTES } from '../protocol/topics.ts'
 
 /** Bytes as a string key: their length, then one char per byte (so two keys joined cannot collide). */
 const bytesKey = (bytes: Uint8Array | undefined): string => bytes === undefined ? '\u{ffff}' : String.fromCharCode(bytes.length, ...bytes)
+
+/** Where a node is: one room (a tab, a headless companion), or every room in use, up to a number (a relay). */
+export type GossipScope = { room: RoomName } | { maxRooms: number }
+
+/** GossipSub's own accounting of one topic a peer subscribes to (its name counts too). */
+const TOPIC_ENTRY_BYTES = 1024 + 128
 
 /**
  * Options shared by the relay, the tabs and headless companions. Message ids
@@ -15,12 +23,17 @@ const bytesKey = (bytes: Uint8Array | undefined): string => bytes === undefined 
  * aikyo's v2-line nodes use, so a message seen over two paths is recognised
  * as one.
  */
-export function gossipOptions (): Partial<GossipsubOpts> {
+export function gossipOptions (scope: GossipScope): Partial<GossipsubOpts> {
   return {
     // A lone companion may speak before anyone listens; that is not an error.
     allowPublishToZeroTopicPeers: true,
-    // Anything but our topics is junk that would cost memory per peer.
-    allowedTopics: [...TOPICS, PEER_DISCOVERY_TOPIC],
+    ...('room' in scope
+      // Anything but our room's topics is junk (or another room) that would cost memory per peer.
+      ? { allowedTopics: roomTopicNames(scope.room) }
+      // A relay learns of a room when a peer subscribes to it, so it takes any
+      // topic; what one peer may subscribe to is bounded instead: every
+      // topic of `maxRooms` rooms (another relay carries all of them).
+      : { maxTopicBytesPerPeer: (scope.maxRooms + 1) * roomTopicNames(DEFAULT_ROOM).length * TOPIC_ENTRY_BYTES }),
     // Skip decoding oversize messages before they reach the validator.
     maxInboundDataLength: MAX_PAYLOAD_BYTES + 1024,
     // The same key as the message id (author + sequence number), read from

@@ -2,9 +2,10 @@
  * Who is present: companion cards exchanged over `/aikyo/metadata/1.0.0`
  * (shared protocol.md). We serve our card to whoever asks (ONE UTF-8 JSON
  * object, then close; no length prefix) and ask every peer that, after
- * identify, says it speaks the protocol. A peer that does not is not a
- * companion (a relay, a firehose). The list shrinks when a peer has been
- * disconnected for LEAVE_GRACE_MS.
+ * identify, says it speaks the protocol and is in our room (its agent
+ * version says the room; protocol/rooms.ts). A peer that does not speak it
+ * is not a companion (a relay, a firehose). The list shrinks when a peer
+ * has been disconnected for LEAVE_GRACE_MS.
  * We ask again on every identify, so a card edited after we met arrives
  * when its owner `announce()`s it with an identify push.
  *
@@ -18,6 +19,8 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p
 import { parseJson } from '../protocol/codec.ts'
 import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import { roomOfAgent } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 
 /**
@@ -86,8 +89,8 @@ export interface Presence {
   stop: () => Promise<void>
 }
 
-/** Serves `getCard()` and keeps the list of companions present up to date. */
-export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush }>, getCard: () => CompanionCard): Promise<Presence> {
+/** Serves `getCard()` and keeps the list of companions present in `room` up to date. */
+export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush }>, getCard: () => CompanionCard, room: RoomName): Promise<Presence> {
   const cards = new Map<string, CompanionCard>()
   const listeners = new Set<(cards: Map<string, CompanionCard>) => void>()
   const lifetime = new AbortController()
@@ -99,7 +102,10 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     const id = peer.toString()
     const pending = asking.get(id)
     if (pending !== undefined) return await pending
-    const request = requestCard(connection, lifetime.signal).then((card) => {
+    const request = (async () => {
+      if (roomOfAgent(await agentOf(peer)) !== room) throw new Error('in another room')
+      return await requestCard(connection, lifetime.signal)
+    })().then((card) => {
       if (node.getConnections(peer).length === 0) return // left while we asked
       const known = cards.get(id)
       if (known !== undefined && JSON.stringify(known) === JSON.stringify(card)) return
@@ -111,14 +117,15 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     await request
   }
 
-  const isOurs = async (peer: PeerId): Promise<boolean> => {
+  const agentOf = async (peer: PeerId): Promise<string | undefined> => {
     try {
       const agent = (await node.peerStore.get(peer)).metadata.get('AgentVersion')
-      return agent !== undefined && new TextDecoder().decode(agent).startsWith(KOTOBA_AGENT)
+      return agent === undefined ? undefined : new TextDecoder().decode(agent)
     } catch {
-      return false
+      return undefined
     }
   }
+  const isOurs = async (peer: PeerId): Promise<boolean> => (await agentOf(peer))?.startsWith(KOTOBA_AGENT) === true
 
   await node.handle(METADATA_PROTOCOL, async (stream, connection) => {
     try {

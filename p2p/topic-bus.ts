@@ -1,8 +1,10 @@
 /**
- * The five topics as every node of ours uses them (relay, tab, headless
- * companion): a validator on each topic, every topic subscribed, payloads
- * checked before they are published, and one stream of typed deliveries
- * (our own publishes included) for whoever listens.
+ * The topics of the rooms a node is in, as every node of ours uses them
+ * (relay, tab, headless companion): a validator on each topic, the topics
+ * subscribed, payloads checked before they are published, and one stream of
+ * typed deliveries (our own publishes included) for whoever listens.
+ * A tab or a headless companion is in one room; the relay joins every room
+ * in use (relay/rooms.ts).
  *
  * Each payload is decoded once, where it enters: the validator decodes it
  * (and refuses it for every listener and every peer downstream if it is
@@ -15,11 +17,14 @@ import type { Libp2p } from '@libp2p/interface'
 import { decodePayload, preparePayload } from '../protocol/codec.ts'
 import type { Outgoing, RefusalCode, TopicPayload } from '../protocol/codec.ts'
 import type { PublishedPayloads } from '../protocol/payloads.ts'
+import { topicName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 
 /** One accepted payload, as a listener gets it. */
 export type Delivery = TopicPayload & {
+  room: RoomName
   /** The payload's JSON text as it travelled (for logs and the firehose). */
   text: string
   /** Published by this node. */
@@ -32,6 +37,7 @@ export type DeliveryListener = (delivery: Delivery) => void
 
 /** A refused payload, for counters and logs. */
 export interface Refusal {
+  room: RoomName
   topic: Topic
   code: RefusalCode
   message: string
@@ -39,13 +45,30 @@ export interface Refusal {
   from: string
 }
 
-export interface TopicBus {
-  /** Checks and publishes a payload; listeners hear it too, as our own. Throws a TypeError for a payload peers would refuse. */
+/** One room's side of the bus: what a companion publishes and hears. */
+export interface RoomChannel {
+  room: RoomName
+  /** Checks and publishes a payload in the room; listeners hear it too, as our own. Throws a TypeError for a payload peers would refuse. */
   publish: <T extends Topic>(topic: T, payload: PublishedPayloads[T]) => Promise<void>
-  /** Publishes a payload already checked by `preparePayload` (the firehose checks client input itself). */
-  publishPrepared: (outgoing: Outgoing) => Promise<void>
-  /** Subscribes to every accepted payload (our own included). Returns the unsubscribe. */
+  /** Every accepted payload of the room (our own included). Returns the unsubscribe. */
   onPayload: (listener: DeliveryListener) => () => void
+}
+
+export interface TopicBus {
+  /** Subscribes to the room's five topics, with their validators (again: nothing happens). */
+  join: (room: RoomName) => void
+  /** Unsubscribes from the room's topics. */
+  leave: (room: RoomName) => void
+  /** The rooms joined, in the order joined. */
+  rooms: () => RoomName[]
+  /** Checks and publishes a payload in a room; listeners hear it too, as our own. Throws a TypeError for a payload peers would refuse. */
+  publish: <T extends Topic>(room: RoomName, topic: T, payload: PublishedPayloads[T]) => Promise<void>
+  /** Publishes a payload already checked by `preparePayload` (the firehose checks client input itself). */
+  publishPrepared: (room: RoomName, outgoing: Outgoing) => Promise<void>
+  /** Subscribes to every accepted payload of every room (our own included). Returns the unsubscribe. */
+  onPayload: (listener: DeliveryListener) => () => void
+  /** The room's side of the bus. */
+  channel: (room: RoomName) => RoomChannel
 }
 
 export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (refusal: Refusal) => void): TopicBus {
@@ -56,44 +79,74 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
     for (const listener of listeners) listener(delivery)
   }
   const self = node.peerId.toString()
+  const joined = new Set<RoomName>()
 
   // Accepted payloads, decoded by the validator, until their message event.
-  const accepted = new WeakMap<Message, TopicPayload>()
-  for (const topic of TOPICS) {
-    pubsub.topicValidators.set(topic, (peer, message) => {
-      const decoded = decodePayload(topic, message.data)
-      if (!decoded.ok) {
-        onRefused({ topic, code: decoded.code, message: decoded.message, from: peer.toString() })
-        return TopicValidatorResult.Reject
-      }
-      accepted.set(message, decoded)
-      return TopicValidatorResult.Accept
-    })
-  }
+  const accepted = new WeakMap<Message, Delivery>()
   pubsub.addEventListener('message', (event) => {
     const message = event.detail
-    const decoded = accepted.get(message)
-    if (decoded === undefined) return // not one of the five topics
+    const delivery = accepted.get(message)
+    if (delivery === undefined) return // not one of the rooms' topics
     accepted.delete(message)
-    deliver({ ...decoded, text: textDecoder.decode(message.data), own: false, author: message.type === 'signed' ? message.from.toString() : undefined })
+    deliver(delivery)
   })
-  for (const topic of TOPICS) pubsub.subscribe(topic)
 
-  const publishPrepared = async (outgoing: Outgoing): Promise<void> => {
-    await pubsub.publish(outgoing.checked.topic, outgoing.bytes)
-    deliver({ ...outgoing.checked, text: outgoing.text, own: true, author: self })
+  const join = (room: RoomName): void => {
+    if (joined.has(room)) return
+    joined.add(room)
+    for (const topic of TOPICS) {
+      const name = topicName(room, topic)
+      pubsub.topicValidators.set(name, (peer, message) => {
+        const decoded = decodePayload(topic, message.data)
+        if (!decoded.ok) {
+          onRefused({ room, topic, code: decoded.code, message: decoded.message, from: peer.toString() })
+          return TopicValidatorResult.Reject
+        }
+        const { ok: _ok, ...payload } = decoded
+        const author = message.type === 'signed' ? message.from.toString() : undefined
+        accepted.set(message, { ...payload, room, text: textDecoder.decode(message.data), own: false, author })
+        return TopicValidatorResult.Accept
+      })
+      pubsub.subscribe(name)
+    }
+  }
+
+  const publishPrepared = async (room: RoomName, outgoing: Outgoing): Promise<void> => {
+    if (!joined.has(room)) throw new Error(`not in room ${room}`)
+    await pubsub.publish(topicName(room, outgoing.checked.topic), outgoing.bytes)
+    deliver({ ...outgoing.checked, room, text: outgoing.text, own: true, author: self })
+  }
+
+  const publish = async <T extends Topic>(room: RoomName, topic: T, payload: PublishedPayloads[T]): Promise<void> => {
+    const outgoing = preparePayload(topic, payload)
+    if (!outgoing.ok) throw new TypeError(`refusing to publish on ${topic}: ${outgoing.message}`)
+    await publishPrepared(room, outgoing)
+  }
+
+  const onPayload = (listener: DeliveryListener): () => void => {
+    listeners.add(listener)
+    return () => { listeners.delete(listener) }
   }
 
   return {
-    publish: async (topic, payload) => {
-      const outgoing = preparePayload(topic, payload)
-      if (!outgoing.ok) throw new TypeError(`refusing to publish on ${topic}: ${outgoing.message}`)
-      await publishPrepared(outgoing)
+    join,
+    leave: (room) => {
+      if (!joined.delete(room)) return
+      for (const topic of TOPICS) {
+        const name = topicName(room, topic)
+        pubsub.unsubscribe(name)
+        pubsub.topicValidators.delete(name)
+      }
     },
+    rooms: () => [...joined],
+    publish,
     publishPrepared,
-    onPayload: (listener) => {
-      listeners.add(listener)
-      return () => { listeners.delete(listener) }
-    }
+    onPayload,
+    channel: (room) => ({
+      room,
+      publish: async (topic, payload) => { await publish(room, topic, payload) },
+      onPayload: (listener) => onPayload((delivery) => { if (delivery.room === room) listener(delivery) })
+    })
   }
 }
+

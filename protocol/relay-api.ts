@@ -20,6 +20,13 @@ const RelayLlmSchema = v.object({
 })
 export type RelayLlm = v.InferOutput<typeof RelayLlmSchema>
 
+/** A room the relay carries, with the companions connected to the relay that are in it. */
+const RoomSummarySchema = v.object({
+  name: v.string(),
+  companions: v.pipe(v.number(), v.integer(), v.minValue(0))
+})
+export type RoomSummary = v.InferOutput<typeof RoomSummarySchema>
+
 /** `GET /api/relay`: how a page reaches the relay that served it. */
 export const RelayInfoSchema = v.object({
   peerId: v.pipe(v.string(), v.minLength(1)),
@@ -27,6 +34,8 @@ export const RelayInfoSchema = v.object({
   multiaddrs: v.pipe(v.array(v.string()), v.minLength(1, 'the relay names no address to dial')),
   /** Other relays this one is connected to, for a page to move to if this one dies. */
   neighbours: v.array(PeerAddressesSchema),
+  /** The rooms the relay carries (the default room first); an older relay lists none. */
+  rooms: v.optional(v.array(RoomSummarySchema), []),
   /** Path of the firehose WebSocket on this HTTP origin. */
   firehose: v.string(),
   /** The model proxy, when the relay has a model endpoint, else null. */

@@ -5,6 +5,7 @@
  * limit is closed (1008) and, if it does not answer the close, cut.
  */
 import type { WebSocket } from 'ws'
+import type { RoomName } from '../protocol/rooms.ts'
 import { RateLimiter } from './firehose-protocol.ts'
 import type { Filter, FirehoseErrorCode } from './firehose-protocol.ts'
 
@@ -18,10 +19,15 @@ export interface ClientLimits {
   publishBurst: number
 }
 
+/** A client's filter, with the rooms it watches always spelled out. */
+export type RoomFilter = Filter & { rooms: RoomName[] }
+
 export class FirehoseClient {
   readonly ws: WebSocket
   version: 0 | 1
-  filter: Filter = {}
+  /** The room it connected to (`?room=`): a v0 client's only room, a v1 client's when it names none. */
+  readonly home: RoomName
+  filter: RoomFilter
   mayPublish: boolean
   readonly limiter: RateLimiter
   /** Answered the last ping (dead clients are dropped at the next heartbeat). */
@@ -30,9 +36,11 @@ export class FirehoseClient {
   readonly #limits: ClientLimits
   readonly #log: (line: string) => void
 
-  constructor (ws: WebSocket, init: { version: 0 | 1, mayPublish: boolean, limits: ClientLimits, now: number, log: (line: string) => void }) {
+  constructor (ws: WebSocket, init: { version: 0 | 1, home: RoomName, mayPublish: boolean, limits: ClientLimits, now: number, log: (line: string) => void }) {
     this.ws = ws
     this.version = init.version
+    this.home = init.home
+    this.filter = { rooms: [init.home] }
     this.mayPublish = init.mayPublish
     this.#limits = init.limits
     this.#log = init.log

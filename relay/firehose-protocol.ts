@@ -6,17 +6,34 @@
  * Protocol reference: docs/firehose.md.
  */
 import * as v from 'valibot'
+import { parseRoomName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 
 export const FIREHOSE_VERSION = 1
 
-export type FirehoseErrorCode = 'invalid' | 'unknown-topic' | 'too-large' | 'rate-limited' | 'unauthorized' | 'too-old' | 'internal'
+export type FirehoseErrorCode = 'invalid' | 'unknown-topic' | 'too-large' | 'rate-limited' | 'unauthorized' | 'too-old' | 'too-many-rooms' | 'internal'
+
+/** Rooms one client may watch at once. */
+export const MAX_ROOMS_PER_CLIENT = 32
 
 const Ids = v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(256))
 
-/** Which events a client receives; an absent field matches everything. */
+/** A room name, case-folded, or the rule it breaks. */
+const RoomSchema = v.pipe(v.string(), v.rawTransform(({ dataset, addIssue, NEVER }) => {
+  const parsed = parseRoomName(dataset.value)
+  if (parsed.ok) return parsed.room
+  addIssue({ message: parsed.message })
+  return NEVER
+}))
+
+/**
+ * Which events a client receives; an absent field matches everything, but
+ * for `rooms`: absent, the room the client connected to (`?room=`, else the default room).
+ */
 const FilterSchema = v.object({
+  rooms: v.optional(v.pipe(v.array(RoomSchema), v.minLength(1), v.maxLength(MAX_ROOMS_PER_CLIENT))),
   topics: v.optional(v.pipe(v.array(v.picklist(TOPICS)), v.maxLength(TOPICS.length))),
   /** Senders: `params.from` of the payload. */
   from: v.optional(Ids),
@@ -31,7 +48,7 @@ const FrameId = v.pipe(v.string(), v.maxLength(200))
 export const ClientFrameSchema = v.variant('type', [
   v.object({ type: v.literal('hello'), version: v.literal(FIREHOSE_VERSION), token: v.optional(v.string()), subscribe: v.optional(FilterSchema), since: v.optional(Seq) }),
   v.object({ type: v.literal('subscribe'), ...FilterSchema.entries }),
-  v.object({ type: v.literal('publish'), id: v.optional(FrameId), topic: v.string(), body: v.unknown() }),
+  v.object({ type: v.literal('publish'), id: v.optional(FrameId), room: v.optional(RoomSchema), topic: v.string(), body: v.unknown() }),
   v.object({ type: v.literal('replay'), since: Seq }),
   v.object({ type: v.literal('ping'), id: v.optional(FrameId) })
 ])
@@ -69,6 +86,7 @@ export function parseClientFrame (value: unknown): { ok: true, frame: ClientFram
 /** An event as the relay saw it: a payload on a topic, numbered. */
 export interface FirehoseEvent {
   seq: number
+  room: RoomName
   /** ms since the epoch, when the relay received it */
   time: number
   topic: Topic
@@ -94,7 +112,9 @@ export function routingOf (payload: unknown): { sender?: string, addressees?: st
   return { ...(senders.size === 1 ? { sender: [...senders][0] } : {}), addressees: [...addressees] }
 }
 
-export function matchesFilter (filter: Filter, event: Pick<FirehoseEvent, 'topic' | 'sender' | 'addressees'>): boolean {
+/** Whether `event` is one a client with `filter` gets (the filter's rooms already in effect: see `roomsOf`). */
+export function matchesFilter (filter: Filter, event: Pick<FirehoseEvent, 'room' | 'topic' | 'sender' | 'addressees'>): boolean {
+  if (filter.rooms !== undefined && !filter.rooms.includes(event.room)) return false
   if (filter.topics !== undefined && !filter.topics.includes(event.topic)) return false
   if (filter.from !== undefined && (event.sender === undefined || !filter.from.includes(event.sender))) return false
   if (filter.to !== undefined && !(event.addressees ?? []).some(id => filter.to!.includes(id))) return false
@@ -103,40 +123,50 @@ export function matchesFilter (filter: Filter, event: Pick<FirehoseEvent, 'topic
 
 /** The server's envelope around one event. */
 export function eventFrame (event: FirehoseEvent): string {
-  return `{"type":"event","seq":${event.seq},"time":${event.time},"topic":${JSON.stringify(event.topic)},"peer":${JSON.stringify(event.peer)},"payload":${event.json}}`
+  return `{"type":"event","seq":${event.seq},"time":${event.time},"room":${JSON.stringify(event.room)},"topic":${JSON.stringify(event.topic)},"peer":${JSON.stringify(event.peer)},"payload":${event.json}}`
 }
 
 /**
- * The last `perTopic` events of each topic, for clients that reconnect.
- * Sequence numbers are relay-wide, so a client resumes with one number.
+ * The last `perTopic` events of each topic of each room, for clients that
+ * reconnect. Sequence numbers are relay-wide, so a client resumes with one
+ * number. A room the relay no longer carries is dropped with `forget`.
  */
 export class ReplayBuffer {
   readonly perTopic: number
-  #events = new Map<Topic, FirehoseEvent[]>()
-  /** Per topic, the highest seq that fell out of the buffer. */
-  #evicted = new Map<Topic, number>()
+  #events = new Map<string, FirehoseEvent[]>()
+  /** Per room and topic, the highest seq that fell out of the buffer. */
+  #evicted = new Map<string, number>()
 
   constructor (perTopic: number) {
     this.perTopic = perTopic
   }
 
   add (event: FirehoseEvent): void {
-    const list = this.#events.get(event.topic) ?? []
+    const key = `${event.room}/${event.topic}`
+    const list = this.#events.get(key) ?? []
     list.push(event)
-    if (list.length > this.perTopic) this.#evicted.set(event.topic, list.shift()!.seq)
-    this.#events.set(event.topic, list)
+    if (list.length > this.perTopic) this.#evicted.set(key, list.shift()!.seq)
+    this.#events.set(key, list)
   }
 
   /**
-   * Events after `since` matching `filter`, in order; or the oldest `since`
-   * that still works when the buffer no longer holds all of them.
+   * Events after `since` matching `filter` (its `rooms` given), in order; or
+   * the oldest `since` that still works when the buffer no longer holds all of them.
    */
-  since (since: number, filter: Filter): { ok: true, events: FirehoseEvent[] } | { ok: false, oldest: number } {
-    const topics = filter.topics ?? TOPICS
-    const lost = Math.max(-1, ...topics.map(t => this.#evicted.get(t) ?? -1))
+  since (since: number, filter: Filter & { rooms: RoomName[] }): { ok: true, events: FirehoseEvent[] } | { ok: false, oldest: number } {
+    const keys = filter.rooms.flatMap(room => (filter.topics ?? TOPICS).map(topic => `${room}/${topic}`))
+    const lost = Math.max(-1, ...keys.map(key => this.#evicted.get(key) ?? -1))
     if (lost > since) return { ok: false, oldest: lost }
-    const events = topics.flatMap(t => (this.#events.get(t) ?? []).filter(e => e.seq > since && matchesFilter(filter, e)))
+    const events = keys.flatMap(key => (this.#events.get(key) ?? []).filter(e => e.seq > since && matchesFilter(filter, e)))
     return { ok: true, events: events.sort((a, b) => a.seq - b.seq) }
+  }
+
+  /** Drops what is kept of a room. */
+  forget (room: RoomName): void {
+    for (const topic of TOPICS) {
+      this.#events.delete(`${room}/${topic}`)
+      this.#evicted.delete(`${room}/${topic}`)
+    }
   }
 }
 

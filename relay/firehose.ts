@@ -1,6 +1,10 @@
 /**
  * `/firehose`: the plain-JSON WebSocket bridge for third-party programs.
  *
+ * Each connection is in a room (`?room=NAME`, else the default room): a v0
+ * client reads and speaks in that room only, a v1 client may watch several
+ * and name the room of each publish; every v1 event says its room.
+ *
  * Two dialects on one endpoint (docs/firehose.md):
  * - v0, the default, aikyo-compatible: a client sends `{"topic","body"}` to
  *   publish `body`; it receives every payload as the JSON value itself; bad
@@ -24,10 +28,14 @@ import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import { parseJson, preparePayload } from '../protocol/codec.ts'
 import type { Outgoing, TopicPayload } from '../protocol/codec.ts'
+import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { MAX_PAYLOAD_BYTES, TOPICS, isTopic } from '../protocol/topics.ts'
 import { FirehoseClient } from './firehose-client.ts'
+import type { RoomFilter } from './firehose-client.ts'
 import { FIREHOSE_VERSION, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, parseV0Frame, routingOf } from './firehose-protocol.ts'
-import type { FirehoseEvent } from './firehose-protocol.ts'
+import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
+import type { RoomSummary } from './rooms.ts'
 
 export interface FirehoseLimits {
   /** Clients at once; the next one is closed with 1013 (try again later). */
@@ -54,23 +62,34 @@ export interface FirehoseAccess {
   allowedOrigins: string[]
 }
 
+/** The relay's rooms, as the firehose needs them (relay/rooms.ts). */
+export interface FirehoseRooms {
+  /** Carry a room a client watches or speaks in, or say why not. */
+  want: (room: RoomName) => { ok: true } | { ok: false, message: string }
+  release: (room: RoomName) => void
+  list: () => RoomSummary[]
+}
+
 export interface FirehoseOptions {
-  /** Publishes a checked payload on the network. */
-  publish: (outgoing: Outgoing) => Promise<void>
+  /** Publishes a checked payload in a room on the network. */
+  publish: (room: RoomName, outgoing: Outgoing) => Promise<void>
+  rooms: FirehoseRooms
   limits?: Partial<FirehoseLimits>
   access?: Partial<FirehoseAccess>
   log?: (line: string) => void
   now?: () => number
 }
 
-/** What arrived from the network, for `broadcast`: the payload, its JSON text, and the peer that wrote it. */
-export type Arrival = TopicPayload & { json: string, peer: string }
+/** What arrived from the network, for `broadcast`: the payload, its room, its JSON text, and the peer that wrote it. */
+export type Arrival = TopicPayload & { room: RoomName, json: string, peer: string }
 
 export interface Firehose {
   /** Completes a WebSocket upgrade for `/firehose` (or refuses it). */
   handleUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void
   /** Numbers a payload from the network and sends it to every client that wants it. */
   broadcast: (arrival: Arrival) => void
+  /** Drops the replay kept of a room the relay no longer carries. */
+  forget: (room: RoomName) => void
   /** The information document (`/firehose/info`). */
   info: () => Record<string, unknown>
   readonly clientCount: number
@@ -99,14 +118,14 @@ const sameSecret = (given: string, expected: string): boolean => {
 export function createFirehose (options: FirehoseOptions): Firehose {
   const limits: FirehoseLimits = { ...FIREHOSE_DEFAULTS, ...options.limits }
   const access: FirehoseAccess = { readOnly: false, allowedOrigins: [], ...options.access }
-  const { publish, log = () => {}, now = Date.now } = options
+  const { publish, rooms, log = () => {}, now = Date.now } = options
   const server = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: true })
   const clients = new Map<WebSocket, FirehoseClient>()
   const replay = new ReplayBuffer(limits.replayPerTopic)
   let seq = 0
 
   const record = (arrival: Arrival): FirehoseEvent => {
-    const event: FirehoseEvent = { seq: ++seq, time: now(), topic: arrival.topic, peer: arrival.peer, json: arrival.json, ...routingOf(arrival.payload) }
+    const event: FirehoseEvent = { seq: ++seq, time: now(), room: arrival.room, topic: arrival.topic, peer: arrival.peer, json: arrival.json, ...routingOf(arrival.payload) }
     replay.add(event)
     return event
   }
@@ -115,8 +134,9 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     let envelope: string | undefined
     for (const client of clients.values()) {
       if (client === except) continue
-      if (client.version === 0) client.send(event.json)
-      else if (matchesFilter(client.filter, event)) client.send(envelope ??= eventFrame(event))
+      if (client.version === 0) {
+        if (event.room === client.home) client.send(event.json)
+      } else if (matchesFilter(client.filter, event)) client.send(envelope ??= eventFrame(event))
     }
   }
 
@@ -134,7 +154,30 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     client.send(JSON.stringify({ type: 'replayed', since, through: seq, count: found.events.length }))
   }
 
-  const doPublish = (client: FirehoseClient, topic: unknown, body: unknown, id?: string): void => {
+  /**
+   * Gives a client a new filter, carrying the rooms it now watches and
+   * releasing those it no longer does; if the relay cannot carry one of them,
+   * the client keeps its old filter and is told why.
+   */
+  const setFilter = (client: FirehoseClient, filter: Filter): boolean => {
+    const next: RoomFilter = { ...filter, rooms: filter.rooms ?? [client.home] }
+    const added = next.rooms.filter(room => !client.filter.rooms.includes(room))
+    const taken: RoomName[] = []
+    for (const room of added) {
+      const wanted = rooms.want(room)
+      if (!wanted.ok) {
+        for (const r of taken) rooms.release(r)
+        client.sendError('too-many-rooms', `room ${room}: ${wanted.message}`)
+        return false
+      }
+      taken.push(room)
+    }
+    for (const room of client.filter.rooms) if (!next.rooms.includes(room)) rooms.release(room)
+    client.filter = next
+    return true
+  }
+
+  const doPublish = (client: FirehoseClient, room: RoomName, topic: unknown, body: unknown, id?: string): void => {
     const ref = id === undefined ? {} : { id }
     if (!client.mayPublish) {
       client.sendError('unauthorized', access.readOnly ? 'this firehose is read-only' : 'publishing needs the firehose token (?token= or the hello\'s "token")', ref)
@@ -159,9 +202,18 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       client.sendError(outgoing.code, outgoing.message, ref)
       return
     }
-    publish(outgoing).then(
+    // Speaking in a room the client does not watch: the relay must carry it.
+    if (!client.filter.rooms.includes(room)) {
+      const wanted = rooms.want(room)
+      if (!wanted.ok) {
+        client.sendError('too-many-rooms', `room ${room}: ${wanted.message}`, ref)
+        return
+      }
+      rooms.release(room)
+    }
+    publish(room, outgoing).then(
       () => {
-        const event = record({ ...outgoing.checked, json: outgoing.text, peer: 'firehose' })
+        const event = record({ ...outgoing.checked, room, json: outgoing.text, peer: 'firehose' })
         deliver(event, client)
         if (client.version === 1 && id !== undefined) client.send(JSON.stringify({ type: 'ack', id, seq: event.seq }))
       },
@@ -173,7 +225,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
   const onV0Frame = (client: FirehoseClient, value: unknown): boolean => {
     const parsed = parseV0Frame(value)
     if (!parsed.ok) client.sendError('invalid', parsed.message)
-    else if ('frame' in parsed) doPublish(client, parsed.frame.topic, parsed.frame.body)
+    else if ('frame' in parsed) doPublish(client, client.home, parsed.frame.topic, parsed.frame.body)
     else return false
     return true
   }
@@ -191,17 +243,16 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       case 'hello':
         client.version = 1
         if (frame.token !== undefined && access.publishToken !== undefined && !access.readOnly) client.mayPublish ||= sameSecret(frame.token, access.publishToken)
-        if (frame.subscribe !== undefined) client.filter = frame.subscribe
+        if (frame.subscribe !== undefined && !setFilter(client, frame.subscribe)) break
         welcome(client)
         if (frame.since !== undefined) replayTo(client, frame.since)
         break
       case 'subscribe': {
         const { type: _type, ...filter } = frame
-        client.filter = filter
-        client.send(JSON.stringify({ type: 'subscribed', ...filter }))
+        if (setFilter(client, filter)) client.send(JSON.stringify({ type: 'subscribed', ...client.filter }))
         break
       }
-      case 'publish': doPublish(client, frame.topic, frame.body, frame.id); break
+      case 'publish': doPublish(client, frame.room ?? client.home, frame.topic, frame.body, frame.id); break
       case 'replay': replayTo(client, frame.since); break
       case 'ping': client.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }), seq, time: now() })); break
     }
@@ -232,11 +283,12 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     maxClients: limits.maxClients
   })
 
-  server.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+  server.on('connection', (ws: WebSocket, request: IncomingMessage, home: RoomName) => {
     const params = new URL(request.url ?? '/', 'http://relay').searchParams
     const token = params.get('token')
     const client = new FirehoseClient(ws, {
       version: params.get('v') === String(FIREHOSE_VERSION) ? 1 : 0,
+      home,
       mayPublish: !access.readOnly && (access.publishToken === undefined || (token !== null && sameSecret(token, access.publishToken))),
       limits,
       now: now(),
@@ -245,7 +297,10 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     clients.set(ws, client)
     ws.on('pong', () => { client.alive = true })
     ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(client, data, isBinary) })
-    ws.on('close', () => { clients.delete(ws) })
+    ws.on('close', () => {
+      clients.delete(ws)
+      for (const room of client.filter.rooms) rooms.release(room)
+    })
     ws.on('error', (err: Error) => { log(`firehose: client error: ${err.message}`) })
     if (client.version === 1) welcome(client)
   })
@@ -277,20 +332,33 @@ export function createFirehose (options: FirehoseOptions): Firehose {
         refuse(socket, '403 Forbidden', `origin ${origin} may not use this firehose\n`)
         return
       }
+      const asked = new URL(request.url ?? '/', 'http://relay').searchParams.get('room')
+      const home = parseRoomName(asked ?? DEFAULT_ROOM)
+      if (!home.ok) {
+        refuse(socket, '400 Bad Request', `?room=: ${home.message}\n`)
+        return
+      }
       server.handleUpgrade(request, socket, head, (ws) => {
         if (server.clients.size > limits.maxClients) {
           ws.close(1013, 'too many firehose clients; try again later')
           return
         }
-        server.emit('connection', ws, request)
+        const wanted = rooms.want(home.room)
+        if (!wanted.ok) {
+          ws.close(1013, `room ${home.room}: ${wanted.message}`.slice(0, 120))
+          return
+        }
+        server.emit('connection', ws, request, home.room)
       })
     },
     broadcast: (arrival) => { deliver(record(arrival)) },
+    forget: (room) => { replay.forget(room) },
     info: () => ({
       name: 'kotoba firehose',
       path: '/firehose',
       versions: [0, FIREHOSE_VERSION],
       topics: TOPICS,
+      rooms: rooms.list(),
       seq,
       limits: publicLimits(),
       access: { publishToken: access.publishToken !== undefined, readOnly: access.readOnly, originAllowList: access.allowedOrigins.length > 0 },

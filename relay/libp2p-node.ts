@@ -19,6 +19,7 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { announcements } from '../p2p/announcements.ts'
 import { gossipOptions } from '../p2p/gossip.ts'
+import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import type { RelayOptions } from './options.ts'
 
@@ -59,14 +60,14 @@ export async function createRelayNode (options: RelayOptions, privateKey: Privat
     },
     peerDiscovery: [
       // The relay must take part in pubsub peer discovery, or tabs never hear of each other.
-      announcements()
+      announcements(DEFAULT_ROOM)
     ],
     services: {
       // Required by circuit relay, WebRTC signalling and GossipSub.
       identify: identify(),
       // Round-trip times for the page's network panel.
       ping: ping(),
-      pubsub: gossipsub(gossipOptions()),
+      pubsub: gossipsub(gossipOptions({ maxRooms: options.maxRooms })),
       relay: circuitRelayServer({
         // The relayed hop only carries WebRTC signalling between tabs, so the
         // per-connection limits can stay at their defaults; what a LAN full

@@ -11,6 +11,7 @@ import { llmEndpoint } from '../host/option-checks.ts'
 import { exitOnSignals } from '../host/shutdown.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { helpText, parseCommandLine } from './options.ts'
 import type { RelayOptions } from './options.ts'
 import { startRelay } from './relay.ts'
@@ -31,15 +32,16 @@ function reachableHosts (host: string): string[] {
  * The companion (and WebRTC, which it needs) is loaded only when asked for:
  * a relay without companions stays light.
  */
-async function startCompanions (cards: CompanionCard[], relay: RelayHandle, options: RelayOptions, llm: ChatEndpoint | undefined): Promise<HeadlessCompanion[]> {
+async function startCompanions (cards: Array<{ card: CompanionCard, room: RoomName }>, relay: RelayHandle, options: RelayOptions, llm: ChatEndpoint | undefined): Promise<HeadlessCompanion[]> {
   if (cards.length === 0) return []
   const { startHeadlessCompanion } = await import('../headless/headless-companion.ts')
   const relayTcp = relay.multiaddrs().find(ma => !ma.toString().includes('/ws') && ma.toString().startsWith('/ip4/127.'))
     ?? relay.multiaddrs().find(ma => !ma.toString().includes('/ws'))
   const companions: HeadlessCompanion[] = []
-  for (const card of cards) {
+  for (const { card, room } of cards) {
     const companion = await startHeadlessCompanion({
       card,
+      room,
       host: '127.0.0.1',
       tcpPort: 0,
       mdns: false,
@@ -48,14 +50,14 @@ async function startCompanions (cards: CompanionCard[], relay: RelayHandle, opti
       ...(llm === undefined ? {} : { llm })
     }, { log: (line) => { console.log(`[${card.name}] ${line}`) }, showConversation: false })
     companions.push(companion)
-    console.log(`  companion  ${card.name} (${card.id}), peer id ${companion.peerId}`)
+    console.log(`  companion  ${card.name} (${card.id}) in room ${room}, peer id ${companion.peerId}`)
   }
   return companions
 }
 
 async function main (): Promise<void> {
   let options: RelayOptions
-  let cards: CompanionCard[]
+  let cards: Array<{ card: CompanionCard, room: RoomName }>
   let llm: ChatEndpoint | undefined
   try {
     const parsed = parseCommandLine(process.argv.slice(2), process.env)
@@ -64,7 +66,7 @@ async function main (): Promise<void> {
       return
     }
     options = parsed.options
-    cards = await Promise.all(options.companions.map(loadCardFile))
+    cards = await Promise.all(options.companions.map(async ({ file, room }) => ({ card: await loadCardFile(file), room })))
     // The relay's model endpoint is theirs too; they must name a model.
     llm = cards.length === 0 ? undefined : llmEndpoint(options.llmUrl, options.llmModel, options.llmKey, options.llmTimeoutMs)
   } catch (err) {

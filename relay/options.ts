@@ -7,6 +7,29 @@ import { resolve } from 'node:path'
 import { flagRows, readFlags } from '../host/cli-flags.ts'
 import type { Flags } from '../host/cli-flags.ts'
 import { checkHost, checkPeerAddress, checkPort, isHttpUrl } from '../host/option-checks.ts'
+import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+
+/** A headless companion the relay runs in its process: its card file and its room. */
+export interface CompanionSpec {
+  file: string
+  room: RoomName
+}
+
+/**
+ * `--companion FILE` (the default room) or `--companion FILE@ROOM`. The part
+ * after the last `@` is a room when it holds no `/` and no `.` (a room name
+ * never does, a card file's name usually does), so `kyoko@home.json` is a file.
+ */
+export function parseCompanionSpec (text: string): CompanionSpec {
+  const at = text.lastIndexOf('@')
+  const suffix = at < 0 ? '' : text.slice(at + 1)
+  if (at < 0 || /[/.]/.test(suffix)) return { file: text, room: DEFAULT_ROOM }
+  const room = parseRoomName(suffix)
+  if (!room.ok) throw new TypeError(`--companion ${text}: ${room.message}`)
+  if (at === 0) throw new TypeError(`--companion ${text}: name the card file before the @`)
+  return { file: text.slice(0, at), room: room.room }
+}
 
 export interface RelayOptions {
   /** Interface to listen on (HTTP, libp2p TCP and WebSocket). `0.0.0.0` serves the whole LAN. */
@@ -53,8 +76,10 @@ export interface RelayOptions {
   llmModel?: string
   /** How long the relay waits for `llmUrl` to answer one request (ms). */
   llmTimeoutMs: number
-  /** Card files of headless companions to run in the relay's process (`--companion`). */
-  companions: string[]
+  /** Headless companions to run in the relay's process (`--companion`). */
+  companions: CompanionSpec[]
+  /** Rooms the relay carries at once; a peer asking for more is not followed. */
+  maxRooms: number
 }
 
 export const DEFAULT_PORT = 8787
@@ -77,7 +102,8 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseBufferBytes: 8 * 1024 * 1024,
   firehoseHeartbeatMs: 30_000,
   llmTimeoutMs: 120_000,
-  companions: []
+  companions: [],
+  maxRooms: 256
 }
 
 /**
@@ -93,7 +119,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     wsPort: partial.wsPort ?? follow(1),
     tcpPort: partial.tcpPort ?? follow(2),
     dataDir: resolve(base.dataDir),
-    companions: base.companions.map(file => resolve(file)),
+    companions: base.companions.map(spec => ({ ...spec, file: resolve(spec.file) })),
     webRoot: resolve(base.webRoot)
   }
 
@@ -103,7 +129,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
   }
-  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay', 'firehoseBufferBytes', 'firehoseHeartbeatMs'] as const) {
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay', 'firehoseBufferBytes', 'firehoseHeartbeatMs', 'maxRooms'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
   }
   if (options.firehoseToken !== undefined && options.firehoseToken.length < 8) throw new TypeError('firehoseToken must have at least 8 characters')
@@ -148,7 +174,8 @@ const FLAGS: Flags = {
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
   'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: `how long to wait for --llm-url to answer (default ${DEFAULTS.llmTimeoutMs / 1000})` },
-  companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE', help: 'also run a headless companion with this card (thinks with --llm-url when set); repeatable', multiple: true },
+  'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
+  companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
 }
 
@@ -158,7 +185,8 @@ export function helpText (): string {
     'Usage: node relay [options]',
     '',
     'Starts the kotoba relay: serves the companion page, relays browsers to each',
-    'other (circuit-relay-v2, then direct WebRTC), carries the five GossipSub topics,',
+    'other (circuit-relay-v2, then direct WebRTC), carries the five GossipSub topics',
+    'of every room in use,',
     'discovers LAN peers by mDNS, and serves a plain-JSON WebSocket at /firehose.',
     '',
     'Options (each also read from the environment variable in brackets; flags win):',
@@ -210,7 +238,8 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmKey: read('llm-key') as string | undefined,
       llmModel: read('llm-model') as string | undefined,
       llmTimeoutMs: seconds('llm-timeout'),
-      companions: read('companion') as string[] | undefined
+      companions: (read('companion') as string[] | undefined)?.map(parseCompanionSpec),
+      maxRooms: integer('max-rooms')
     })
   }
 }

@@ -11,6 +11,7 @@ import { startTopicBus } from '../p2p/topic-bus.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { createFirehose } from './firehose.ts'
+import { startRelayRooms } from './rooms.ts'
 import { createHttpServer } from './http-server.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
@@ -59,20 +60,28 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
 
   const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
 
-  // Every topic subscribed, with the validators every node runs.
+  // Every room's topics, with the validators every node runs.
   const bus = startTopicBus(node, (refusal) => {
     counters[refusal.topic].refused++
-    log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
+    log(`refused in room ${refusal.room} on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
   })
   keepGossipLinksTwoWay(node, (peer) => { log(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
+  const neighbours = trackNeighbours(node)
+  const rooms = startRelayRooms(node, bus, {
+    maxRooms: options.maxRooms,
+    isRelay: (id) => neighbours.list().some(n => n.peerId === id),
+    log,
+    onLeave: (room) => { firehose.forget(room) }
+  })
 
   const firehose = createFirehose({
+    rooms,
     limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2, replayPerTopic: options.firehoseReplay, sendBufferBytes: options.firehoseBufferBytes, heartbeatMs: options.firehoseHeartbeatMs },
     access: { publishToken: options.firehoseToken, readOnly: options.firehoseReadOnly, allowedOrigins: options.firehoseOrigins },
     log,
-    publish: async (outgoing) => {
+    publish: async (room, outgoing) => {
       counters[outgoing.checked.topic].fromFirehose++
-      await bus.publishPrepared(outgoing)
+      await bus.publishPrepared(room, outgoing)
     }
   })
 
@@ -85,7 +94,6 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   })
 
   connectLanPeers(node, options.bootstrap, lifetime.signal, log)
-  const neighbours = trackNeighbours(node)
 
   const llm = options.llmUrl === undefined
     ? undefined
@@ -103,6 +111,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
       peerId,
       multiaddrs: [...new Set([...first, ...listed])],
       neighbours: neighbours.list(),
+      rooms: rooms.list(),
       firehose: '/firehose',
       llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }
     }
@@ -115,7 +124,9 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     connections: node.getConnections().length,
     firehoseClients: firehose.clientCount,
     memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
-    topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }]))
+    // Summed over the rooms; subscribers of the default room's topics.
+    topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }])),
+    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused }
   })
 
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm })
@@ -139,6 +150,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     close: async () => {
       closing ??= (async () => {
         lifetime.abort()
+        rooms.stop()
         neighbours.stop()
         await firehose.close()
         http.closeAllConnections()

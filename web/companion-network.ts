@@ -9,7 +9,8 @@ import type { Connection } from '@libp2p/interface'
 import { joinTopics } from '../p2p/companion-peer.ts'
 import { hasDirectConnection, keepConnected } from '../p2p/keep-connected.ts'
 import type { HeldPeer } from '../p2p/keep-connected.ts'
-import type { TopicBus } from '../p2p/topic-bus.ts'
+import type { RoomChannel } from '../p2p/topic-bus.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
 import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
 import { connectionKind } from './connection-kind.ts'
@@ -18,16 +19,17 @@ import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
 import type { NetworkState } from './network-state.svelte.ts'
 
 export interface CompanionNetworkOptions {
+  room: RoomName
   /** Where the relay says how to reach it (same origin as the page). */
   relayInfoUrl: string
   iceServers: RTCIceServer[]
   privateKey?: CompanionNodeOptions['privateKey']
 }
 
-/** The topics (every payload is also recorded in the page's log), the node, and its relay. */
+/** The room's topics (every payload is also recorded in the page's log), the node, and its relay. */
 export interface CompanionNetwork {
   node: CompanionNode
-  bus: TopicBus
+  bus: RoomChannel
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
   stop: () => Promise<void>
@@ -92,15 +94,16 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
       } catch { /* an address this browser cannot parse: skip that relay */ }
     }
     state.knownRelays = [...relays.keys()]
+    state.rooms = latest.rooms
   }
   learnNeighbours(info)
 
-  const node = await createCompanionNode({ iceServers: options.iceServers, privateKey: options.privateKey })
+  const node = await createCompanionNode({ room: options.room, iceServers: options.iceServers, privateKey: options.privateKey })
   const selfId = node.peerId.toString()
   state.peerId = selfId
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
-  // On the topics, and linked directly to every companion we hear of.
-  const bus = joinTopics(node, { signal, onRefused: () => { state.refused++ } })
+  // On the room's topics, and linked directly to the companions of the room we hear of.
+  const bus = joinTopics(node, { room: options.room, signal, onRefused: () => { state.refused++ } })
   bus.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
 
   // --- connections, as the network panel shows them

@@ -17,7 +17,8 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { announcements } from '../p2p/announcements.ts'
 import { gossipOptions } from '../p2p/gossip.ts'
-import { KOTOBA_AGENT } from '../protocol/topics.ts'
+import { companionAgent } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 
 export interface CompanionServices extends Record<string, unknown> {
   identify: Identify
@@ -30,6 +31,8 @@ export interface CompanionServices extends Record<string, unknown> {
 export type CompanionNode = Libp2p<CompanionServices>
 
 export interface CompanionNodeOptions {
+  /** The room it converses in: its topics are the only ones it takes. */
+  room: RoomName
   /**
    * STUN/TURN servers for WebRTC. Empty by default: on a LAN, host candidates
    * connect, and no traffic should leave for public servers unasked.
@@ -42,7 +45,7 @@ export interface CompanionNodeOptions {
 export async function createCompanionNode (options: CompanionNodeOptions): Promise<CompanionNode> {
   return await createLibp2p<CompanionServices>({
     // Tells peers of another make (aikyo) from ours; see p2p/presence.ts.
-    nodeInfo: { userAgent: KOTOBA_AGENT },
+    nodeInfo: { userAgent: companionAgent(options.room) },
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: {
       listen: [
@@ -75,10 +78,10 @@ export async function createCompanionNode (options: CompanionNodeOptions): Promi
       // then ask for the card again; see p2p/presence.ts).
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions()),
+      pubsub: gossipsub(gossipOptions({ room: options.room })),
       // Hear of other tabs: they announce their /webrtc addresses via the
       // relay (a service, see p2p/announcements.ts).
-      discovery: announcements()
+      discovery: announcements(options.room)
     }
   })
 }

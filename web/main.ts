@@ -14,12 +14,14 @@ import type { CompanionSession } from './companion-session.ts'
 import { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
-import { parseIceUrls, readCompanionChoice, readIceServers, saveIceServers } from './settings.ts'
+import { parseIceUrls, readCompanionChoice, readIceServers, readRoom, saveIceServers } from './settings.ts'
 import { installTestHooks } from './test-hooks.ts'
 
 const network = new NetworkState()
 const companion = new CompanionState()
 const choice = readCompanionChoice(location.search, localStorage)
+const room = readRoom(location.search)
+if (room.ok) network.room = room.room
 let started: CompanionNetwork | undefined
 let session: CompanionSession | undefined
 
@@ -45,11 +47,14 @@ const actions = {
 }
 export type PageActions = typeof actions
 
-mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off } })
+mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
 
 async function start (): Promise<void> {
+  // A bad room name starts nothing: the page says what is wrong and offers the default room.
+  if (!room.ok) return
   const identity = choice.off ? undefined : await claimIdentity(choice.preset)
   started = await startCompanionNetwork(network, {
+    room: network.room,
     relayInfoUrl: new URL('/api/relay', location.href).toString(),
     iceServers: readIceServers(location.search, localStorage),
     privateKey: identity?.privateKey

@@ -2,6 +2,9 @@
  * What the page knows about its node, as reactive state. The network module
  * writes it; components only read it (they never import libp2p).
  */
+import { DEFAULT_ROOM } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+import type { RoomSummary } from '../protocol/relay-api.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import type { ConnectionKind } from './connection-kind.ts'
@@ -37,6 +40,10 @@ export interface LogEntry {
 export const LOG_LIMIT = 300
 
 export class NetworkState {
+  /** The room this tab converses in. */
+  room = $state<RoomName>(DEFAULT_ROOM)
+  /** The rooms the relay carries, with their companions on that relay (refreshed now and then). */
+  rooms = $state.raw<RoomSummary[]>([])
   peerId = $state('')
   /** The relay this tab holds now (it moves to another when its relay dies). */
   relayPeerId = $state('')

@@ -1,6 +1,7 @@
 /**
  * Settings a person may give the page, from the URL (kept in localStorage
  * where they should outlive the visit).
+ * - `?room=NAME`: the room to converse in (the default room without it).
  * - `?stun=stun:host:3478,…`: STUN/TURN servers, none unless asked for.
  * - `?companion=NAME`: a built-in character for a new companion; `off`: no companion.
  * - `?turn-limit=N`, `?pace=MS`, `?vote-window=MS`: turn-taking settings.
@@ -8,6 +9,8 @@
  */
 import type { CompanionSettings } from '../companion/companion.ts'
 import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
+import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 
 const ICE_KEY = 'kotoba.iceServers'
 export const TURN_LIMIT_KEY = 'kotoba.turnLimit'
@@ -35,6 +38,20 @@ export function readIceServers (search: string, storage: Pick<Storage, 'getItem'
   } catch {
     return []
   }
+}
+
+/** The room `?room=` names (the default room without it), or why the name is no room. */
+export function readRoom (search: string): ReturnType<typeof parseRoomName> {
+  const asked = new URLSearchParams(search).get('room')
+  return parseRoomName(asked ?? DEFAULT_ROOM)
+}
+
+/** This page's address in another room (the default room drops `?room=`); other settings stay. */
+export function roomUrl (href: string, room: RoomName): string {
+  const url = new URL(href)
+  if (room === DEFAULT_ROOM) url.searchParams.delete('room')
+  else url.searchParams.set('room', room)
+  return url.toString()
 }
 
 export interface CompanionChoice {

@@ -5,14 +5,14 @@
  */
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionSession } from './companion-session.ts'
-import type { TopicBus } from '../p2p/topic-bus.ts'
+import type { RoomChannel } from '../p2p/topic-bus.ts'
 
 export interface TestHooks {
   peerId: string
   /** The node's own addresses right now (relay reservation, /webrtc). */
   multiaddrs: () => string[]
-  publish: TopicBus['publish']
-  onPayload: TopicBus['onPayload']
+  publish: RoomChannel['publish']
+  onPayload: RoomChannel['onPayload']
   /** This tab's companion card id, if it has a companion. */
   companionId?: string
 }

@@ -31,6 +31,7 @@ import { networkSkipReason } from '../helpers/netns.ts'
 import { startRawPeer } from '../helpers/raw-peer.ts'
 import type { RawPeer } from '../helpers/raw-peer.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { DEFAULT_ROOM } from '../../protocol/rooms.ts'
 
 const skip = networkSkipReason()
 
@@ -67,7 +68,7 @@ describe('GossipSub links among many nodes of one host', { skip }, () => {
         transports: [tcp()],
         connectionEncrypters: [noise()],
         streamMuxers: [yamux()],
-        services: { identify: identify(), pubsub: gossipsub(gossipOptions()) }
+        services: { identify: identify(), pubsub: gossipsub(gossipOptions({ room: DEFAULT_ROOM })) }
       })
       cleanups.push(async () => { await node.stop() })
       node.services.pubsub.subscribe('messages')
@@ -114,7 +115,7 @@ describe('GossipSub links among many nodes of one host', { skip }, () => {
     for (const name of ['ichi', 'ni', 'san']) {
       companions.push(await startHeadlessCompanion({
         card: { id: `companion_${name}`, name, personality: 'calm', story: 'lives on the relay host', sample: 'hm' },
-        host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [tcpAddr], dataDir: join(dir, name), turnLimit: 2
+        room: DEFAULT_ROOM, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [tcpAddr], dataDir: join(dir, name), turnLimit: 2
       }, { log: () => {} }))
     }
     for (const c of companions) {

@@ -126,7 +126,7 @@ describe('headless companions that think with a model', { skip: networkSkipReaso
   })
 
   it('`node relay --companion` names its companions, and they meet the one started on its own', async () => {
-    assert.match(relay.output(), /companion\s+Kyoko \(companion_kyoko\), peer id \S+/)
+    assert.match(relay.output(), /companion\s+Kyoko \(companion_kyoko\) in room lobby, peer id \S+/)
     await waitFor(() => /\+ Kyoko \(companion_kyoko\) is here/.test(headless.output()), 'Ren to hold Kyoko\'s card')
     await waitFor(() => /\[Kyoko\] \+ Ren \(companion_ren\) is here/.test(relay.output()), 'Kyoko to hold Ren\'s card')
   })

@@ -3,17 +3,19 @@ import assert from 'node:assert/strict'
 import { RateLimiter, ReplayBuffer, matchesFilter, parseClientFrame, routingOf } from '../../relay/firehose-protocol.ts'
 import type { FirehoseEvent } from '../../relay/firehose-protocol.ts'
 import type { Topic } from '../../protocol/topics.ts'
+import { DEFAULT_ROOM } from '../../protocol/rooms.ts'
 
 const event = (seq: number, topic: Topic = 'messages', sender = 'user_a', addressees: string[] = []): FirehoseEvent =>
-  ({ seq, time: seq, topic, peer: 'firehose', json: '{}', sender, addressees })
+  ({ seq, time: seq, room: DEFAULT_ROOM, topic, peer: 'firehose', json: '{}', sender, addressees })
+const lobby = { rooms: [DEFAULT_ROOM] }
 
 describe('firehose v1 parts', () => {
   it('replays what came after a seq, in order, across topics', () => {
     const buffer = new ReplayBuffer(10)
     buffer.add(event(1)); buffer.add(event(2, 'states')); buffer.add(event(3)); buffer.add(event(4, 'actions'))
-    const all = buffer.since(1, {})
+    const all = buffer.since(1, lobby)
     assert.deepEqual(all.ok && all.events.map(e => e.seq), [2, 3, 4])
-    const some = buffer.since(0, { topics: ['messages'] })
+    const some = buffer.since(0, { ...lobby, topics: ['messages'] })
     assert.deepEqual(some.ok && some.events.map(e => e.seq), [1, 3])
   })
 
@@ -21,10 +23,10 @@ describe('firehose v1 parts', () => {
     const buffer = new ReplayBuffer(2)
     for (let seq = 1; seq <= 5; seq++) buffer.add(event(seq))
     buffer.add(event(6, 'states'))
-    assert.deepEqual(buffer.since(1, {}), { ok: false, oldest: 3 })
-    assert.deepEqual(buffer.since(3, {}).ok, true)
+    assert.deepEqual(buffer.since(1, lobby), { ok: false, oldest: 3 })
+    assert.deepEqual(buffer.since(3, lobby).ok, true)
     // A topic that lost nothing can still replay from the start.
-    const states = buffer.since(0, { topics: ['states'] })
+    const states = buffer.since(0, { ...lobby, topics: ['states'] })
     assert.deepEqual(states.ok && states.events.map(e => e.seq), [6])
   })
 

@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { gossipOptions } from '../../p2p/gossip.ts'
+import { DEFAULT_ROOM } from '../../protocol/rooms.ts'
 
 describe('GossipSub options', () => {
-  const fastId = gossipOptions().fastMsgIdFn!
+  const fastId = gossipOptions({ room: DEFAULT_ROOM }).fastMsgIdFn!
   const rpc = (from: number[], seqno: number[], data = 'x') =>
     ({ from: Uint8Array.from(from), seqno: Uint8Array.from(seqno), topic: 'messages', data: new TextEncoder().encode(data) })
 

@@ -1,0 +1,108 @@
+/**
+ * Rooms: many conversations on one LAN. A room is a name; each room has its
+ * own five topics (and its own peer-discovery topic), so companions converse,
+ * take turns and see who is here only within their room. The default room is
+ * aikyo's five topics, unchanged: aikyo peers and every client that knows
+ * nothing of rooms are in it.
+ *
+ * Nothing else in the project spells a room's topic names.
+ */
+import { KOTOBA_AGENT, PEER_DISCOVERY_TOPIC, TOPICS, isTopic } from './topics.ts'
+import type { Topic } from './topics.ts'
+
+/** A checked, case-folded room name (parse it with `parseRoomName`). */
+export type RoomName = string & { readonly __room: unique symbol }
+
+/** The room of a page without `?room=`, of aikyo peers and of clients that name none. */
+export const DEFAULT_ROOM = 'lobby' as RoomName
+
+export const ROOM_NAME_MAX = 64
+
+const ROOM_NAME = /^[a-z0-9_-]{1,64}$/
+
+/** What every way in (page, firehose, flags, HTTP) says about a bad room name. */
+export const ROOM_NAME_RULE = `a room name has 1 to ${ROOM_NAME_MAX} characters, each a-z, 0-9, - or _`
+
+/**
+ * Checks a room name as a person or a program gave it. Letters are case-folded
+ * (`Class-3B` is `class-3b`); anything else outside the rule is an error, not
+ * something quietly changed into another room.
+ */
+export function parseRoomName (value: unknown): { ok: true, room: RoomName } | { ok: false, message: string } {
+  if (typeof value !== 'string') return { ok: false, message: `${ROOM_NAME_RULE}; got ${value === undefined ? 'nothing' : typeof value}` }
+  // Checked before folding: toLowerCase maps a few other letters into a-z (K, the Kelvin sign, is k).
+  const folded = value.toLowerCase()
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value
+    return { ok: false, message: `${ROOM_NAME_RULE}; got ${JSON.stringify(shown)}` }
+  }
+  return { ok: true, room: folded as RoomName }
+}
+
+/** `parseRoomName` for a value that must be good (flags, code): throws a TypeError with the rule. */
+export function roomName (value: string): RoomName {
+  const parsed = parseRoomName(value)
+  if (!parsed.ok) throw new TypeError(parsed.message)
+  return parsed.room
+}
+
+/** Every named room's topics start with this. */
+const ROOM_PREFIX = 'kotoba/room/'
+
+/** The GossipSub topic that carries `topic` in `room`. */
+export function topicName (room: RoomName, topic: Topic): string {
+  return room === DEFAULT_ROOM ? topic : `${ROOM_PREFIX}${room}/${topic}`
+}
+
+/** The topic on which the companions of `room` announce their addresses (direct links stay within a room). */
+export function discoveryTopicName (room: RoomName): string {
+  return room === DEFAULT_ROOM ? PEER_DISCOVERY_TOPIC : `${ROOM_PREFIX}${room}/peer-discovery`
+}
+
+/** Every GossipSub topic of `room`: its five topics, then its discovery topic. */
+export function roomTopicNames (room: RoomName): string[] {
+  return [...TOPICS.map(topic => topicName(room, topic)), discoveryTopicName(room)]
+}
+
+/** Which room and topic a GossipSub topic name is, if it is one of a room's five. */
+export function parseTopicName (name: string): { room: RoomName, topic: Topic } | undefined {
+  if (isTopic(name)) return { room: DEFAULT_ROOM, topic: name }
+  return roomOfTopic(name, (rest) => isTopic(rest) ? rest : undefined)
+}
+
+/** The room a GossipSub topic belongs to (one of its five or its discovery topic), if any. */
+export function roomOfTopicName (name: string): RoomName | undefined {
+  if (isTopic(name) || name === PEER_DISCOVERY_TOPIC) return DEFAULT_ROOM
+  return roomOfTopic(name, (rest) => isTopic(rest) || rest === 'peer-discovery' ? rest : undefined)?.room
+}
+
+function roomOfTopic<T> (name: string, kind: (rest: string) => T | undefined): { room: RoomName, topic: T } | undefined {
+  if (!name.startsWith(ROOM_PREFIX)) return undefined
+  const slash = name.indexOf('/', ROOM_PREFIX.length)
+  if (slash < 0) return undefined
+  const room = name.slice(ROOM_PREFIX.length, slash)
+  const topic = kind(name.slice(slash + 1))
+  // The default room has no prefixed topics, and a name must be exactly as parseRoomName leaves it.
+  if (topic === undefined || room === DEFAULT_ROOM || !ROOM_NAME.test(room)) return undefined
+  return { room: room as RoomName, topic }
+}
+
+/**
+ * The agent version (identify) of a companion node of ours in `room`: a peer
+ * knows which room a companion is in as soon as it is connected, before any
+ * card or subscription is exchanged.
+ */
+export function companionAgent (room: RoomName): string {
+  return `${KOTOBA_AGENT} room/${room}`
+}
+
+/**
+ * The room a peer's companion is in, by its agent version: a node of ours
+ * says it (none for a relay); a peer of another make (aikyo) knows nothing
+ * of rooms and is in the default room.
+ */
+export function roomOfAgent (agent: string | undefined): RoomName | undefined {
+  if (agent === undefined || !agent.startsWith(KOTOBA_AGENT)) return DEFAULT_ROOM
+  const room = / room\/([a-z0-9_-]{1,64})(?:\s|$)/.exec(agent)?.[1]
+  return room as RoomName | undefined
+}

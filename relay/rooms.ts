@@ -1,0 +1,149 @@
+/**
+ * The rooms a relay carries: the default room always, and every room a peer
+ * (a tab, a headless companion, another relay) subscribes to or a firehose
+ * client asks for, up to `maxRooms` at once. A named room nobody but other
+ * relays is in any more is left after a while, so a relay's work follows
+ * the rooms in use. Relays of one LAN mesh follow each other: a room joined
+ * on one is subscribed to on its neighbours, so the room spans the mesh.
+ */
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
+import { DEFAULT_ROOM, discoveryTopicName, roomOfAgent, roomOfTopicName, roomTopicNames } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+import { METADATA_PROTOCOL } from '../protocol/topics.ts'
+import type { TopicBus } from '../p2p/topic-bus.ts'
+
+/** A room in use, as `/api/relay` and `/firehose/info` list it. */
+export interface RoomSummary {
+  name: RoomName
+  /** Companions connected to this relay that are in the room. */
+  companions: number
+}
+
+export interface RelayRooms {
+  /** Joins a room for a firehose client (or says why not: the relay carries `maxRooms` already). */
+  want: (room: RoomName) => { ok: true } | { ok: false, message: string }
+  /** A firehose client stopped watching a room it wanted. */
+  release: (room: RoomName) => void
+  /** The rooms carried now, the default room first, then by name. */
+  list: () => RoomSummary[]
+  /** Rooms asked for but not carried (over `maxRooms`), since start. */
+  readonly refused: number
+  stop: () => void
+}
+
+export interface RelayRoomsOptions {
+  maxRooms: number
+  /** Other relays: their subscriptions alone do not keep a room in use. */
+  isRelay: (peerId: string) => boolean
+  log: (line: string) => void
+  /** A named room nobody is in is left after this long (ms). */
+  idleMs?: number
+  /** Told of each room left. */
+  onLeave?: (room: RoomName) => void
+}
+
+export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: TopicBus, options: RelayRoomsOptions): RelayRooms {
+  const pubsub = node.services.pubsub
+  const { maxRooms, isRelay, log, idleMs = 60_000, onLeave = () => {} } = options
+  /** Named rooms joined, with when they were last seen in use. */
+  const lastUsed = new Map<RoomName, number>()
+  /** Firehose clients watching each room. */
+  const watchers = new Map<RoomName, number>()
+  let refused = 0
+  const warned = new Set<RoomName>()
+
+  bus.join(DEFAULT_ROOM)
+
+  const join = (room: RoomName): boolean => {
+    if (room === DEFAULT_ROOM) return true
+    if (lastUsed.has(room)) {
+      lastUsed.set(room, Date.now())
+      return true
+    }
+    if (lastUsed.size + 1 >= maxRooms) {
+      refused++
+      if (!warned.has(room)) log(`rooms: not carrying room ${room}: this relay carries ${maxRooms} rooms already (--max-rooms)`)
+      warned.add(room)
+      return false
+    }
+    lastUsed.set(room, Date.now())
+    bus.join(room)
+    // Carry the room's announcements too, so its companions find each other.
+    pubsub.subscribe(discoveryTopicName(room))
+    log(`rooms: carrying room ${room}`)
+    return true
+  }
+
+  const leave = (room: RoomName): void => {
+    lastUsed.delete(room)
+    bus.leave(room)
+    pubsub.unsubscribe(discoveryTopicName(room))
+    log(`rooms: left room ${room} (nobody in it)`)
+    onLeave(room)
+  }
+
+  const onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
+    // Another relay's rooms are its peers' business: this one carries a room
+    // when a peer of its own is in it (the relays then share its topics).
+    if (isRelay(event.detail.peerId.toString())) return
+    for (const { topic, subscribe } of event.detail.subscriptions) {
+      if (!subscribe) continue
+      const room = roomOfTopicName(topic)
+      if (room !== undefined) join(room)
+    }
+  }
+  pubsub.addEventListener('subscription-change', onSubscriptionChange)
+
+  // Companions connected to this relay (peers that serve a card), by room.
+  const companions = new Map<string, RoomName>()
+  const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const id = event.detail.peerId.toString()
+    const room = roomOfAgent(event.detail.agentVersion)
+    if (event.detail.protocols.includes(METADATA_PROTOCOL) && room !== undefined) companions.set(id, room)
+    else companions.delete(id)
+  }
+  const onDisconnect = (event: CustomEvent<PeerId>): void => { companions.delete(event.detail.toString()) }
+  node.addEventListener('peer:identify', onIdentify)
+  node.addEventListener('peer:disconnect', onDisconnect)
+
+  /** Whether anyone but other relays is subscribed to one of the room's topics, or a firehose client watches it. */
+  const inUse = (room: RoomName): boolean =>
+    (watchers.get(room) ?? 0) > 0 ||
+    roomTopicNames(room).some(topic => pubsub.getSubscribers(topic).some(peer => !isRelay(peer.toString())))
+
+  const sweep = setInterval(() => {
+    const now = Date.now()
+    for (const [room, used] of lastUsed) {
+      if (inUse(room)) lastUsed.set(room, now)
+      else if (now - used >= idleMs) leave(room)
+    }
+  }, Math.min(idleMs, 30_000))
+  sweep.unref()
+
+  return {
+    want: (room) => {
+      if (!join(room)) return { ok: false, message: `this relay carries ${maxRooms} rooms already; try again when one is free` }
+      watchers.set(room, (watchers.get(room) ?? 0) + 1)
+      return { ok: true }
+    },
+    release: (room) => {
+      const left = (watchers.get(room) ?? 0) - 1
+      if (left > 0) watchers.set(room, left)
+      else watchers.delete(room)
+    },
+    list: () => {
+      const counts = new Map<RoomName, number>()
+      for (const room of companions.values()) counts.set(room, (counts.get(room) ?? 0) + 1)
+      const named = [...lastUsed.keys()].sort()
+      return [DEFAULT_ROOM, ...named].map(name => ({ name, companions: counts.get(name) ?? 0 }))
+    },
+    get refused () { return refused },
+    stop: () => {
+      clearInterval(sweep)
+      pubsub.removeEventListener('subscription-change', onSubscriptionChange)
+      node.removeEventListener('peer:identify', onIdentify)
+      node.removeEventListener('peer:disconnect', onDisconnect)
+    }
+  }
+}
