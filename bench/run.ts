@@ -145,6 +145,23 @@ async function bench (): Promise<void> {
     }
     const alive = stats(born)
 
+    // A room with a full history (the relay's default, 200 lines), opened by fresh tabs:
+    // when are its lines on the page, from navigation and after reaching the relay?
+    const room = 'bench-history'
+    const filler = await openFirehose(`${relay.firehoseUrl}?room=${room}`)
+    for (let i = 0; i < 200; i++) filler.send({ topic: 'messages', body: messageSend({ from: 'user_bench', to: [], message: `history line ${i} ${'x'.repeat(80)}` }) })
+    await waitFor(async () => ((await (await fetch(`${relay.httpUrl}api/rooms/${room}/history?limit=1000`)).json()) as { entries: unknown[] }).entries.length >= 200, 'the history filled')
+    await filler.close()
+    const historyShown: number[] = []
+    const historyAfterRelay: number[] = []
+    for (let i = 0; i < PAIRS; i++) {
+      const page = await browser.open(`${relay.httpUrl}?room=${room}&companion=aya`)
+      const shown = await markTime(page, 'kotoba:history-shown')
+      historyShown.push(shown)
+      historyAfterRelay.push(Math.max(0, shown - await markTime(page, 'kotoba:relay-connected')))
+      await page.close()
+    }
+
     const baseline = stats(await baselineWs())
     const connected = stats(relayConnected)
     const webrtc = stats(firstWebRTC)
@@ -154,6 +171,10 @@ async function bench (): Promise<void> {
     console.log(`  relay connection        ${fmt(connected.median).padStart(11)}   max ${fmt(Math.max(...relayConnected))}   target < 500 ms   ${connected.median < 500 ? 'ok' : 'OVER'}`)
     console.log(`  first direct WebRTC     ${fmt(webrtc.median).padStart(11)}   max ${fmt(Math.max(...firstWebRTC))}   target < 1500 ms  ${webrtc.median < 1500 ? 'ok' : 'OVER'}`)
     console.log(`  companion card shown    ${fmt(alive.median).padStart(11)}   max ${fmt(Math.max(...born))}   target < 1000 ms  ${alive.median < 1000 ? 'ok' : 'OVER'}`)
+    const history = stats(historyShown)
+    const historyAfter = stats(historyAfterRelay)
+    console.log(`  room history shown      ${fmt(history.median).padStart(11)}   max ${fmt(Math.max(...historyShown))}   (200 lines)`)
+    console.log(`    after relay connection ${fmt(historyAfter.median).padStart(10)}   max ${fmt(Math.max(...historyAfterRelay))}   target <= 1000 ms ${historyAfter.median <= 1000 ? 'ok' : 'OVER'}`)
     console.log(`\nmessage latency, one way (${MESSAGES} messages each, one every ${GAP_MS} ms)`)
     console.log('                          median        p99   x bare ws median   target median < 10 ms')
     for (const [name, values] of [['tab -> tab (WebRTC)', tabToTab], ['firehose -> tab', firehoseToTab], ['tab -> firehose', tabToFirehose]] as const) {

@@ -139,6 +139,16 @@ export class Companion {
   /** Names people go by (from the page or the firehose), for addressing them. */
   setName (id: string, name: string): void { this.#names.set(id, name) }
 
+  /** Lines said in the room before this companion came, oldest first: context for its brain. */
+  remember (messages: Message[]): void {
+    if (this.#stopped) return
+    for (const m of messages) {
+      const name = m.params.metadata?.name
+      if (typeof name === 'string' && !this.#names.has(m.params.from)) this.#names.set(m.params.from, name)
+    }
+    this.#dispatch({ type: 'remembered', messages })
+  }
+
   /** Feed every accepted payload (our own included). */
   receive (delivery: TopicPayload): void {
     if (this.#stopped) return

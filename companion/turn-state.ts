@@ -109,6 +109,8 @@ export const BALLOT_LIMIT = 128
 
 export type TurnEvent =
   | { type: 'message', message: Message }
+  /** Lines said in the room before this companion came (the relay's history), oldest first: context, not turns. */
+  | { type: 'remembered', messages: Message[] }
   | { type: 'states', states: State[] }
   | { type: 'judged', messageId: string, judgement: Judgement | null }
   | { type: 'written', id: number, ok: boolean }

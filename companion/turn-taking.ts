@@ -332,9 +332,31 @@ function onTick (state: TurnState, now: number): StepResult {
   return { state, effects: [] }
 }
 
+/**
+ * Lines from before this companion came: they become history (a brain's
+ * context) and known lines (a late copy of one is a duplicate), placed before
+ * anything heard live. They open no turn: that conversation is over, or goes
+ * on with the next line.
+ */
+function onRemembered (state: TurnState, messages: Message[]): StepResult {
+  const known = new Set(state.seen.map(s => s.id))
+  const lines = messages.map(toHistoryLine).filter((line) => {
+    if (known.has(line.id)) return false // heard live already, or twice in the history
+    known.add(line.id)
+    return true
+  })
+  if (lines.length === 0) return { state, effects: [] }
+  const seen: Seen[] = lines.map(l => l.replyTo === undefined ? { id: l.id, from: l.from } : { id: l.id, from: l.from, replyTo: l.replyTo })
+  return {
+    state: { ...state, history: [...lines, ...state.history].slice(-HISTORY_LIMIT), seen: [...seen, ...state.seen].slice(-SEEN_LIMIT) },
+    effects: []
+  }
+}
+
 export function step (state: TurnState, event: TurnEvent, now: number): StepResult {
   switch (event.type) {
     case 'message': return onMessage(state, event.message, now)
+    case 'remembered': return onRemembered(state, event.messages)
     case 'states': return onStates(state, event.states, now)
     case 'judged': return onJudged(state, event.messageId, event.judgement)
     case 'written': return onWritten(state, event.id, event.ok, now)

@@ -43,10 +43,44 @@ export const RelayInfoSchema = v.object({
 })
 export type RelayInfo = v.InferOutput<typeof RelayInfoSchema>
 
-/** Checks an `/api/relay` answer; the message says what is wrong with it. */
-export function parseRelayInfo (value: unknown): { ok: true, info: RelayInfo } | { ok: false, message: string } {
-  const result = v.safeParse(RelayInfoSchema, value)
-  if (result.success) return { ok: true, info: result.output }
+/** One entry of a room's history: a line, or an action or decision filed under the line before it. */
+const HistoryEntrySchema = v.object({
+  seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** ms since the epoch, when the relay saw it */
+  time: v.number(),
+  kind: v.picklist(['line', 'action', 'decision']),
+  line: v.nullable(v.string()),
+  peer: v.string(),
+  /** The payload as it travelled (check it with its topic's schema). */
+  payload: v.unknown()
+})
+
+/** `GET /api/rooms/NAME/history?since=SEQ&limit=N`: the room's entries after SEQ, oldest first. */
+export const HistoryPageSchema = v.object({
+  room: v.string(),
+  entries: v.array(HistoryEntrySchema),
+  /** More entries follow: ask again with `since` = `next`. */
+  more: v.boolean(),
+  next: v.nullable(v.number())
+})
+export type HistoryPage = v.InferOutput<typeof HistoryPageSchema>
+
+/** The path of a page of a room's history. */
+export const historyPath = (room: string, since: number): string => `/api/rooms/${room}/history?since=${since}`
+
+/** Checks an answer against a schema; the message says what is wrong with it. */
+function parseAnswer<S extends v.GenericSchema> (schema: S, value: unknown): { ok: true, value: v.InferOutput<S> } | { ok: false, message: string } {
+  const result = v.safeParse(schema, value)
+  if (result.success) return { ok: true, value: result.output }
   const issue = result.issues[0]
   return { ok: false, message: `${v.getDotPath(issue) ?? 'answer'}: ${issue.message}` }
 }
+
+/** Checks an `/api/relay` answer; the message says what is wrong with it. */
+export function parseRelayInfo (value: unknown): { ok: true, info: RelayInfo } | { ok: false, message: string } {
+  const parsed = parseAnswer(RelayInfoSchema, value)
+  return parsed.ok ? { ok: true, info: parsed.value } : parsed
+}
+
+/** Checks a history page. */
+export const parseHistoryPage = (value: unknown): ReturnType<typeof parseAnswer<typeof HistoryPageSchema>> => parseAnswer(HistoryPageSchema, value)

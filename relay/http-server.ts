@@ -1,7 +1,7 @@
 /**
  * The relay's one HTTP port: the built page, `/api/relay` (how a page finds
- * the relay it was served by), `/healthz`, the `/api/llm` proxy, and the
- * `/firehose` upgrade.
+ * the relay it was served by), a room's history (`/api/rooms/NAME/history`),
+ * `/healthz`, the `/api/llm` proxy, and the `/firehose` upgrade.
  * libp2p's WebSocket listener owns a server of its own on another port.
  */
 import { createServer } from 'node:http'
@@ -13,6 +13,13 @@ import type { Firehose } from './firehose.ts'
 import { LLM_PROXY_PATH } from './llm-proxy.ts'
 import type { LlmProxy } from './llm-proxy.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
+import { parseRoomName } from '../protocol/rooms.ts'
+import { historyPageJson } from './history.ts'
+import type { History } from './history.ts'
+
+/** Entries in one history answer, unless `limit` asks for fewer. */
+export const HISTORY_PAGE_DEFAULT = 500
+export const HISTORY_PAGE_MAX = 1000
 
 export interface HttpServerOptions {
   webRoot: string
@@ -22,10 +29,15 @@ export interface HttpServerOptions {
   health: () => Record<string, unknown>
   /** The model proxy, when `--llm-url` is set. */
   llm?: LlmProxy
+  /** The rooms' history, unless `--history 0`. */
+  history?: History
 }
 
 function sendJson (res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
+  sendJsonText(res, status, JSON.stringify(body))
+}
+
+function sendJsonText (res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
@@ -47,13 +59,33 @@ export function requestHostname (request: IncomingMessage): string | undefined {
 }
 
 export function createHttpServer (options: HttpServerOptions): Server {
-  const { webRoot, firehose, relayInfo, health, llm } = options
+  const { webRoot, firehose, relayInfo, health, llm, history } = options
+
+  /** `GET /api/rooms/NAME/history?since=SEQ&limit=N`: the room's entries after SEQ, oldest first, paged. */
+  const serveHistory = (res: ServerResponse, name: string, query: URLSearchParams): void => {
+    const refuse = (message: string): void => { sendJson(res, 400, { error: { code: 'invalid', message } }) }
+    let decoded: string
+    try { decoded = decodeURIComponent(name) } catch { decoded = name }
+    const room = parseRoomName(decoded)
+    if (!room.ok) return refuse(room.message)
+    const whole = (key: string, fallback: number, max: number): number | string => {
+      const raw = query.get(key)
+      if (raw === null) return fallback
+      return /^\d{1,15}$/.test(raw) && Number(raw) <= max ? Number(raw) : `${key} must be a whole number from 0 to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`
+    }
+    const since = whole('since', 0, Number.MAX_SAFE_INTEGER)
+    const limit = whole('limit', HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX)
+    if (typeof since === 'string') return refuse(since)
+    if (typeof limit === 'string') return refuse(limit)
+    if (history === undefined) return sendJson(res, 404, { error: { code: 'no-history', message: 'this relay keeps no history (--history 0)' } })
+    sendJsonText(res, 200, historyPageJson(room.room, history.page(room.room, since, Math.max(1, limit))))
+  }
   const pageBuilt = existsSync(join(webRoot, 'index.html'))
   // sirv indexes the folder once at start: a page rebuilt later needs a relay restart.
   const serveStatic = pageBuilt ? sirv(webRoot, { etag: true, dev: false }) : undefined
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
+    const [path, search = ''] = (req.url ?? '/').split('?', 2)
     if (path === LLM_PROXY_PATH) {
       if (llm !== undefined) llm.handle(req, res)
       else sendJson(res, 503, { error: { message: 'this relay has no model endpoint: start it with --llm-url', type: 'not_configured' } })
@@ -65,6 +97,11 @@ export function createHttpServer (options: HttpServerOptions): Server {
     }
     if (path === '/api/relay') {
       sendJson(res, 200, relayInfo(requestHostname(req)))
+      return
+    }
+    const rooms = /^\/api\/rooms\/([^/]*)\/history$/.exec(path)
+    if (rooms !== null) {
+      serveHistory(res, rooms[1], new URLSearchParams(search))
       return
     }
     if (path === '/healthz') {

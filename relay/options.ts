@@ -80,9 +80,17 @@ export interface RelayOptions {
   companions: CompanionSpec[]
   /** Rooms the relay carries at once; a peer asking for more is not followed. */
   maxRooms: number
+  /** Lines of each room's history kept in the data dir (0: none kept). */
+  history: number
 }
 
 export const DEFAULT_PORT = 8787
+
+/** The most lines of history a room may keep (`--history`). */
+export const MAX_HISTORY = 10_000
+
+/** JSON bytes of history kept per room: room for lines of about 16 KiB each, with their actions and decisions. */
+export const historyBytes = (lines: number): number => Math.max(1024 * 1024, lines * 16 * 1024)
 
 /** Defaults for everything but the ports, which follow `port` (see `resolveOptions`). */
 export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
@@ -103,7 +111,8 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseHeartbeatMs: 30_000,
   llmTimeoutMs: 120_000,
   companions: [],
-  maxRooms: 256
+  maxRooms: 256,
+  history: 200
 }
 
 /**
@@ -132,6 +141,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay', 'firehoseBufferBytes', 'firehoseHeartbeatMs', 'maxRooms'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
   }
+  if (!Number.isInteger(options.history) || options.history < 0 || options.history > MAX_HISTORY) throw new TypeError(`history must be a whole number from 0 to ${MAX_HISTORY}, got ${options.history}`)
   if (options.firehoseToken !== undefined && options.firehoseToken.length < 8) throw new TypeError('firehoseToken must have at least 8 characters')
   for (const origin of options.firehoseOrigins) {
     let parsed: URL | undefined
@@ -159,7 +169,7 @@ const FLAGS: Flags = {
   'tcp-port': { type: 'string', env: 'KOTOBA_TCP_PORT', arg: 'N', help: 'libp2p TCP port for LAN peers (default port+2)' },
   'no-mdns': { type: 'boolean', env: 'KOTOBA_NO_MDNS', arg: '', help: 'do not discover LAN peers by mDNS (no multicast at all)' },
   bootstrap: { type: 'string', env: 'KOTOBA_BOOTSTRAP', arg: 'MULTIADDR', help: 'peer to dial at start and re-dial when lost; repeatable (env: comma-separated)', multiple: true },
-  'data-dir': { type: 'string', env: 'KOTOBA_DATA_DIR', arg: 'DIR', help: `where the relay keeps its peer key (default ${DEFAULTS.dataDir})` },
+  'data-dir': { type: 'string', env: 'KOTOBA_DATA_DIR', arg: 'DIR', help: `where the relay keeps its peer key and the rooms' history (default ${DEFAULTS.dataDir})` },
   'web-root': { type: 'string', env: 'KOTOBA_WEB_ROOT', arg: 'DIR', help: `built page to serve (default ${DEFAULTS.webRoot})` },
   'max-reservations': { type: 'string', env: 'KOTOBA_MAX_RESERVATIONS', arg: 'N', help: `circuit-relay reservations, one per tab (default ${DEFAULTS.maxReservations})` },
   'max-connections': { type: 'string', env: 'KOTOBA_MAX_CONNECTIONS', arg: 'N', help: `libp2p connections (default ${DEFAULTS.maxConnections})` },
@@ -174,6 +184,7 @@ const FLAGS: Flags = {
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
   'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: `how long to wait for --llm-url to answer (default ${DEFAULTS.llmTimeoutMs / 1000})` },
+  history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
@@ -239,7 +250,8 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmModel: read('llm-model') as string | undefined,
       llmTimeoutMs: seconds('llm-timeout'),
       companions: (read('companion') as string[] | undefined)?.map(parseCompanionSpec),
-      maxRooms: integer('max-rooms')
+      maxRooms: integer('max-rooms'),
+      history: integer('history')
     })
   }
 }

@@ -4,6 +4,7 @@
  * on port 0; `relay/main.ts` adds argv, printing and signals.
  */
 import { once } from 'node:events'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { keepGossipLinksTwoWay } from '../p2p/gossip-links.ts'
@@ -12,6 +13,9 @@ import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
+import { openHistory } from './history.ts'
+import type { History } from './history.ts'
+import { historyBytes } from './options.ts'
 import { createHttpServer } from './http-server.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
@@ -58,6 +62,11 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const peerId = node.peerId.toString()
   const lifetime = new AbortController()
 
+  // Each room's recent conversation, in the data dir (none with --history 0).
+  const history: History | undefined = options.history === 0
+    ? undefined
+    : openHistory(join(options.dataDir, 'history.sqlite'), { lines: options.history, bytes: historyBytes(options.history), rooms: options.maxRooms * 4 }, log)
+
   const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
 
   // Every room's topics, with the validators every node runs.
@@ -85,8 +94,10 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     }
   })
 
-  // Network to firehose (what the firehose published it delivers itself).
+  // Network to firehose (what the firehose published it delivers itself), and
+  // everything said, by anyone, to the history.
   bus.onPayload((delivery) => {
+    history?.record(delivery.room, { ...delivery, json: delivery.text, peer: delivery.own ? 'firehose' : delivery.author ?? 'unknown' })
     if (delivery.own) return
     counters[delivery.topic].received++
     // Signed messages name their author; unsigned ones only the neighbour that passed them on.
@@ -129,13 +140,14 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused }
   })
 
-  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm })
+  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history })
   http.listen(options.port, options.host)
   try {
     await once(http, 'listening')
   } catch (err) {
     lifetime.abort()
     await node.stop()
+    history?.close()
     throw err
   }
   const httpPort = (http.address() as AddressInfo).port
@@ -156,6 +168,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
         http.closeAllConnections()
         await new Promise<void>(resolve => { http.close(() => { resolve() }) })
         await node.stop()
+        history?.close()
       })()
       await closing
     }

@@ -14,6 +14,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
 import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
 import { connectionKind } from './connection-kind.ts'
+import { MARKS } from './marks.ts'
 import { createCompanionNode } from './libp2p-node.ts'
 import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
 import type { NetworkState } from './network-state.svelte.ts'
@@ -44,8 +45,6 @@ const UNRESERVED_RECONNECT_MS = 5000
 /** How often the page asks the relay that served it which other relays it knows (ms). */
 const NEIGHBOURS_INTERVAL_MS = 10_000
 
-/** Names of marks a benchmark can read back with `performance.getEntriesByName`. */
-export const MARKS = { relayConnected: 'kotoba:relay-connected', relayReserved: 'kotoba:relay-reserved', firstWebRTC: 'kotoba:first-webrtc', companionBorn: 'kotoba:companion-born' } as const
 
 /** The relay a circuit address of ours goes through (`…/p2p/<relay>/p2p-circuit/…`), if it is one. */
 function relayOf (address: Multiaddr): string | undefined {

@@ -16,7 +16,8 @@ import type { Action, Query, QueryResult } from '../protocol/payloads.ts'
 import { brainFor, checkModelEndpoint, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionNetwork } from './companion-network.ts'
-import type { CompanionState } from './companion-state.svelte.ts'
+import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
+import type { RoomTranscript } from './room-transcript.ts'
 import { PERSON_NAME_MAX, savePerson } from './identity.ts'
 import type { Identity, Person } from './identity.ts'
 import { TURN_LIMIT_KEY } from './settings.ts'
@@ -48,6 +49,8 @@ export interface SessionPlace {
   storage: Pick<Storage, 'getItem' | 'setItem'>
   /** The page's origin, to reach the relay's model proxy. */
   origin: string
+  /** What was said in the room before: the companion remembers it, and live lines are kept with it. */
+  transcript?: RoomTranscript
 }
 
 export async function startCompanionSession (network: CompanionNetwork, identity: Identity, initialPerson: Person, state: CompanionState, settings: Partial<CompanionSettings>, place: SessionPlace): Promise<CompanionSession> {
@@ -56,6 +59,8 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   state.card = card
   state.personId = person.id
   state.personName = person.name
+  // Earlier lines shown before we knew who we are: mark ours.
+  state.timeline = state.timeline.map(l => l.own || (l.from !== card.id && l.from !== person.id) ? l : { ...l, own: true })
   state.relayLlm = network.relay.llm
   state.brain = loadBrainChoice(place.storage)
   const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
@@ -67,6 +72,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   peer.onPresence((present) => {
     state.present = [...present].map(([peerId, c]) => ({ peerId, card: c }))
   })
+  void place.transcript?.earlier.then((messages) => { companion.remember(messages) })
 
   companion.onEvent((event) => {
     switch (event.type) {
@@ -107,7 +113,10 @@ export async function startCompanionSession (network: CompanionNetwork, identity
           state.personName = name
         }
       }
-      state.addLine({ id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id })
+      const line: TimelineLine = { id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id }
+      if (typeof m.metadata?.replyTo === 'string') line.replyTo = m.metadata.replyTo
+      state.addLine(line)
+      place.transcript?.keep(line, typeof m.metadata?.name === 'string' ? m.metadata.name : undefined)
     } else if (delivery.topic === 'actions') {
       const a = delivery.payload
       state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }

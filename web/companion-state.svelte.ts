@@ -19,6 +19,10 @@ export interface TimelineLine {
   time: number
   /** Said by this tab's companion or this tab's person. */
   own: boolean
+  /** The line it answers (`metadata.replyTo`). */
+  replyTo?: string
+  /** Said before this page was opened (the room's history, or this browser's transcript). */
+  earlier?: boolean
 }
 
 export interface Present { peerId: string, card: CompanionCard }
@@ -65,5 +69,21 @@ export class CompanionState {
   addLine (line: TimelineLine): void {
     if (this.timeline.some(l => l.id === line.id)) return
     this.timeline = [...this.timeline, line].slice(-TIMELINE_LIMIT)
+  }
+
+  /** Lines said before this page was opened: shown before the live ones, oldest first, none twice. */
+  addEarlier (lines: ReadonlyArray<Omit<TimelineLine, 'own' | 'earlier'>>): void {
+    const known = new Set(this.timeline.map(l => l.id))
+    const fresh: typeof lines[number][] = []
+    for (const line of lines) {
+      if (known.has(line.id)) continue
+      known.add(line.id)
+      fresh.push(line)
+    }
+    if (fresh.length === 0) return
+    const mine = (id: string): boolean => id === this.card?.id || id === this.personId
+    const earlier = [...this.timeline.filter(l => l.earlier === true), ...fresh.map(l => ({ ...l, own: mine(l.from), earlier: true }))]
+      .sort((a, b) => a.time - b.time)
+    this.timeline = [...earlier, ...this.timeline.filter(l => l.earlier !== true)].slice(-TIMELINE_LIMIT)
   }
 }

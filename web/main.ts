@@ -7,7 +7,7 @@ import { mount } from 'svelte'
 import App from './App.svelte'
 import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
-import { MARKS, startCompanionNetwork } from './companion-network.ts'
+import { startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import { startCompanionSession } from './companion-session.ts'
 import type { CompanionSession } from './companion-session.ts'
@@ -15,6 +15,8 @@ import { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
 import { parseIceUrls, readCompanionChoice, readIceServers, readRoom, saveIceServers } from './settings.ts'
+import { MARKS } from './marks.ts'
+import { keepRoomTranscript } from './room-transcript.ts'
 import { installTestHooks } from './test-hooks.ts'
 
 const network = new NetworkState()
@@ -49,6 +51,9 @@ export type PageActions = typeof actions
 
 mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
 
+// What was said in the room before: this browser's transcript at once, then the relay's history.
+const transcript = room.ok && !choice.off ? keepRoomTranscript(room.room, companion) : undefined
+
 async function start (): Promise<void> {
   // A bad room name starts nothing: the page says what is wrong and offers the default room.
   if (!room.ok) return
@@ -60,7 +65,7 @@ async function start (): Promise<void> {
     privateKey: identity?.privateKey
   })
   if (identity !== undefined) {
-    session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin })
+    session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin, transcript })
     performance.mark(MARKS.companionBorn)
     companion.up = true
     preloadBrain(companion.brain)

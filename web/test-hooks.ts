@@ -15,6 +15,8 @@ export interface TestHooks {
   onPayload: RoomChannel['onPayload']
   /** This tab's companion card id, if it has a companion. */
   companionId?: string
+  /** Ids of the lines its companion's brain gets as context now, oldest first. */
+  contextLines: () => string[]
 }
 
 declare global {
@@ -28,6 +30,7 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
     multiaddrs: () => network.node.getMultiaddrs().map(ma => ma.toString()),
     publish: network.bus.publish,
     onPayload: network.bus.onPayload,
-    companionId: session?.companion.card.id
+    companionId: session?.companion.card.id,
+    contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? []
   }
 }

@@ -291,3 +291,26 @@ describe('step: one turn', () => {
     assert.equal(ofType(r.effects, 'judge').length, 1)
   })
 })
+
+describe('lines remembered from before this companion came (the room\'s history)', () => {
+  it('become context and known lines, before anything heard live, and open no turn', () => {
+    let state = node(A)
+    const live = message('live', USER, [A, B], 'hello now')
+    state = step(state, { type: 'message', message: live }, 1000).state
+    const earlier = [message('e1', USER, [B], 'earlier one'), message('e2', B, [USER], 'earlier two', 'e1'), message('live', USER, [A, B], 'hello now')]
+    const result = step(state, { type: 'remembered', messages: earlier }, 2000)
+    assert.deepEqual(result.effects, [], 'no judging, no votes, no writing')
+    assert.deepEqual(result.state.history.map(l => l.id), ['e1', 'e2', 'live'], 'earlier lines first, the live one once')
+    assert.equal(result.state.head?.id, 'live', 'the conversation still hangs on the live line')
+    assert.deepEqual(result.state.turn, state.turn)
+    // A late live copy of a remembered line is a duplicate, not a new line.
+    const late = step(result.state, { type: 'message', message: earlier[0] }, 3000)
+    assert.deepEqual(late.effects, [])
+    assert.equal(late.state, result.state)
+  })
+
+  it('nothing new: nothing changes', () => {
+    const state = node(A)
+    assert.equal(step(state, { type: 'remembered', messages: [] }, 0).state, state)
+  })
+})

@@ -1,0 +1,137 @@
+/**
+ * What was said in the tab's room before now, shown and remembered:
+ * - the tab's own transcript of the room, kept in the browser (IndexedDB), so
+ *   a reload shows it at once, even while the relay is away;
+ * - the relay's history of the room (`/api/rooms/NAME/history`), for what was
+ *   said while this tab was not there.
+ * Both become the page's earlier lines (one line once, whatever the source)
+ * and, through `earlier`, the companion's context. Live lines are kept as
+ * they come.
+ */
+import { validatePayload } from '../protocol/codec.ts'
+import type { Message } from '../protocol/payloads.ts'
+import { historyPath, parseHistoryPage } from '../protocol/relay-api.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
+import { MARKS } from './marks.ts'
+
+/** A line as kept in the browser: the page's line, its room, and what makes it a message again. */
+interface StoredLine extends Omit<TimelineLine, 'own' | 'earlier'> {
+  room: RoomName
+  /** A person's display name (`metadata.name`). */
+  name?: string
+}
+
+export interface RoomTranscript {
+  /** Every earlier line (stored, then the relay's), oldest first, once both sources answered or failed. */
+  earlier: Promise<Message[]>
+  /** Keeps a line heard live (with a person's display name, if any). */
+  keep: (line: TimelineLine, name?: string) => void
+}
+
+/** Lines kept per room in the browser; older ones are dropped. */
+const KEEP = 500
+/** Pages of history asked of the relay at most (each up to 500 entries). */
+const MAX_PAGES = 10
+
+const asMessage = (l: StoredLine): Message => {
+  const metadata: Record<string, unknown> = {}
+  if (l.replyTo !== undefined) metadata.replyTo = l.replyTo
+  if (l.name !== undefined) metadata.name = l.name
+  if (l.emotion !== '') metadata.emotion = l.emotion
+  return { jsonrpc: '2.0', method: 'message.send', params: { id: l.id, from: l.from, to: l.to, message: l.text, metadata } }
+}
+
+const asStored = (room: RoomName, m: Message, time: number): StoredLine => {
+  const { id, from, to, message, metadata } = m.params
+  const line: StoredLine = { room, id, from, to, text: message, emotion: typeof metadata?.emotion === 'string' ? metadata.emotion : '', time }
+  if (typeof metadata?.replyTo === 'string') line.replyTo = metadata.replyTo
+  if (typeof metadata?.name === 'string') line.name = metadata.name
+  return line
+}
+
+/** A request's result as a promise. */
+const done = async <T>(request: IDBRequest<T>): Promise<T> => await new Promise((resolve, reject) => {
+  request.onsuccess = () => { resolve(request.result) }
+  request.onerror = () => { reject(request.error ?? new Error('IndexedDB request failed')) }
+})
+
+async function openStore (): Promise<IDBDatabase> {
+  const request = indexedDB.open('kotoba-transcripts', 1)
+  request.onupgradeneeded = () => {
+    request.result.createObjectStore('lines', { keyPath: ['room', 'id'] }).createIndex('byTime', ['room', 'time'])
+  }
+  return await done(request)
+}
+
+/** The room's lines in the browser, oldest first. */
+async function storedLines (db: IDBDatabase, room: RoomName): Promise<StoredLine[]> {
+  const index = db.transaction('lines').objectStore('lines').index('byTime')
+  return await done(index.getAll(IDBKeyRange.bound([room, -Infinity], [room, Infinity]))) as StoredLine[]
+}
+
+/** Keeps lines, then drops the room's oldest beyond KEEP. */
+function store (db: IDBDatabase, room: RoomName, lines: StoredLine[]): void {
+  const tx = db.transaction('lines', 'readwrite')
+  const lineStore = tx.objectStore('lines')
+  for (const line of lines) lineStore.put(line)
+  const range = IDBKeyRange.bound([room, -Infinity], [room, Infinity])
+  void done(lineStore.index('byTime').count(range)).then((count) => {
+    let surplus = count - KEEP
+    if (surplus <= 0) return
+    const cursor = lineStore.index('byTime').openCursor(range)
+    cursor.onsuccess = () => {
+      if (cursor.result === null || surplus-- <= 0) return
+      cursor.result.delete()
+      cursor.result.continue()
+    }
+  })
+}
+
+/** The relay's history of the room: its lines, oldest first, each checked as every peer checks a line. */
+async function relayLines (room: RoomName, signal: AbortSignal): Promise<StoredLine[]> {
+  const lines: StoredLine[] = []
+  let since = 0
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const response = await fetch(historyPath(room, since), { signal, cache: 'no-store' })
+    if (!response.ok) break // an older relay, or one with --history 0
+    const parsed = parseHistoryPage(await response.json())
+    if (!parsed.ok) break
+    for (const entry of parsed.value.entries) {
+      const message = entry.kind === 'line' ? validatePayload('messages', entry.payload) : undefined
+      if (message?.ok === true) lines.push(asStored(room, message.payload, entry.time))
+    }
+    if (!parsed.value.more || parsed.value.next === null) break
+    since = parsed.value.next
+  }
+  return lines
+}
+
+export function keepRoomTranscript (room: RoomName, state: CompanionState): RoomTranscript {
+  const db = openStore().catch(() => undefined) // no IndexedDB (a private window may refuse it): the relay's history alone
+  const show = (lines: StoredLine[]): void => {
+    for (const l of lines) if (l.name !== undefined && state.names[l.from] === undefined) state.names[l.from] = l.name
+    state.addEarlier(lines)
+  }
+  const stored = db.then(async d => d === undefined ? [] : await storedLines(d, room)).catch(() => [])
+  void stored.then(show)
+  const fromRelay = relayLines(room, AbortSignal.timeout(10_000)).catch(() => [])
+  void fromRelay.then(async (lines) => {
+    show(lines)
+    performance.mark(MARKS.historyShown)
+    const d = await db
+    if (d !== undefined && lines.length > 0) store(d, room, lines)
+  })
+  return {
+    earlier: Promise.all([stored, fromRelay]).then(([a, b]) => {
+      const byId = new Map([...a, ...b].map(l => [l.id, l]))
+      return [...byId.values()].sort((x, y) => x.time - y.time).map(asMessage)
+    }),
+    keep: (line, name) => {
+      const kept: StoredLine = { room, id: line.id, from: line.from, to: line.to, text: line.text, emotion: line.emotion, time: line.time }
+      if (line.replyTo !== undefined) kept.replyTo = line.replyTo
+      if (name !== undefined) kept.name = name
+      void db.then((d) => { if (d !== undefined) store(d, room, [kept]) })
+    }
+  }
+}
