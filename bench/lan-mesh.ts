@@ -27,7 +27,7 @@ import { fmt, now, stats } from './stats.ts'
 const HOP_MESSAGES = 200
 const KNEE_MESSAGES = 50
 const KNEE_P99_MS = 100
-const SWARM_STEPS = [8, 16, 24, 32, 48]
+const SWARM_STEPS = [8, 16, 32, 64, 100, 128, 160]
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 

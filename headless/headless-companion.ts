@@ -9,7 +9,7 @@ import type { Companion } from '../companion/companion.ts'
 import { createLlmBrain } from '../companion/llm-brain.ts'
 import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
-import { joinTopics, startCompanionPeer } from '../p2p/companion-peer.ts'
+import { joinRoom, startCompanionPeer } from '../p2p/companion-peer.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
 import type { RoomChannel } from '../p2p/topic-bus.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -49,17 +49,19 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   const node = await createHeadlessNode({ privateKey, room: options.room, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
   const card = options.card
 
-  const bus = joinTopics(node, {
+  const joined = joinRoom(node, {
     room: options.room,
     signal: lifetime.signal,
     tcp: true,
     onRefused: (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.message}`) }
   })
-  connectLanPeers(node, options.bootstrap, lifetime.signal, log)
+  const bus = joined.channel
+  // Companions found by mDNS are linked by the room's directory (at most a few), not by mDNS.
+  connectLanPeers(node, options.bootstrap, lifetime.signal, log, { skipCompanions: true })
 
   const brain = options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
   const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
-  const peer = await startCompanionPeer(node, bus, { card, brain, settings })
+  const peer = await startCompanionPeer(node, joined, { card, brain, settings })
   const { companion } = peer
 
   const names = new Map<string, string>([[card.id, card.name]])
@@ -101,6 +103,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
         lifetime.abort()
         unsubscribe()
         await peer.stop()
+        await joined.leave()
         await node.stop()
       })()
       await closing

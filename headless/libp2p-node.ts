@@ -18,7 +18,6 @@ import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
-import { announcements } from '../p2p/announcements.ts'
 import { gossipOptions } from '../p2p/gossip.ts'
 import { companionAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -28,7 +27,6 @@ export interface HeadlessServices extends Record<string, unknown> {
   identifyPush: IdentifyPush
   ping: Ping
   pubsub: GossipSub
-  discovery: PeerDiscovery
   /** Present unless mDNS is switched off. */
   mdns?: PeerDiscovery
 }
@@ -79,9 +77,8 @@ export async function createHeadlessNode (options: HeadlessNodeOptions): Promise
       identify: identify(),
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
+      // The room's topics, and its directory, where the others announce their addresses (p2p/room-directory.ts).
       pubsub: gossipsub(gossipOptions({ room: options.room })),
-      // Announce our /webrtc address to tabs and hear theirs (see p2p/direct-links.ts).
-      discovery: announcements(options.room),
       ...(options.mdns ? { mdns: mdns() } : {})
     }
   })

@@ -1,51 +1,91 @@
 /**
  * Turns a libp2p node into a companion peer, the same way in a tab and in
- * the headless companion. Two steps, because a tab can be on the topics
- * without a companion of its own (`?companion=off`):
+ * the headless companion. Two steps, because a tab can be in a room without
+ * a companion of its own (`?companion=off`):
  *
- * 1. `joinTopics`: its room's five topics (the topic bus, its validators),
- *    GossipSub peerings kept two-way, and direct links to every companion of
- *    the room it hears of.
+ * 1. `joinRoom`: its room's five topics (the topic bus, its validators), the
+ *    room's directory (who is in the room: announcements, a relay's roster),
+ *    GossipSub peerings kept two-way, and a bounded number of direct links to
+ *    companions of the room.
  * 2. `startCompanionPeer`: the companion on that node: its card served and
- *    the others' collected (presence: those in its room), the `Companion`
- *    runtime with its brain, fed with every delivery of the room.
+ *    announced, the others' collected (presence: the directory's cards and
+ *    those asked of directly connected peers of the room, aikyo's included),
+ *    the `Companion` runtime with its brain, fed with every delivery of the
+ *    room.
  *
  * What each runtime does with the conversation (a page, a log) it adds on
- * top, by listening to the bus, the presence and the companion's events.
+ * top, by listening to the channel, the presence and the companion's events.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { IdentifyPush } from '@libp2p/identify'
-import type { Libp2p, PeerDiscovery } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { keepDirectLinks } from './direct-links.ts'
+import type { DirectLinks } from './direct-links.ts'
 import { keepGossipLinksTwoWay } from './gossip-links.ts'
 import { startPresence } from './presence.ts'
+import { startRoomDirectory } from './room-directory.ts'
+import type { RoomDirectory } from './room-directory.ts'
 import { startTopicBus } from './topic-bus.ts'
-import type { Refusal, RoomChannel, TopicBus } from './topic-bus.ts'
+import type { Refusal, RoomChannel } from './topic-bus.ts'
 
 /** What a node needs to be a companion peer (the tab's and the headless companion's nodes both are). */
-export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, discovery: PeerDiscovery, identifyPush?: IdentifyPush }>
+export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identifyPush?: IdentifyPush }>
 
 export interface JoinOptions {
-  /** The room (the node's GossipSub and announcements must be set up for it). */
-  room: RoomName  /** Ends the direct links' dialling. */
+  /** The room (the node's GossipSub must be set up for it). */
+  room: RoomName
+  /** Ends the direct links' dialling. */
   signal: AbortSignal
   /** Dial other companions' TCP addresses before WebRTC (a Node peer). */
   tcp?: boolean
+  /** Direct links held at most (default 8). */
+  maxLinks?: number
   onRefused?: (refusal: Refusal) => void
 }
 
-/** Puts the node on its room's topics and keeps its links (see the module comment). */
-export function joinTopics (node: CompanionPeerNode, options: JoinOptions): RoomChannel {
-  const bus: TopicBus = startTopicBus(node, options.onRefused ?? (() => {}))
+/** A node in a room. */
+export interface JoinedRoom {
+  room: RoomName
+  /** The room's side of the topics. */
+  channel: RoomChannel
+  directory: RoomDirectory
+  links: DirectLinks
+  /** The card announced in the room's directory (null: this node is no companion). */
+  setCard: (card: CompanionCard | null) => void
+  /** Leaves the room's directory (a goodbye to the others). */
+  leave: () => Promise<void>
+}
+
+/** Puts the node in its room and keeps its links (see the module comment). */
+export function joinRoom (node: CompanionPeerNode, options: JoinOptions): JoinedRoom {
+  const bus = startTopicBus(node, options.onRefused ?? (() => {}))
   bus.join(options.room)
+  let card: CompanionCard | null = null
+  const directory = startRoomDirectory(node, { room: options.room, card: () => card })
   keepGossipLinksTwoWay(node)
-  keepDirectLinks(node, { signal: options.signal, ...(options.tcp === true ? { tcp: true } : {}) })
-  return bus.channel(options.room)
+  const links = keepDirectLinks(node, {
+    signal: options.signal,
+    room: options.room,
+    directory,
+    ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }),
+    ...(options.tcp === true ? { tcp: true } : {})
+  })
+  return {
+    room: options.room,
+    channel: bus.channel(options.room),
+    directory,
+    links,
+    setCard: (next) => {
+      card = next
+      directory.announce()
+    },
+    leave: async () => { await directory.stop() }
+  }
 }
 
 export interface CompanionPeerOptions {
@@ -60,36 +100,58 @@ export interface CompanionPeer {
   present: () => ReadonlyMap<string, CompanionCard>
   /** Told after every change of who is present. Returns the unsubscribe. */
   onPresence: (listener: (present: ReadonlyMap<string, CompanionCard>) => void) => () => void
-  /** A person edited the card (the id stays): served from now on, and announced to connected peers. */
+  /** A person edited the card (the id stays): served and announced from now on. */
   setCard: (card: CompanionCard) => void
   stop: () => Promise<void>
 }
 
-/** The companion on a node already on its room's topics (see the module comment). */
-export async function startCompanionPeer (node: CompanionPeerNode, channel: RoomChannel, options: CompanionPeerOptions): Promise<CompanionPeer> {
+/** The companion on a node already in its room (see the module comment). */
+export async function startCompanionPeer (node: CompanionPeerNode, joined: JoinedRoom, options: CompanionPeerOptions): Promise<CompanionPeer> {
   let card = options.card
-  const companion = new Companion({ card, brain: options.brain, publish: channel.publish, settings: options.settings })
+  const companion = new Companion({ card, brain: options.brain, publish: joined.channel.publish, settings: options.settings })
+
+  // Present: whom the room's directory lists, and whom we asked for a card
+  // over a direct connection (aikyo's nodes, which do not announce, among them).
+  let asked = new Map<string, CompanionCard>()
   let present: ReadonlyMap<string, CompanionCard> = new Map()
-  const presence = await startPresence(node, () => card, channel.room)
-  presence.onChange((cards) => {
-    present = cards
-    companion.setPresent([...cards.values()])
-  })
-  const unsubscribe = channel.onPayload((delivery) => { companion.receive(delivery) })
+  const listeners = new Set<(present: ReadonlyMap<string, CompanionCard>) => void>()
+  const refresh = (): void => {
+    const next = new Map([...joined.directory.cards(), ...asked])
+    if (sameCards(next, present)) return
+    present = next
+    companion.setPresent([...next.values()])
+    for (const listener of listeners) listener(present)
+  }
+  const presence = await startPresence(node, () => card, joined.room)
+  presence.onChange((cards) => { asked = cards; refresh() })
+  const unsubscribeCards = joined.directory.onCards(refresh)
+  joined.setCard(card)
+  const unsubscribe = joined.channel.onPayload((delivery) => { companion.receive(delivery) })
 
   return {
     companion,
     present: () => present,
-    onPresence: presence.onChange,
+    onPresence: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
     setCard: (edited) => {
       card = edited
       companion.setCard(edited)
+      joined.setCard(edited)
       void presence.announce()
     },
     stop: async () => {
       unsubscribe()
+      unsubscribeCards()
       companion.stop()
       await presence.stop()
     }
   }
+}
+
+function sameCards (a: ReadonlyMap<string, CompanionCard>, b: ReadonlyMap<string, CompanionCard>): boolean {
+  if (a.size !== b.size) return false
+  for (const [peerId, card] of a) {
+    const other = b.get(peerId)
+    if (other === undefined || JSON.stringify(other) !== JSON.stringify(card)) return false
+  }
+  return true
 }

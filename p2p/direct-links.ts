@@ -1,25 +1,59 @@
 /**
- * Direct links between companions: peers announce their addresses by pubsub
- * peer discovery through the relays, and one side dials. Tab to tab and tab
- * to headless companion, that is the `/p2p-circuit/webrtc` address: the
- * relay's hop carries the WebRTC signalling, and the media path is direct.
- * Between two headless companions (both Node, both listening on TCP) it is
- * plain TCP, WebRTC only when that fails. Also cleans up the duplicate and
- * dead links a reloaded page leaves behind.
+ * Direct links between companions of a room, at most `maxLinks` of them
+ * (8 by default) however many companions the LAN holds: lines still reach
+ * every companion of the room, through the relay's GossipSub; the links make
+ * them faster between neighbours.
+ *
+ * Whom to dial comes from the room's directory (p2p/room-directory.ts): a
+ * newcomer gets a relay's roster and dials at once; a peer heard announcing
+ * itself is dialled only if no link to it came after a while (the newcomer
+ * usually dials first), the smaller peer id sooner. Tab to tab and tab to
+ * headless companion, that is the `/p2p-circuit/webrtc` address: the relay's
+ * hop carries the WebRTC signalling, and the media path is direct. Between
+ * two headless companions (both Node, both listening on TCP) it is plain
+ * TCP, WebRTC only when that fails.
+ *
+ * A node over its bound closes a new link (the other side then leaves it
+ * alone for a while), and closes links to companions of other rooms (a
+ * headless companion dials every LAN peer mDNS finds). It also cleans up the
+ * duplicate and dead links a reloaded page leaves behind.
  */
-import type { Connection, Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
+import type { Connection, IdentifyResult, Libp2p } from '@libp2p/interface'
 import { PING_PROTOCOL } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { ANNOUNCE_INTERVAL_MS } from './announcements.ts'
+import { roomOfAgent } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+import { KOTOBA_AGENT } from '../protocol/topics.ts'
+import type { RoomDirectory } from './room-directory.ts'
+
+/** Direct links a node holds at most, unless told otherwise. */
+export const DEFAULT_MAX_LINKS = 8
+/** A peer heard announcing itself is dialled if still unlinked this long after (smaller peer id; the larger waits twice as long). */
+export const ANNOUNCED_DIAL_DELAY_MS = 2000
+/** A dial that failed is tried again after this, doubling per failure up to RETRY_MAX_MS, while the peer is in the room. */
+const RETRY_MIN_MS = 1000
+const RETRY_MAX_MS = 30_000
+/** A link we dialled that the other side closed this soon: it is full; leave it alone for LINK_BACKOFF_MS. */
+const SHORT_LINK_MS = 5000
+const LINK_BACKOFF_MS = 60_000
 
 export interface DirectLinksOptions {
   signal: AbortSignal
+  room: RoomName
+  directory: RoomDirectory
+  /** Direct links held at most (default DEFAULT_MAX_LINKS). */
+  maxLinks?: number
   /**
    * This node dials TCP (Node, not a page): a peer's announced TCP addresses
    * are tried before its WebRTC ones. TCP needs no signalling through the
    * relay, and WebRTC between two Node peers needs a non-loopback interface.
    */
   tcp?: boolean
+}
+
+export interface DirectLinks {
+  /** Peers we hold a direct link to now. */
+  linked: () => string[]
 }
 
 const isWebRTC = (ma: Multiaddr): boolean => ma.getComponents().some(c => c.name === 'webrtc')
@@ -43,42 +77,104 @@ async function probe (connection: Connection): Promise<boolean> {
   }
 }
 
-/** `node.services.discovery` is pubsub peer discovery, run as a service so every announcement is heard. */
-export function keepDirectLinks (node: Libp2p<{ discovery: PeerDiscovery }>, options: DirectLinksOptions): void {
-  const { signal } = options
+export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): DirectLinks {
+  const { signal, directory } = options
+  const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS
   const selfId = node.peerId.toString()
-  // Dial a peer's direct addresses (TCP first where we can, then /webrtc)
-  // when it announces them (every ANNOUNCE_INTERVAL_MS), unless a direct
-  // connection is already open. The smaller peer id dials.
-  // The larger one dials too when, although others can reach it, no
-  // connection at all came for a few announcements: the smaller may still
-  // hold a dead connection to our peer id from before a reload.
+
+  /** Peers identify says are companion nodes of ours (any room). */
+  const companions = new Set<string>()
+  /** A peer is linked when a direct connection joins us to it and it is a companion (or reached over WebRTC, which only companions do). */
+  const linked = (): string[] => {
+    const peers = new Set<string>()
+    for (const c of node.getConnections()) {
+      if (!isDirect(c)) continue
+      const id = c.remotePeer.toString()
+      if (companions.has(id) || directory.has(id) || isWebRTCConnection(c)) peers.add(id)
+    }
+    return [...peers]
+  }
+
   const dialing = new Set<string>()
-  const unanswered = new Map<string, number>()
+  const notBefore = new Map<string, number>()
   const directAddrs = (announced: Multiaddr[]): Multiaddr[] =>
     [...(options.tcp === true ? announced.filter(isTcp) : []), ...announced.filter(isWebRTC)]
-  const reachable = (): boolean => directAddrs(node.getMultiaddrs()).length > 0
-  node.services.discovery.addEventListener('peer', (event: CustomEvent<PeerInfo>) => {
-    const peerId = event.detail.id.toString()
-    if (peerId === selfId || dialing.has(peerId)) return
-    const addrs = directAddrs(event.detail.multiaddrs)
-    if (addrs.length === 0) return
-    const connections = node.getConnections(event.detail.id)
-    if (connections.some(isDirect)) return
-    if (selfId > peerId) {
-      if (connections.length > 0 || !reachable()) {
-        unanswered.delete(peerId)
-        return
-      }
-      const firstSeen = unanswered.get(peerId) ?? Date.now()
-      unanswered.set(peerId, firstSeen)
-      if (Date.now() - firstSeen < 3 * ANNOUNCE_INTERVAL_MS) return
-    }
-    unanswered.delete(peerId)
+  const hasDirect = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && isDirect(c))
+  const room = (): boolean => linked().length + dialing.size < maxLinks
+
+  const failures = new Map<string, number>()
+  const retries = new Map<string, ReturnType<typeof setTimeout>>()
+  signal.addEventListener('abort', () => { for (const t of retries.values()) clearTimeout(t) }, { once: true })
+  const dial = (peerId: string, addrs: Multiaddr[]): void => {
+    if (signal.aborted || peerId === selfId || dialing.has(peerId) || hasDirect(peerId) || !room()) return
+    if ((notBefore.get(peerId) ?? 0) > Date.now()) return
+    const direct = directAddrs(addrs)
+    if (direct.length === 0) return
     dialing.add(peerId)
-    node.dial(addrs, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-      .catch(() => { /* the next announcement retries */ })
+    node.dial(direct, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
+      .then(() => { failures.delete(peerId) }, () => {
+        // Unreachable for now (a busy machine, a link still being set up on the other side):
+        // again later, with the addresses it gave last, while it is in the room.
+        const failed = (failures.get(peerId) ?? 0) + 1
+        failures.set(peerId, failed)
+        clearTimeout(retries.get(peerId))
+        retries.set(peerId, setTimeout(() => {
+          retries.delete(peerId)
+          if (directory.has(peerId)) dial(peerId, directory.addrsOf(peerId))
+          else failures.delete(peerId)
+        }, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failed - 1))))
+      })
       .finally(() => { dialing.delete(peerId) })
+  }
+
+  const pending = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Peers a roster named before they could be dialled (they had no reservation yet): dialled as soon as they can be. */
+  const awaited = new Set<string>()
+  directory.onPeer(({ peerId, addrs, via }) => {
+    const dialable = directAddrs(addrs).length > 0
+    if (via === 'roster' || (awaited.has(peerId) && dialable)) {
+      if (dialable) awaited.delete(peerId)
+      else awaited.add(peerId)
+      dial(peerId, addrs)
+      return
+    }
+    if (pending.has(peerId) || hasDirect(peerId)) return
+    const delay = selfId < peerId ? ANNOUNCED_DIAL_DELAY_MS : 2 * ANNOUNCED_DIAL_DELAY_MS
+    pending.set(peerId, setTimeout(() => {
+      pending.delete(peerId)
+      dial(peerId, addrs)
+    }, delay))
+  })
+  signal.addEventListener('abort', () => { for (const t of pending.values()) clearTimeout(t) }, { once: true })
+
+  // Who is a companion, and in which room: a companion of another room is no link
+  // of ours; one link too many (they dialled us while we were full) is closed.
+  node.addEventListener('peer:identify', (event: CustomEvent<IdentifyResult>) => {
+    const { peerId, agentVersion, connection } = event.detail
+    const id = peerId.toString()
+    if (agentVersion?.startsWith(KOTOBA_AGENT) !== true) return
+    const theirRoom = roomOfAgent(agentVersion)
+    if (theirRoom === undefined) return // a relay
+    companions.add(id)
+    if (!isDirect(connection)) return
+    const close = (why: string): void => { void connection.close().catch(() => { connection.abort(new Error(why)) }) }
+    if (theirRoom !== options.room) close('a companion of another room')
+    // A peer we already held a link to (a reload, two dials at once) is no new link: the duplicate check below decides.
+    else if (linked().length > maxLinks && node.getConnections(peerId).filter(isDirect).length === 1) close('this companion holds as many direct links as it may')
+  })
+
+  // A link we dialled that the other side closed at once: it is full; leave it alone for a while.
+  const openedAt = new Map<string, number>()
+  node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
+    if (event.detail.direction === 'outbound' && isDirect(event.detail)) openedAt.set(event.detail.id, Date.now())
+  })
+  node.addEventListener('connection:close', (event: CustomEvent<Connection>) => {
+    const c = event.detail
+    const opened = openedAt.get(c.id)
+    openedAt.delete(c.id)
+    if (opened !== undefined && Date.now() - opened < SHORT_LINK_MS && !hasDirect(c.remotePeer.toString())) {
+      notBefore.set(c.remotePeer.toString(), Date.now() + LINK_BACKOFF_MS)
+    }
   })
 
   // A reloaded tab has the same peer id. When a peer opens a new connection
@@ -106,4 +202,6 @@ export function keepDirectLinks (node: Libp2p<{ discovery: PeerDiscovery }>, opt
       }).finally(() => { probing.delete(older.id) })
     }
   })
+
+  return { linked }
 }

@@ -5,7 +5,18 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
+import { roomOfAgent } from '../protocol/rooms.ts'
+import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import { keepConnected } from './keep-connected.ts'
+
+export interface LanPeersOptions {
+  /**
+   * Do not dial peers known (from an earlier identify) to be companion nodes of
+   * ours: a companion links to a few companions of its room (direct-links.ts),
+   * not to every one mDNS finds.
+   */
+  skipCompanions?: boolean
+}
 
 /**
  * Both sides of an mDNS pair discover each other at once; if both dialled,
@@ -17,24 +28,36 @@ export function shouldDial (self: string, other: string): boolean {
 }
 
 /** Used by the relay and by the headless companion (`node.services.mdns` unless mDNS is off). */
-export function connectLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, bootstrap: string[], signal: AbortSignal, log: (line: string) => void): void {
+export function connectLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, bootstrap: string[], signal: AbortSignal, log: (line: string) => void, options: LanPeersOptions = {}): void {
   const discovery = node.services.mdns
+  const isCompanion = async (peer: PeerInfo['id']): Promise<boolean> => {
+    try {
+      const agent = (await node.peerStore.get(peer)).metadata.get('AgentVersion')
+      const text = agent === undefined ? undefined : new TextDecoder().decode(agent)
+      return text?.startsWith(KOTOBA_AGENT) === true && roomOfAgent(text) !== undefined
+    } catch {
+      return false // never met: dial it and see
+    }
+  }
   if (discovery != null) {
     // mDNS answers come in bursts: one dial per peer at a time.
     const dialing = new Set<string>()
-    const onPeer = (event: CustomEvent<PeerInfo>): void => {
+    const onPeer = async (event: CustomEvent<PeerInfo>): Promise<void> => {
       const peer = event.detail
       const id = peer.id.toString()
       if (!shouldDial(node.peerId.toString(), id)) return
       if (dialing.has(id) || node.getConnections(peer.id).length > 0) return
+      if (options.skipCompanions === true && await isCompanion(peer.id)) return
+      if (dialing.has(id)) return
       dialing.add(id)
       node.dial(peer.multiaddrs.length > 0 ? peer.multiaddrs : peer.id, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
         .then(() => { log(`mdns: connected to ${id}`) })
         .catch((err: Error) => { log(`mdns: could not dial ${id}: ${err.message}`) })
         .finally(() => { dialing.delete(id) })
     }
-    discovery.addEventListener('peer', onPeer)
-    signal.addEventListener('abort', () => { discovery.removeEventListener('peer', onPeer) }, { once: true })
+    const listener = (event: CustomEvent<PeerInfo>): void => { void onPeer(event) }
+    discovery.addEventListener('peer', listener)
+    signal.addEventListener('abort', () => { discovery.removeEventListener('peer', listener) }, { once: true })
   }
 
   for (const address of bootstrap) {

@@ -1,13 +1,13 @@
 /**
  * Rooms: many conversations on one LAN. A room is a name; each room has its
- * own five topics (and its own peer-discovery topic), so companions converse,
+ * own five topics (and its own directory topic, protocol/directory.ts), so companions converse,
  * take turns and see who is here only within their room. The default room is
  * aikyo's five topics, unchanged: aikyo peers and every client that knows
  * nothing of rooms are in it.
  *
  * Nothing else in the project spells a room's topic names.
  */
-import { KOTOBA_AGENT, PEER_DISCOVERY_TOPIC, TOPICS, isTopic } from './topics.ts'
+import { KOTOBA_AGENT, TOPICS, isTopic } from './topics.ts'
 import type { Topic } from './topics.ts'
 
 /** A checked, case-folded room name (parse it with `parseRoomName`). */
@@ -54,14 +54,14 @@ export function topicName (room: RoomName, topic: Topic): string {
   return room === DEFAULT_ROOM ? topic : `${ROOM_PREFIX}${room}/${topic}`
 }
 
-/** The topic on which the companions of `room` announce their addresses (direct links stay within a room). */
-export function discoveryTopicName (room: RoomName): string {
-  return room === DEFAULT_ROOM ? PEER_DISCOVERY_TOPIC : `${ROOM_PREFIX}${room}/peer-discovery`
+/** The topic of the room's directory: who is in it, their addresses and cards (not one of aikyo's topics). */
+export function directoryTopicName (room: RoomName): string {
+  return room === DEFAULT_ROOM ? 'kotoba/directory' : `${ROOM_PREFIX}${room}/directory`
 }
 
-/** Every GossipSub topic of `room`: its five topics, then its discovery topic. */
+/** Every GossipSub topic of `room`: its five topics, then its directory topic. */
 export function roomTopicNames (room: RoomName): string[] {
-  return [...TOPICS.map(topic => topicName(room, topic)), discoveryTopicName(room)]
+  return [...TOPICS.map(topic => topicName(room, topic)), directoryTopicName(room)]
 }
 
 /** Which room and topic a GossipSub topic name is, if it is one of a room's five. */
@@ -70,10 +70,10 @@ export function parseTopicName (name: string): { room: RoomName, topic: Topic } 
   return roomOfTopic(name, (rest) => isTopic(rest) ? rest : undefined)
 }
 
-/** The room a GossipSub topic belongs to (one of its five or its discovery topic), if any. */
+/** The room a GossipSub topic belongs to (one of its five or its directory topic), if any. */
 export function roomOfTopicName (name: string): RoomName | undefined {
-  if (isTopic(name) || name === PEER_DISCOVERY_TOPIC) return DEFAULT_ROOM
-  return roomOfTopic(name, (rest) => isTopic(rest) || rest === 'peer-discovery' ? rest : undefined)?.room
+  if (isTopic(name) || name === directoryTopicName(DEFAULT_ROOM)) return DEFAULT_ROOM
+  return roomOfTopic(name, (rest) => isTopic(rest) || rest === 'directory' ? rest : undefined)?.room
 }
 
 function roomOfTopic<T> (name: string, kind: (rest: string) => T | undefined): { room: RoomName, topic: T } | undefined {

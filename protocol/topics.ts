@@ -25,13 +25,6 @@ export const KOTOBA_AGENT = 'kotoba/1'
 export const METADATA_PROTOCOL = '/aikyo/metadata/1.0.0'
 
 /**
- * Topic on which nodes announce their addresses so that tabs find each other
- * (the default of @libp2p/pubsub-peer-discovery, named here so the relay and
- * the page subscribe to the same one and allow it through `allowedTopics`).
- */
-export const PEER_DISCOVERY_TOPIC = '_peer-discovery._p2p._pubsub'
-
-/**
  * Largest payload (UTF-8 bytes of one JSON value) accepted on any topic.
  * Conversation lines are short; 64 KiB leaves room for rich metadata while
  * keeping a flood of junk cheap to refuse.

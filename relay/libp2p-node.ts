@@ -17,9 +17,7 @@ import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { announcements } from '../p2p/announcements.ts'
 import { gossipOptions } from '../p2p/gossip.ts'
-import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import type { RelayOptions } from './options.ts'
 
@@ -58,10 +56,6 @@ export async function createRelayNode (options: RelayOptions, privateKey: Privat
       inboundConnectionThreshold: Math.max(100, options.maxReservations),
       maxIncomingPendingConnections: 256
     },
-    peerDiscovery: [
-      // The relay must take part in pubsub peer discovery, or tabs never hear of each other.
-      announcements(DEFAULT_ROOM)
-    ],
     services: {
       // Required by circuit relay, WebRTC signalling and GossipSub.
       identify: identify(),

@@ -13,6 +13,7 @@ import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
+import { startRelayDirectory } from './room-directory.ts'
 import { openHistory } from './history.ts'
 import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
@@ -76,11 +77,17 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   })
   keepGossipLinksTwoWay(node, (peer) => { log(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
   const neighbours = trackNeighbours(node)
+  const directory = startRelayDirectory(node, log)
   const rooms = startRelayRooms(node, bus, {
     maxRooms: options.maxRooms,
     isRelay: (id) => neighbours.list().some(n => n.peerId === id),
     log,
-    onLeave: (room) => { firehose.forget(room) }
+    onJoin: directory.join,
+    onLeave: (room) => {
+      directory.leave(room)
+      firehose.forget(room)
+    },
+    companionsIn: directory.companions
   })
 
   const firehose = createFirehose({
@@ -137,7 +144,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
     // Summed over the rooms; subscribers of the default room's topics.
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }])),
-    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused }
+    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent }
   })
 
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history })
@@ -163,6 +170,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
       closing ??= (async () => {
         lifetime.abort()
         rooms.stop()
+        directory.stop()
         neighbours.stop()
         await firehose.close()
         http.closeAllConnections()

@@ -7,16 +7,15 @@
  * on one is subscribed to on its neighbours, so the room spans the mesh.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
-import { DEFAULT_ROOM, discoveryTopicName, roomOfAgent, roomOfTopicName, roomTopicNames } from '../protocol/rooms.ts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { DEFAULT_ROOM, roomOfTopicName, roomTopicNames } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import { METADATA_PROTOCOL } from '../protocol/topics.ts'
 import type { TopicBus } from '../p2p/topic-bus.ts'
 
 /** A room in use, as `/api/relay` and `/firehose/info` list it. */
 export interface RoomSummary {
   name: RoomName
-  /** Companions connected to this relay that are in the room. */
+  /** Companions in the room, as its directory knows them (on every relay of the mesh). */
   companions: number
 }
 
@@ -39,13 +38,17 @@ export interface RelayRoomsOptions {
   log: (line: string) => void
   /** A named room nobody is in is left after this long (ms). */
   idleMs?: number
+  /** Told of each room joined (the default room first, at once). */
+  onJoin?: (room: RoomName) => void
   /** Told of each room left. */
   onLeave?: (room: RoomName) => void
+  /** The companions in a room. */
+  companionsIn: (room: RoomName) => number
 }
 
 export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: TopicBus, options: RelayRoomsOptions): RelayRooms {
   const pubsub = node.services.pubsub
-  const { maxRooms, isRelay, log, idleMs = 60_000, onLeave = () => {} } = options
+  const { maxRooms, isRelay, log, idleMs = 60_000, onJoin = () => {}, onLeave = () => {}, companionsIn } = options
   /** Named rooms joined, with when they were last seen in use. */
   const lastUsed = new Map<RoomName, number>()
   /** Firehose clients watching each room. */
@@ -54,6 +57,7 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
   const warned = new Set<RoomName>()
 
   bus.join(DEFAULT_ROOM)
+  onJoin(DEFAULT_ROOM)
 
   const join = (room: RoomName): boolean => {
     if (room === DEFAULT_ROOM) return true
@@ -69,8 +73,7 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     }
     lastUsed.set(room, Date.now())
     bus.join(room)
-    // Carry the room's announcements too, so its companions find each other.
-    pubsub.subscribe(discoveryTopicName(room))
+    onJoin(room)
     log(`rooms: carrying room ${room}`)
     return true
   }
@@ -78,7 +81,6 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
   const leave = (room: RoomName): void => {
     lastUsed.delete(room)
     bus.leave(room)
-    pubsub.unsubscribe(discoveryTopicName(room))
     log(`rooms: left room ${room} (nobody in it)`)
     onLeave(room)
   }
@@ -94,18 +96,6 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     }
   }
   pubsub.addEventListener('subscription-change', onSubscriptionChange)
-
-  // Companions connected to this relay (peers that serve a card), by room.
-  const companions = new Map<string, RoomName>()
-  const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
-    const id = event.detail.peerId.toString()
-    const room = roomOfAgent(event.detail.agentVersion)
-    if (event.detail.protocols.includes(METADATA_PROTOCOL) && room !== undefined) companions.set(id, room)
-    else companions.delete(id)
-  }
-  const onDisconnect = (event: CustomEvent<PeerId>): void => { companions.delete(event.detail.toString()) }
-  node.addEventListener('peer:identify', onIdentify)
-  node.addEventListener('peer:disconnect', onDisconnect)
 
   /** Whether anyone but other relays is subscribed to one of the room's topics, or a firehose client watches it. */
   const inUse = (room: RoomName): boolean =>
@@ -132,18 +122,11 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
       if (left > 0) watchers.set(room, left)
       else watchers.delete(room)
     },
-    list: () => {
-      const counts = new Map<RoomName, number>()
-      for (const room of companions.values()) counts.set(room, (counts.get(room) ?? 0) + 1)
-      const named = [...lastUsed.keys()].sort()
-      return [DEFAULT_ROOM, ...named].map(name => ({ name, companions: counts.get(name) ?? 0 }))
-    },
+    list: () => [DEFAULT_ROOM, ...[...lastUsed.keys()].sort()].map(name => ({ name, companions: companionsIn(name) })),
     get refused () { return refused },
     stop: () => {
       clearInterval(sweep)
       pubsub.removeEventListener('subscription-change', onSubscriptionChange)
-      node.removeEventListener('peer:identify', onIdentify)
-      node.removeEventListener('peer:disconnect', onDisconnect)
     }
   }
 }

@@ -6,7 +6,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection } from '@libp2p/interface'
-import { joinTopics } from '../p2p/companion-peer.ts'
+import { joinRoom } from '../p2p/companion-peer.ts'
+import type { JoinedRoom } from '../p2p/companion-peer.ts'
 import { hasDirectConnection, keepConnected } from '../p2p/keep-connected.ts'
 import type { HeldPeer } from '../p2p/keep-connected.ts'
 import type { RoomChannel } from '../p2p/topic-bus.ts'
@@ -21,6 +22,8 @@ import type { NetworkState } from './network-state.svelte.ts'
 
 export interface CompanionNetworkOptions {
   room: RoomName
+  /** Direct links held at most (`?max-links=`; default 8). */
+  maxLinks?: number
   /** Where the relay says how to reach it (same origin as the page). */
   relayInfoUrl: string
   iceServers: RTCIceServer[]
@@ -30,6 +33,8 @@ export interface CompanionNetworkOptions {
 /** The room's topics (every payload is also recorded in the page's log), the node, and its relay. */
 export interface CompanionNetwork {
   node: CompanionNode
+  /** The room: its channel, its directory, the direct links. */
+  joined: JoinedRoom
   bus: RoomChannel
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
@@ -80,7 +85,15 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const signal = lifetime.signal
 
   state.relayStatus = 'starting'
-  const info = await fetchRelayInfo(options.relayInfoUrl, signal, (message) => { state.relayError = message })
+  // The node is made while the relay's address is on its way: neither waits for the other.
+  const making = createCompanionNode({ room: options.room, iceServers: options.iceServers, privateKey: options.privateKey })
+  let info: RelayInfo
+  try {
+    info = await fetchRelayInfo(options.relayInfoUrl, signal, (message) => { state.relayError = message })
+  } catch (err) {
+    void making.then(async node => { await node.stop() }, () => {})
+    throw err
+  }
   state.relayError = ''
   state.relayPeerId = info.peerId
   // The relay that served the page first, then every other relay it has told
@@ -97,12 +110,13 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   }
   learnNeighbours(info)
 
-  const node = await createCompanionNode({ room: options.room, iceServers: options.iceServers, privateKey: options.privateKey })
+  const node = await making
   const selfId = node.peerId.toString()
   state.peerId = selfId
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
-  // On the room's topics, and linked directly to the companions of the room we hear of.
-  const bus = joinTopics(node, { room: options.room, signal, onRefused: () => { state.refused++ } })
+  // In the room, and linked directly to a few of its companions.
+  const joined = joinRoom(node, { room: options.room, signal, onRefused: () => { state.refused++ }, ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }) })
+  const bus = joined.channel
   bus.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
 
   // --- connections, as the network panel shows them
@@ -207,9 +221,11 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   return {
     node,
     relay: { peerId: info.peerId, llm: info.llm },
+    joined,
     bus,
     stop: async () => {
       lifetime.abort()
+      await joined.leave()
       await node.stop()
     }
   }

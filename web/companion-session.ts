@@ -50,7 +50,7 @@ export interface SessionPlace {
   /** The page's origin, to reach the relay's model proxy. */
   origin: string
   /** What was said in the room before: the companion remembers it, and live lines are kept with it. */
-  transcript?: RoomTranscript
+  transcript?: Promise<RoomTranscript>
 }
 
 export async function startCompanionSession (network: CompanionNetwork, identity: Identity, initialPerson: Person, state: CompanionState, settings: Partial<CompanionSettings>, place: SessionPlace): Promise<CompanionSession> {
@@ -66,13 +66,13 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
   if (first.problem !== undefined) state.brainError = `using the built-in brain: ${first.problem}`
   const { bus } = network
-  const peer = await startCompanionPeer(network.node, bus, { card, brain: first.brain, settings })
+  const peer = await startCompanionPeer(network.node, network.joined, { card, brain: first.brain, settings })
   const { companion } = peer
   state.turnLimit = companion.turnState.settings.turnLimit
   peer.onPresence((present) => {
     state.present = [...present].map(([peerId, c]) => ({ peerId, card: c }))
   })
-  void place.transcript?.earlier.then((messages) => { companion.remember(messages) })
+  void place.transcript?.then(async t => await t.earlier).then((messages) => { companion.remember(messages) })
 
   companion.onEvent((event) => {
     switch (event.type) {
@@ -116,7 +116,8 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       const line: TimelineLine = { id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id }
       if (typeof m.metadata?.replyTo === 'string') line.replyTo = m.metadata.replyTo
       state.addLine(line)
-      place.transcript?.keep(line, typeof m.metadata?.name === 'string' ? m.metadata.name : undefined)
+      const name = typeof m.metadata?.name === 'string' ? m.metadata.name : undefined
+      void place.transcript?.then((t) => { t.keep(line, name) })
     } else if (delivery.topic === 'actions') {
       const a = delivery.payload
       state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }

@@ -9,13 +9,12 @@ import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
-import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import { announcements } from '../p2p/announcements.ts'
 import { gossipOptions } from '../p2p/gossip.ts'
 import { companionAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -25,7 +24,6 @@ export interface CompanionServices extends Record<string, unknown> {
   identifyPush: IdentifyPush
   ping: Ping
   pubsub: GossipSub
-  discovery: PeerDiscovery
 }
 
 export type CompanionNode = Libp2p<CompanionServices>
@@ -78,10 +76,8 @@ export async function createCompanionNode (options: CompanionNodeOptions): Promi
       // then ask for the card again; see p2p/presence.ts).
       identifyPush: identifyPush({ runOnLimitedConnection: true }),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions({ room: options.room })),
-      // Hear of other tabs: they announce their /webrtc addresses via the
-      // relay (a service, see p2p/announcements.ts).
-      discovery: announcements(options.room)
+      // The room's topics, and its directory, where the others announce their addresses (p2p/room-directory.ts).
+      pubsub: gossipsub(gossipOptions({ room: options.room }))
     }
   })
 }

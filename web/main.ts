@@ -14,9 +14,8 @@ import type { CompanionSession } from './companion-session.ts'
 import { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
-import { parseIceUrls, readCompanionChoice, readIceServers, readRoom, saveIceServers } from './settings.ts'
+import { parseIceUrls, readCompanionChoice, readIceServers, readMaxLinks, readRoom, saveIceServers } from './settings.ts'
 import { MARKS } from './marks.ts'
-import { keepRoomTranscript } from './room-transcript.ts'
 import { installTestHooks } from './test-hooks.ts'
 
 const network = new NetworkState()
@@ -51,8 +50,11 @@ export type PageActions = typeof actions
 
 mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
 
-// What was said in the room before: this browser's transcript at once, then the relay's history.
-const transcript = room.ok && !choice.off ? keepRoomTranscript(room.room, companion) : undefined
+// What was said in the room before: this browser's transcript at once, then the relay's
+// history. Its code loads beside the page's, not before the companion comes up.
+const transcript = room.ok && !choice.off
+  ? import('./room-transcript.ts').then(({ keepRoomTranscript }) => keepRoomTranscript(room.room, companion))
+  : undefined
 
 async function start (): Promise<void> {
   // A bad room name starts nothing: the page says what is wrong and offers the default room.
@@ -60,6 +62,7 @@ async function start (): Promise<void> {
   const identity = choice.off ? undefined : await claimIdentity(choice.preset)
   started = await startCompanionNetwork(network, {
     room: network.room,
+    maxLinks: readMaxLinks(location.search),
     relayInfoUrl: new URL('/api/relay', location.href).toString(),
     iceServers: readIceServers(location.search, localStorage),
     privateKey: identity?.privateKey

@@ -2,6 +2,7 @@
  * Settings a person may give the page, from the URL (kept in localStorage
  * where they should outlive the visit).
  * - `?room=NAME`: the room to converse in (the default room without it).
+ * - `?max-links=N`: direct links to other companions at most (default 8).
  * - `?stun=stun:host:3478,…`: STUN/TURN servers, none unless asked for.
  * - `?companion=NAME`: a built-in character for a new companion; `off`: no companion.
  * - `?turn-limit=N`, `?pace=MS`, `?vote-window=MS`: turn-taking settings.
@@ -52,6 +53,12 @@ export function roomUrl (href: string, room: RoomName): string {
   if (room === DEFAULT_ROOM) url.searchParams.delete('room')
   else url.searchParams.set('room', room)
   return url.toString()
+}
+
+/** `?max-links=N` (1 to 64), if given and sane. */
+export function readMaxLinks (search: string): number | undefined {
+  const value = Number(new URLSearchParams(search).get('max-links') ?? NaN)
+  return Number.isInteger(value) && value >= 1 && value <= 64 ? value : undefined
 }
 
 export interface CompanionChoice {

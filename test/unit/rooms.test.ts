@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import { parseCommandLine as parseHeadless } from '../../headless/options.ts'
 import { parseCommandLine as parseRelay, parseCompanionSpec } from '../../relay/options.ts'
 import {
-  DEFAULT_ROOM, companionAgent, discoveryTopicName, parseRoomName, parseTopicName, roomName, roomOfAgent, roomOfTopicName, roomTopicNames, topicName
+  DEFAULT_ROOM, companionAgent, directoryTopicName, parseRoomName, parseTopicName, roomName, roomOfAgent, roomOfTopicName, roomTopicNames, topicName
 } from '../../protocol/rooms.ts'
-import { KOTOBA_AGENT, PEER_DISCOVERY_TOPIC, TOPICS } from '../../protocol/topics.ts'
+import { KOTOBA_AGENT, TOPICS } from '../../protocol/topics.ts'
 import { readRoom, roomUrl } from '../../web/settings.ts'
 
 describe('room names', () => {
@@ -27,23 +27,23 @@ describe('room names', () => {
 })
 
 describe('room topics', () => {
-  it('the default room is aikyo\'s five topics and the usual discovery topic, unchanged', () => {
+  it('the default room is aikyo\'s five topics, unchanged, and a directory topic of ours', () => {
     assert.deepEqual(TOPICS.map(t => topicName(DEFAULT_ROOM, t)), [...TOPICS])
-    assert.equal(discoveryTopicName(DEFAULT_ROOM), PEER_DISCOVERY_TOPIC)
+    assert.equal(directoryTopicName(DEFAULT_ROOM), 'kotoba/directory')
   })
 
   it('a named room has topics of its own, and each maps back to its room and topic', () => {
     const blue = roomName('blue')
     assert.deepEqual(roomTopicNames(blue), [
       'kotoba/room/blue/messages', 'kotoba/room/blue/actions', 'kotoba/room/blue/states',
-      'kotoba/room/blue/queries', 'kotoba/room/blue/query-results', 'kotoba/room/blue/peer-discovery'
+      'kotoba/room/blue/queries', 'kotoba/room/blue/query-results', 'kotoba/room/blue/directory'
     ])
     for (const topic of TOPICS) {
       assert.deepEqual(parseTopicName(topicName(blue, topic)), { room: blue, topic })
       assert.deepEqual(parseTopicName(topic), { room: DEFAULT_ROOM, topic })
     }
     for (const name of roomTopicNames(blue)) assert.equal(roomOfTopicName(name), blue)
-    assert.equal(roomOfTopicName(PEER_DISCOVERY_TOPIC), DEFAULT_ROOM)
+    assert.equal(roomOfTopicName('kotoba/directory'), DEFAULT_ROOM)
   })
 
   it('knows no room in other topics', () => {
@@ -52,7 +52,7 @@ describe('room topics', () => {
       assert.equal(parseTopicName(junk), undefined, junk)
       assert.equal(roomOfTopicName(junk), undefined, junk)
     }
-    assert.equal(parseTopicName('kotoba/room/blue/peer-discovery'), undefined, 'discovery is not one of the five')
+    assert.equal(parseTopicName('kotoba/room/blue/directory'), undefined, 'the directory is not one of the five')
   })
 
   it('a companion node says its room in its agent version; a peer of another make is in the default room; a relay in none', () => {

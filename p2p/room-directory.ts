@@ -1,0 +1,197 @@
+/**
+ * A tab's or headless companion's side of its room's directory
+ * (protocol/directory.ts): it announces itself (addresses and card) fast
+ * while joining and then once a minute, hears who else is in the room (their
+ * announcements, a relay's roster for newcomers, leaves, a relay's notice of
+ * who is gone), and tells direct links whom to dial and presence whose card
+ * is in the room. Announcing once a minute keeps the background cost of a
+ * node O(1) per minute whatever the size of the LAN: newcomers learn the
+ * room from a relay's roster, not from everyone announcing all the time.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
+import type { DirectoryMessage } from '../protocol/directory.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
+import { directoryTopicName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+
+/** Once joined, a node announces itself this often. */
+export const ANNOUNCE_REFRESH_MS = 60_000
+/** While joining (after start, or when its addresses change), it announces at these times. */
+export const JOIN_ANNOUNCEMENTS_MS = [0, 1000, 3000] as const
+/** A peer not heard of for this long (two refreshes and a half) has gone. */
+export const DIRECTORY_EXPIRY_MS = 2.5 * ANNOUNCE_REFRESH_MS
+
+/** A peer of the room, as direct links hear of it. */
+export interface HeardPeer {
+  peerId: string
+  addrs: Multiaddr[]
+  /** From a relay's roster (we are the newcomer: we dial) or its own announcement. */
+  via: 'roster' | 'announce'
+}
+
+export interface RoomDirectory {
+  /** The companions of the room known through the directory (not this node), by peer id. */
+  cards: () => ReadonlyMap<string, CompanionCard>
+  /** Told after every change of `cards`. Returns the unsubscribe. */
+  onCards: (listener: (cards: ReadonlyMap<string, CompanionCard>) => void) => () => void
+  /** Told of every peer of the room heard of, with its addresses. Returns the unsubscribe. */
+  onPeer: (listener: (peer: HeardPeer) => void) => () => void
+  /** Whether a peer is in the room, as far as the directory knows. */
+  has: (peerId: string) => boolean
+  /** The addresses a peer of the room gave last (none for a peer not in it). */
+  addrsOf: (peerId: string) => Multiaddr[]
+  /** Announces again now (the card changed). */
+  announce: () => void
+  /** Says goodbye (a `leave`) and stops. */
+  stop: () => Promise<void>
+}
+
+export interface RoomDirectoryOptions {
+  room: RoomName
+  /** This node's card, or null: a tab without a companion. */
+  card: () => CompanionCard | null
+}
+
+interface Entry { addrs: Multiaddr[], card: CompanionCard | null, heard: number }
+
+const toMultiaddrs = (addrs: string[]): Multiaddr[] => addrs.flatMap((a) => {
+  try { return [multiaddr(a)] } catch { return [] }
+})
+
+export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: RoomDirectoryOptions): RoomDirectory {
+  const pubsub = node.services.pubsub
+  const topic = directoryTopicName(options.room)
+  const self = node.peerId.toString()
+  const entries = new Map<string, Entry>()
+  const cardListeners = new Set<(cards: ReadonlyMap<string, CompanionCard>) => void>()
+  const peerListeners = new Set<(peer: HeardPeer) => void>()
+  let stopped = false
+
+  const cards = (): Map<string, CompanionCard> =>
+    new Map([...entries].flatMap(([peer, e]) => e.card === null ? [] : [[peer, e.card] as const]))
+  let lastCards = JSON.stringify([...cards()])
+  const cardsMaybeChanged = (): void => {
+    const now = cards()
+    const text = JSON.stringify([...now])
+    if (text === lastCards) return
+    lastCards = text
+    for (const listener of cardListeners) listener(now)
+  }
+  const heard = (peerId: string, entry: Entry, via: HeardPeer['via']): void => {
+    if (peerId === self) return
+    entries.set(peerId, entry)
+    for (const listener of peerListeners) listener({ peerId, addrs: entry.addrs, via })
+  }
+  const connected = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open')
+
+  const onMessage = (author: string, message: DirectoryMessage): void => {
+    const now = Date.now()
+    switch (message.type) {
+      case 'announce':
+        heard(author, { addrs: toMultiaddrs(message.addrs), card: message.card, heard: now }, 'announce')
+        break
+      case 'roster':
+        // Ours: we are the newcomer, and link to them. Someone else's: peers we may not have heard of yet.
+        for (const p of message.peers) {
+          if (p.peer === self) continue
+          // What a peer said itself just now is fresher than the relay's word.
+          const own = entries.get(p.peer)
+          const entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
+          if (message.for === self) heard(p.peer, entry, 'roster')
+          else if (own === undefined) entries.set(p.peer, entry)
+        }
+        break
+      case 'leave':
+        entries.delete(author)
+        break
+      case 'gone':
+        // A relay saw them go; one still linked to us directly is still here.
+        for (const peer of message.peers) if (!connected(peer)) entries.delete(peer)
+        break
+    }
+    cardsMaybeChanged()
+  }
+
+  // Decoded once, in the validator (a message that fails is refused for every peer downstream).
+  const accepted = new WeakMap<Message, DirectoryMessage>()
+  pubsub.topicValidators.set(topic, (_peer, message) => {
+    const decoded = message.type === 'signed' ? decodeDirectoryMessage(message.data) : undefined
+    if (decoded === undefined) return TopicValidatorResult.Reject
+    accepted.set(message, decoded)
+    return TopicValidatorResult.Accept
+  })
+  const onGossip = (event: CustomEvent<Message>): void => {
+    const message = event.detail
+    const decoded = accepted.get(message)
+    if (decoded === undefined || message.type !== 'signed') return
+    accepted.delete(message)
+    onMessage(message.from.toString(), decoded)
+  }
+  pubsub.addEventListener('message', onGossip)
+  pubsub.subscribe(topic)
+
+  const publish = (message: DirectoryMessage): Promise<void> =>
+    pubsub.publish(topic, encodeDirectoryMessage(message)).then(() => {}, () => { /* nobody to tell yet: the next one goes */ })
+  const announceNow = (): void => {
+    if (stopped) return
+    void publish({ type: 'announce', addrs: node.getMultiaddrs().map(String).slice(0, 16), card: options.card() })
+  }
+
+  // Fast while joining, then once a minute; joining again when our addresses change
+  // (a reservation made or lost), since that is when others can reach us differently.
+  let timers: Array<ReturnType<typeof setTimeout>> = []
+  const join = (): void => {
+    for (const t of timers) clearTimeout(t)
+    timers = JOIN_ANNOUNCEMENTS_MS.map(ms => setTimeout(announceNow, ms))
+  }
+  const refresh = setInterval(announceNow, ANNOUNCE_REFRESH_MS)
+  let addrsText = ''
+  const onSelfUpdate = (): void => {
+    const text = node.getMultiaddrs().map(String).sort().join(' ')
+    if (text === addrsText) return
+    addrsText = text
+    join()
+  }
+  node.addEventListener('self:peer:update', onSelfUpdate)
+  // A relay's roster answers an announcement it hears from a peer of its own:
+  // announce once more when the first peer on the topic appears (those before went to nobody).
+  let reached = false
+  const onSubscription = (): void => {
+    if (reached || pubsub.getSubscribers(topic).length === 0) return
+    reached = true
+    announceNow()
+  }
+  pubsub.addEventListener('subscription-change', onSubscription)
+  join()
+
+  const sweep = setInterval(() => {
+    const before = Date.now() - DIRECTORY_EXPIRY_MS
+    for (const [peer, e] of entries) if (e.heard < before && !connected(peer)) entries.delete(peer)
+    cardsMaybeChanged()
+  }, ANNOUNCE_REFRESH_MS / 2)
+
+  return {
+    cards,
+    onCards: (listener) => { cardListeners.add(listener); return () => { cardListeners.delete(listener) } },
+    onPeer: (listener) => { peerListeners.add(listener); return () => { peerListeners.delete(listener) } },
+    has: (peerId) => entries.has(peerId),
+    addrsOf: (peerId) => entries.get(peerId)?.addrs ?? [],
+    announce: announceNow,
+    stop: async () => {
+      if (stopped) return
+      stopped = true
+      for (const t of timers) clearTimeout(t)
+      clearInterval(refresh)
+      clearInterval(sweep)
+      node.removeEventListener('self:peer:update', onSelfUpdate)
+      pubsub.removeEventListener('subscription-change', onSubscription)
+      await publish({ type: 'leave' })
+      pubsub.removeEventListener('message', onGossip)
+    }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The relay's side of each room's directory (protocol/directory.ts): it
+ * carries the directory topic of every room it carries, keeps who is in each
+ * room (their last announcement), and
+ * - introduces newcomers: when a peer of its own announces itself in a room
+ *   for the first time, the relay sends the room's roster (everyone else, in
+ *   rosters of at most MAX_ROSTER), so the newcomer links and knows every card
+ *   at once while everyone else goes on announcing only once a minute;
+ * - tells the room who is gone: a peer of its own that disconnected and did
+ *   not come back within LEAVE_GRACE_MS;
+ * - counts the companions of each room, across the mesh (`/api/relay`).
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { LEAVE_GRACE_MS } from '../p2p/presence.ts'
+import { DIRECTORY_EXPIRY_MS } from '../p2p/room-directory.ts'
+import { MAX_ROSTER, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
+import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
+import { directoryTopicName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
+
+/** Members a room's directory keeps at most; an announcement beyond is not kept (the peer still converses). */
+const MAX_MEMBERS = 4096
+
+interface Member extends RosterEntry { heard: number }
+
+export interface RelayDirectory {
+  /** Carries a room's directory (the relay joined the room). */
+  join: (room: RoomName) => void
+  /** Drops a room's directory (the relay left the room). */
+  leave: (room: RoomName) => void
+  /** Companions in the room, as its directory knows them (across the mesh). */
+  companions: (room: RoomName) => number
+  /** Rosters sent, since start (a newcomer's introduction; a big room takes several). */
+  readonly rostersSent: number
+  stop: () => void
+}
+
+export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (line: string) => void): RelayDirectory {
+  const pubsub = node.services.pubsub
+  const rooms = new Map<RoomName, Map<string, Member>>()
+  const roomOfTopic = new Map<string, RoomName>()
+  let rostersSent = 0
+
+  const publish = (room: RoomName, message: DirectoryMessage): void => {
+    void pubsub.publish(directoryTopicName(room), encodeDirectoryMessage(message)).catch((err: Error) => {
+      log(`directory: could not publish a ${message.type} in room ${room}: ${err.message}`)
+    })
+  }
+
+  const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
+
+  /** The room's roster for a newcomer: everyone else, most recently heard first, in rosters of MAX_ROSTER. */
+  const introduce = (room: RoomName, members: Map<string, Member>, newcomer: string): void => {
+    const others = [...members.entries()].filter(([peer]) => peer !== newcomer).sort((a, b) => b[1].heard - a[1].heard)
+    for (let i = 0; i < others.length; i += MAX_ROSTER) {
+      publish(room, { type: 'roster', for: newcomer, peers: others.slice(i, i + MAX_ROSTER).map(([, m]) => ({ peer: m.peer, addrs: m.addrs, card: m.card })) })
+      rostersSent++
+    }
+  }
+
+  const onMessage = (room: RoomName, author: string, message: DirectoryMessage): void => {
+    const members = rooms.get(room)
+    if (members === undefined) return
+    const now = Date.now()
+    switch (message.type) {
+      case 'announce': {
+        const known = members.get(author)
+        if (known === undefined && members.size >= MAX_MEMBERS) return
+        members.set(author, { peer: author, addrs: message.addrs, card: message.card, heard: now })
+        // A newcomer (or one back after it expired), reached through us: introduce it.
+        if ((known === undefined || known.heard < now - DIRECTORY_EXPIRY_MS) && ownPeer(author)) introduce(room, members, author)
+        break
+      }
+      case 'roster':
+        // Another relay's introduction: it tells us of peers we may not have heard yet.
+        for (const p of message.peers) {
+          if (!members.has(p.peer) && members.size < MAX_MEMBERS) members.set(p.peer, { ...p, heard: now })
+        }
+        break
+      case 'leave':
+        members.delete(author)
+        break
+      case 'gone':
+        for (const peer of message.peers) if (!ownPeer(peer)) members.delete(peer)
+        break
+    }
+  }
+
+  const accepted = new WeakMap<Message, DirectoryMessage>()
+  const onGossip = (event: CustomEvent<Message>): void => {
+    const message = event.detail
+    const decoded = accepted.get(message)
+    const room = roomOfTopic.get(message.topic)
+    if (decoded === undefined || room === undefined || message.type !== 'signed') return
+    accepted.delete(message)
+    onMessage(room, message.from.toString(), decoded)
+  }
+  pubsub.addEventListener('message', onGossip)
+
+  // A peer of ours that disconnected and stayed away: gone from every room it was in.
+  const leaving = new Map<string, ReturnType<typeof setTimeout>>()
+  const onDisconnect = (event: CustomEvent<PeerId>): void => {
+    const id = event.detail.toString()
+    if (leaving.has(id) || ![...rooms.values()].some(m => m.has(id))) return
+    leaving.set(id, setTimeout(() => {
+      leaving.delete(id)
+      if (ownPeer(id)) return
+      for (const [room, members] of rooms) {
+        if (members.delete(id)) publish(room, { type: 'gone', peers: [id] })
+      }
+    }, LEAVE_GRACE_MS))
+  }
+  node.addEventListener('peer:disconnect', onDisconnect)
+
+  const sweep = setInterval(() => {
+    const before = Date.now() - DIRECTORY_EXPIRY_MS
+    for (const members of rooms.values()) {
+      for (const [peer, m] of members) if (m.heard < before && !ownPeer(peer)) members.delete(peer)
+    }
+  }, DIRECTORY_EXPIRY_MS / 5)
+  sweep.unref()
+
+  return {
+    join: (room) => {
+      if (rooms.has(room)) return
+      const topic = directoryTopicName(room)
+      rooms.set(room, new Map())
+      roomOfTopic.set(topic, room)
+      pubsub.topicValidators.set(topic, (_peer, message) => {
+        const decoded = message.type === 'signed' ? decodeDirectoryMessage(message.data) : undefined
+        if (decoded === undefined) return TopicValidatorResult.Reject
+        accepted.set(message, decoded)
+        return TopicValidatorResult.Accept
+      })
+      pubsub.subscribe(topic)
+    },
+    leave: (room) => {
+      const topic = directoryTopicName(room)
+      if (!rooms.delete(room)) return
+      roomOfTopic.delete(topic)
+      pubsub.unsubscribe(topic)
+      pubsub.topicValidators.delete(topic)
+    },
+    companions: (room) => [...(rooms.get(room)?.values() ?? [])].filter(m => m.card !== null).length,
+    get rostersSent () { return rostersSent },
+    stop: () => {
+      clearInterval(sweep)
+      for (const t of leaving.values()) clearTimeout(t)
+      pubsub.removeEventListener('message', onGossip)
+      node.removeEventListener('peer:disconnect', onDisconnect)
+    }
+  }
+}
