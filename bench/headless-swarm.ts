@@ -1,8 +1,9 @@
 /**
- * A child process of the LAN benchmark: runs `count` headless companions
- * (the real thing: presence, turn-taking, built-in brain), each its own
- * libp2p node joined to the relay at `relayAddr`, and reports over IPC the
- * one-way latency of every benchmark message each companion receives.
+ * A child process of the LAN benchmark: runs headless companions (the real
+ * thing: presence, turn-taking, built-in brain), each its own libp2p node
+ * joined to the relay at `relayAddr`, so many in each room (`room:n,room:n`),
+ * and reports over IPC the one-way latency of every benchmark message each
+ * companion receives.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,18 +11,19 @@ import { join } from 'node:path'
 import { startHeadlessCompanion } from '../headless/headless-companion.ts'
 import type { HeadlessCompanion } from '../headless/headless-companion.ts'
 import { now } from './stats.ts'
-import { DEFAULT_ROOM } from '../protocol/rooms.ts'
+import { roomName } from '../protocol/rooms.ts'
 
-const [relayAddr, countText, prefix] = process.argv.slice(2)
+const [relayAddr, roomsText, prefix] = process.argv.slice(2)
+const rooms = roomsText.split(',').map(r => r.split(':')).flatMap(([room, n]) => Array.from({ length: Number(n) }, () => roomName(room)))
 const dir = await mkdtemp(join(tmpdir(), 'kotoba-swarm-'))
 const companions: HeadlessCompanion[] = []
 let batch: number[] = []
 
-for (let i = 0; i < Number(countText); i++) {
+for (const [i, room] of rooms.entries()) {
   const id = `companion_${prefix}${i}`
   const companion = await startHeadlessCompanion({
     card: { id, name: `${prefix}${i}`, personality: 'quiet', story: 'a benchmark companion', sample: 'hm' },
-    room: DEFAULT_ROOM, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
+    room, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
   }, { log: () => {} })
   companion.bus.onPayload((delivery) => {
     if (delivery.topic !== 'messages') return
@@ -44,3 +46,5 @@ process.on('message', (message: { type: string }) => {
   void Promise.all(companions.map(async c => { await c.close() }))
     .finally(async () => { await rm(dir, { recursive: true, force: true }); process.exit(0) })
 })
+// The benchmark went away (it ended, or was stopped): so do we.
+process.on('disconnect', () => { process.exit(0) })

@@ -3,12 +3,13 @@
  * chained by `--bootstrap` (a firehose client publishes on the first relay;
  * clients of each relay receive; the 1-relay figure is the baseline), and
  * (2) how many headless companions one relay carries while p99 delivery of
- * a message, from a firehose client to every companion, stays under 100 ms
+ * a message, from a firehose client to every companion of its room, stays under 100 ms
  * and every companion gets every message: companions are added in steps
  * until that fails (the knee), and one step more to show how it degrades.
- * `subscribed` is how many of them the relay's GossipSub counts as
- * subscribers to `messages`; `cpu` is how busy the two companion processes
- * were while the messages flowed (percent of one core each, averaged).
+ * The companions are in rooms of ten, and each message is said in every
+ * room. `subscribed` is how many of them the relay's room directories list;
+ * `cpu` is how busy the companion processes were while the messages flowed
+ * (percent of one core each, averaged), `relay cpu` the relay's.
  */
 import { readFileSync } from 'node:fs'
 import { fork } from 'node:child_process'
@@ -27,17 +28,32 @@ import { fmt, now, stats } from './stats.ts'
 const HOP_MESSAGES = 200
 const KNEE_MESSAGES = 50
 const KNEE_P99_MS = 100
-const SWARM_STEPS = [8, 16, 32, 64, 100, 128, 160]
+/** Companions are in rooms of this many (a roomful, not one room of everyone). */
+const ROOM_SIZE = 10
+/** The steps (`KOTOBA_LAN_STEPS=64,100` to try fewer). */
+const SWARM_STEPS = (process.env.KOTOBA_LAN_STEPS ?? '8,16,32,64,100,128,160').split(',').map(Number)
+/** Processes the headless companions of a step are spread over. */
+const SWARM_PROCESSES = 4
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-/** Stamped messages `${tag}${i}` from `sender`, `gap` ms apart, addressed to nobody present (no companion answers). */
-async function publishStamped (sender: FirehoseClient, tag: string, count: number, gap: number): Promise<void> {
+/**
+ * Stamped messages `${tag}${i}` from `sender`, `gap` ms apart, addressed to
+ * nobody present (no companion answers); in each of `rooms` (a v1 client), or
+ * in the sender's room.
+ */
+async function publishStamped (sender: FirehoseClient, tag: string, count: number, gap: number, rooms?: string[]): Promise<void> {
   for (let i = 0; i < count; i++) {
-    sender.send({ topic: 'messages', body: messageSend({ from: 'user_bench', to: ['user_nobody'], message: `${tag}${i}`, metadata: { sentAt: now() } }) })
+    const body = messageSend({ from: 'user_bench', to: ['user_nobody'], message: `${tag}${i}`, metadata: { sentAt: now() } })
+    if (rooms === undefined) sender.send({ topic: 'messages', body })
+    else for (const room of rooms) sender.send({ type: 'publish', room, topic: 'messages', body: { ...body, params: { ...body.params, id: `${body.params.id}-${room}` } } })
     await sleep(gap)
   }
 }
+
+/** Rooms of at most ROOM_SIZE for `count` companions, as `[room, members]`. */
+const roomsFor = (count: number): Array<[string, number]> =>
+  Array.from({ length: Math.ceil(count / ROOM_SIZE) }, (_, i) => [`lan-${i}`, Math.min(ROOM_SIZE, count - i * ROOM_SIZE)])
 
 const latenciesOf = (client: FirehoseClient, tag: string, arrivals: Map<unknown, number>): number[] =>
   client.frames.filter((f: any) => typeof f?.params?.message === 'string' && f.params.message.startsWith(tag))
@@ -93,15 +109,21 @@ function cpuTimeMs (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
-async function startSwarm (relayAddr: string, count: number, prefix: string): Promise<Swarm> {
-  const child = fork(join(import.meta.dirname, 'headless-swarm.ts'), [relayAddr, String(count), prefix], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+async function startSwarm (relayAddr: string, rooms: Array<[string, number]>, prefix: string): Promise<Swarm> {
+  const count = rooms.reduce((n, [, m]) => n + m, 0)
+  const child = fork(join(import.meta.dirname, 'headless-swarm.ts'), [relayAddr, rooms.map(([r, n]) => `${r}:${n}`).join(','), prefix], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   const swarm: Swarm = { child, latencies: [] }
   let ready = false
   child.on('message', (message: { type: string, values?: number[] }) => {
     if (message.type === 'ready') ready = true
     if (message.type === 'latencies') swarm.latencies.push(...message.values!)
   })
-  await waitFor(() => ready, `${count} headless companions to start`, 120_000)
+  try {
+    await waitFor(() => ready, `${count} headless companions to start`, 300_000)
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
   return swarm
 }
 
@@ -115,32 +137,48 @@ async function stopSwarm (swarm: Swarm): Promise<void> {
 async function benchHeadlessKnee (dir: string): Promise<void> {
   const relay = await spawnRelay({ dataDir: join(dir, 'knee'), args: ['--firehose-rate', '1000'] })
   const relayAddr = `/ip4/127.0.0.1/tcp/${relay.tcpPort}/p2p/${relay.peerId}`
-  console.log(`\nLAN mesh: headless companions on one relay (${KNEE_MESSAGES} messages at 10/s from a firehose client to all; two processes of companions)`)
-  console.log('  companions subscribed     median        p99   delivered     cpu   all, p99 < 100 ms')
+  console.log(`\nLAN mesh: headless companions on one relay, in rooms of ${ROOM_SIZE} (${KNEE_MESSAGES} messages at 10/s from a firehose client in every room, to all of it; ${SWARM_PROCESSES} processes of companions)`)
+  console.log('  companions subscribed     median        p99   delivered     cpu   relay cpu   all, p99 < 100 ms')
   let knee = 0
   let failed = false
   try {
     for (const count of SWARM_STEPS) {
-      const sender = await openFirehose(relay.firehoseUrl)
-      const swarms = await Promise.all([0, 1].map(async half => await startSwarm(relayAddr, count / 2, `s${count}h${half}n`)))
+      const sender = await openFirehose(`${relay.firehoseUrl}?v=1`)
+      // Each room's members spread over the processes.
+      const rooms = roomsFor(count)
+      const parts = Array.from({ length: SWARM_PROCESSES }, (_, p) => rooms
+        .map(([room, n]): [string, number] => [room, Math.floor(n / SWARM_PROCESSES) + (p < n % SWARM_PROCESSES ? 1 : 0)])
+        .filter(([, n]) => n > 0))
+      // The sender watches the rooms too: their greetings must be over before the messages go.
+      sender.send({ type: 'subscribe', rooms: rooms.map(([room]) => room).slice(0, 32) })
+      const started = await Promise.allSettled(parts.map(async (mine, i) => await startSwarm(relayAddr, mine, `s${count}p${i}n`)))
+      const swarms = started.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
+      if (swarms.length < parts.length) {
+        await Promise.all(swarms.map(stopSwarm))
+        await sender.close()
+        console.log(`  ${String(count).padStart(10)}   the companions did not all start within 5 minutes: this machine cannot run that many`)
+        break
+      }
       // Every companion connected, their subscriptions exchanged, and their greetings over.
-      const health = async (): Promise<{ connections: number, topics: { messages: { subscribers: number } } }> =>
+      const health = async (): Promise<{ connections: number, rooms: { carried: Array<{ companions: number }> } }> =>
         await (await fetch(new URL('/healthz', relay.httpUrl))).json() as never
       await waitFor(async () => (await health()).connections >= count, `the relay to hold ${count} connections`, 60_000)
       await sleep(3000)
       await waitFor(() => Date.now() - sender.lastFrameAt() > 2000, 'the greetings to end', 60_000)
-      const subscribed = (await health()).topics.messages.subscribers
+      const subscribed = (await health()).rooms.carried.reduce((n, r) => n + r.companions, 0)
       const cpuBefore = swarms.map(sw => cpuTimeMs(sw.child.pid!))
-      const started = now()
-      await publishStamped(sender, `knee${count}-`, KNEE_MESSAGES, 100)
+      const relayCpuBefore = cpuTimeMs(relay.child.pid!)
+      const since = now()
+      await publishStamped(sender, `knee${count}-`, KNEE_MESSAGES, 100, rooms.map(([room]) => room))
       await sleep(2000)
-      const cpu = swarms.reduce((sum, sw, i) => sum + cpuTimeMs(sw.child.pid!) - cpuBefore[i], 0) / swarms.length / (now() - started) * 100
+      const cpu = swarms.reduce((sum, sw, i) => sum + cpuTimeMs(sw.child.pid!) - cpuBefore[i], 0) / swarms.length / (now() - since) * 100
+      const relayCpu = (cpuTimeMs(relay.child.pid!) - relayCpuBefore) / (now() - since) * 100
       await Promise.all(swarms.map(stopSwarm))
       await sender.close()
       const all = swarms.flatMap(s => s.latencies)
       const s = all.length === 0 ? { median: Number.NaN, p99: Number.NaN } : stats(all)
       const ok = all.length >= count * KNEE_MESSAGES && s.p99 < KNEE_P99_MS
-      console.log(`  ${String(count).padStart(10)} ${String(subscribed).padStart(10)} ${fmt(s.median).padStart(10)} ${fmt(s.p99).padStart(10)}   ${String(all.length).padStart(5)}/${count * KNEE_MESSAGES}   ${`${cpu.toFixed(0)}%`.padStart(4)}   ${ok ? 'yes' : 'no'}`)
+      console.log(`  ${String(count).padStart(10)} ${String(subscribed).padStart(10)} ${fmt(s.median).padStart(10)} ${fmt(s.p99).padStart(10)}   ${String(all.length).padStart(5)}/${count * KNEE_MESSAGES}   ${`${cpu.toFixed(0)}%`.padStart(4)}   ${`${relayCpu.toFixed(0)}%`.padStart(9)}   ${ok ? 'yes' : 'no'}`)
       if (failed) break
       if (ok) knee = count
       else failed = true
@@ -154,7 +192,7 @@ async function benchHeadlessKnee (dir: string): Promise<void> {
 export async function benchLanMesh (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kotoba-bench-lan-'))
   try {
-    await benchHops(dir)
+    if (process.env.KOTOBA_LAN_STEPS === undefined) await benchHops(dir)
     await benchHeadlessKnee(dir)
   } finally {
     await rm(dir, { recursive: true, force: true })

@@ -51,8 +51,8 @@ async function startCompanion (room: string, n: number): Promise<void> {
     if (delivery.topic !== 'messages' || delivery.own) return
     const { id: messageId, metadata } = delivery.payload.params
     if (typeof metadata?.sentAt === 'number') batch.push(now() - metadata.sentAt)
-    // A vote on the line, as every companion of the room publishes.
-    void bus.publish(where, 'states', [{ jsonrpc: '2.0', method: 'state.send', params: { from: id, messageId, state: 'listen', importance: 1, selected: false, closing: 'none' } }]).catch(() => {})
+    // A vote on the line (one state, with the line's id), as every companion of the room publishes.
+    void bus.publish(where, 'states', { jsonrpc: '2.0', method: 'state.send', params: { from: id, messageId, state: 'listen', importance: 1, selected: false, closing: 'none' } }).catch(() => {})
   })
   await node.dial(relay)
   // Joined like a tab: reserved on the relay (our circuit address) and on the room's topics.
@@ -89,3 +89,5 @@ const flush = setInterval(() => {
   batch = []
 }, 200)
 process.send!({ type: 'ready' })
+// The benchmark went away (it ended, or was stopped): so do we.
+process.on('disconnect', () => { process.exit(0) })

@@ -4,7 +4,8 @@
  * their room's topics, the room's directory, a vote on each line) join in
  * rooms of ROOM_SIZE, run by WORKERS child processes, in steps of 50, 100,
  * 200, 500 and 1000. At each step a firehose client says LINES_PER_ROOM lines
- * in every room; each step prints what reached whom (every line to every
+ * in every room, one every ROOM_LINE_GAP_MS in each (so the load grows with
+ * the rooms), and every companion votes on each; each step prints what reached whom (every line to every
  * companion of its room), the one-way latency, the relay's CPU (percent of
  * one core) and memory, and what each companion costs the relay. The last
  * line names the knee: the largest step with everything delivered and p99 at
@@ -23,12 +24,13 @@ import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { fmt, now, stats } from './stats.ts'
 
-const STEPS = [50, 100, 200, 500, 1000]
+/** The steps (`KOTOBA_SCALE_STEPS=50,100` to try fewer). */
+const STEPS = (process.env.KOTOBA_SCALE_STEPS ?? '50,100,200,500,1000').split(',').map(Number)
 const ROOM_SIZE = 10
 const WORKERS = 4
 const LINES_PER_ROOM = 3
-/** Lines a second from the firehose client, across all rooms. */
-const LINE_RATE = 50
+/** Each room gets a line this often (a lively conversation), the rooms' lines spread evenly over it. */
+const ROOM_LINE_GAP_MS = 2000
 const KNEE_P99_MS = 100
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -79,18 +81,19 @@ export async function benchScale (): Promise<void> {
     const relayAddr = `/ip4/127.0.0.1/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`
     for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(relayAddr))
     const sender = await openFirehose(`${relay.firehoseUrl}?v=1`)
-    console.log(`\nscale: simulated companions on one relay, rooms of ${ROOM_SIZE}, ${WORKERS} processes of companions; ${LINES_PER_ROOM} lines a room from a firehose client, ${LINE_RATE} lines/s`)
+    console.log(`\nscale: simulated companions on one relay, rooms of ${ROOM_SIZE}, ${WORKERS} processes of companions; ${LINES_PER_ROOM} lines a room from a firehose client, one every ${ROOM_LINE_GAP_MS / 1000} s in each room, a vote from every companion on each`)
     console.log(`relay idle: ${(idleRss / 1e6).toFixed(1)} MB`)
-    console.log('  companions  rooms   delivered      median        p99   relay cpu   relay rss   per companion (cpu, rss)   machine busy')
+    console.log('  companions  rooms   delivered      median        p99   relay cpu   relay rss   per companion (cpu, rss)   machine busy   busiest companion process')
     let knee = 0
     let companions = 0
     for (const step of STEPS) {
-      // Join the new rooms, spread over the workers.
+      // Join the new rooms, each room's companions spread over the workers (a room's
+      // burst of votes on a line is then shared by every process, as by many machines).
       const rooms = Array.from({ length: (step - companions) / ROOM_SIZE }, (_, i) => `scale-${companions / ROOM_SIZE + i}`)
       const joinedAt = now()
       for (const w of workers) w.added = undefined
       workers.forEach((w, i) => {
-        const mine = rooms.filter((_, r) => r % WORKERS === i).map(room => [room, ROOM_SIZE] as [string, number])
+        const mine = rooms.map((room): [string, number] => [room, Math.floor(ROOM_SIZE / WORKERS) + (i < ROOM_SIZE % WORKERS ? 1 : 0)]).filter(([, n]) => n > 0)
         if (mine.length === 0) w.added = 0
         else w.child.send({ type: 'add', rooms: mine })
       })
@@ -104,17 +107,19 @@ export async function benchScale (): Promise<void> {
 
       const allRooms = Array.from({ length: step / ROOM_SIZE }, (_, i) => `scale-${i}`)
       const cpuBefore = cpuTimeMs(pid)
+      const workersBefore = workers.map(w => cpuTimeMs(w.child.pid!))
       const machineBefore = machineTicks()
       const started = now()
       for (let line = 0; line < LINES_PER_ROOM; line++) {
         for (const room of allRooms) {
           sender.send({ type: 'publish', room, topic: 'messages', body: messageSend({ from: 'user_bench', to: ['user_nobody'], message: `scale ${step} ${room} ${line}`, metadata: { sentAt: now() } }) })
-          await sleep(1000 / LINE_RATE)
+          await sleep(ROOM_LINE_GAP_MS / allRooms.length)
         }
       }
       await sleep(2000)
       const seconds = (now() - started) / 1000
       const cpu = (cpuTimeMs(pid) - cpuBefore) / 10 / seconds
+      const busiestWorker = Math.max(...workers.map((w, i) => (cpuTimeMs(w.child.pid!) - workersBefore[i]) / 10 / seconds))
       const machineAfter = machineTicks()
       const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total) * 100
       const rss = rssBytes(pid)
@@ -126,7 +131,7 @@ export async function benchScale (): Promise<void> {
       if (ok) knee = step
       const perCpu = cpu / step
       const perRss = (rss - idleRss) / step
-      console.log(`  ${String(step).padStart(10)} ${String(allRooms.length).padStart(6)}   ${`${all.length}/${expected}`.padStart(11)} ${fmt(s.median).padStart(11)} ${fmt(s.p99).padStart(10)} ${`${cpu.toFixed(0)}%`.padStart(11)} ${`${(rss / 1e6).toFixed(0)} MB`.padStart(11)}   ${`${perCpu.toFixed(2)}%, ${(perRss / 1024).toFixed(0)} KB`.padStart(24)}   ${`${busy.toFixed(0)}%`.padStart(12)}${joined < step ? `   (only ${joined} joined in ${joinSeconds.toFixed(0)} s)` : ''}${busy > 90 ? '   machine saturated' : ''}`)
+      console.log(`  ${String(step).padStart(10)} ${String(allRooms.length).padStart(6)}   ${`${all.length}/${expected}`.padStart(11)} ${fmt(s.median).padStart(11)} ${fmt(s.p99).padStart(10)} ${`${cpu.toFixed(0)}%`.padStart(11)} ${`${(rss / 1e6).toFixed(0)} MB`.padStart(11)}   ${`${perCpu.toFixed(2)}%, ${(perRss / 1024).toFixed(0)} KB`.padStart(24)}   ${`${busy.toFixed(0)}%`.padStart(12)}   ${`${busiestWorker.toFixed(0)}%`.padStart(10)}${joined < step ? `   (only ${joined} joined in ${joinSeconds.toFixed(0)} s)` : ''}${busy > 90 ? '   machine saturated' : busiestWorker > 90 ? '   a companion process saturated' : ''}`)
       if (!ok) break
     }
     await sender.close()

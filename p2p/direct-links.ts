@@ -13,8 +13,11 @@
  * two headless companions (both Node, both listening on TCP) it is plain
  * TCP, WebRTC only when that fails.
  *
- * A node over its bound closes a new link (the other side then leaves it
- * alone for a while), and closes links to companions of other rooms (a
+ * A node dials only while it holds fewer than three quarters of its bound
+ * (at least one less), so every node keeps room for newcomers to link to
+ * it: in a room bigger than the bound, a late joiner still finds peers that
+ * take its link. A node over its bound closes a new link (the other side
+ * then leaves it alone for a while), and closes links to companions of other rooms (a
  * headless companion dials every LAN peer mDNS finds). It also cleans up the
  * duplicate and dead links a reloaded page leaves behind.
  */
@@ -30,9 +33,13 @@ import type { RoomDirectory } from './room-directory.ts'
 export const DEFAULT_MAX_LINKS = 8
 /** A peer heard announcing itself is dialled if still unlinked this long after (smaller peer id; the larger waits twice as long). */
 export const ANNOUNCED_DIAL_DELAY_MS = 2000
-/** A dial that failed is tried again after this, doubling per failure up to RETRY_MAX_MS, while the peer is in the room. */
+/** A peer whose dial failed is not dialled again for this long, doubling per failure up to RETRY_MAX_MS. */
 const RETRY_MIN_MS = 1000
 const RETRY_MAX_MS = 30_000
+/** A node below its bound looks for peers of the room to link to this often (and one over it closes links). */
+const FILL_INTERVAL_MS = 10_000
+/** After a link is identified, the time for a duplicate connection to be settled before the bound is enforced again. */
+const TRIM_DELAY_MS = 4000
 /** A link we dialled that the other side closed this soon: it is full; leave it alone for LINK_BACKOFF_MS. */
 const SHORT_LINK_MS = 5000
 const LINK_BACKOFF_MS = 60_000
@@ -100,11 +107,11 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
   const directAddrs = (announced: Multiaddr[]): Multiaddr[] =>
     [...(options.tcp === true ? announced.filter(isTcp) : []), ...announced.filter(isWebRTC)]
   const hasDirect = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && isDirect(c))
-  const room = (): boolean => linked().length + dialing.size < maxLinks
+  // Links we dial ourselves stop here; the rest of the bound is for newcomers that dial us.
+  const dialLimit = Math.max(1, maxLinks - Math.ceil(maxLinks / 4))
+  const room = (): boolean => linked().length + dialing.size < dialLimit
 
   const failures = new Map<string, number>()
-  const retries = new Map<string, ReturnType<typeof setTimeout>>()
-  signal.addEventListener('abort', () => { for (const t of retries.values()) clearTimeout(t) }, { once: true })
   const dial = (peerId: string, addrs: Multiaddr[]): void => {
     if (signal.aborted || peerId === selfId || dialing.has(peerId) || hasDirect(peerId) || !room()) return
     if ((notBefore.get(peerId) ?? 0) > Date.now()) return
@@ -114,18 +121,54 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
     node.dial(direct, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
       .then(() => { failures.delete(peerId) }, () => {
         // Unreachable for now (a busy machine, a link still being set up on the other side):
-        // again later, with the addresses it gave last, while it is in the room.
+        // not again for a while, doubling per failure; meanwhile the others of the room.
         const failed = (failures.get(peerId) ?? 0) + 1
         failures.set(peerId, failed)
-        clearTimeout(retries.get(peerId))
-        retries.set(peerId, setTimeout(() => {
-          retries.delete(peerId)
-          if (directory.has(peerId)) dial(peerId, directory.addrsOf(peerId))
-          else failures.delete(peerId)
-        }, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failed - 1))))
+        notBefore.set(peerId, Date.now() + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failed - 1)))
+        fillSoon()
       })
       .finally(() => { dialing.delete(peerId) })
   }
+
+  /**
+   * Dials peers of the room we are not linked to, in random order, while we
+   * have room: after a roster, when a dial failed or was refused (the peer was
+   * full), when a link closed, and every FILL_INTERVAL_MS. A peer heard
+   * announcing itself is not dialled from here at once (the newcomer dials).
+   */
+  const fill = (): void => {
+    const candidates = directory.peers().filter(p => p !== selfId && !hasDirect(p) && !dialing.has(p) &&
+      (notBefore.get(p) ?? 0) <= Date.now() && directAddrs(directory.addrsOf(p)).length > 0)
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[candidates[i], candidates[j]] = [candidates[j], candidates[i]]
+    }
+    for (const peerId of candidates) {
+      if (!room()) break
+      dial(peerId, directory.addrsOf(peerId))
+    }
+  }
+  let fillTimer: ReturnType<typeof setTimeout> | undefined
+  const fillSoon = (): void => {
+    fillTimer ??= setTimeout(() => { fillTimer = undefined; fill() }, RETRY_MIN_MS)
+  }
+  /**
+   * Over the bound (links that came at once, two dials crossing, a peer
+   * whose identify came late): the newest links go, so the bound holds
+   * whatever the order of events.
+   */
+  const trim = (): void => {
+    const peers = linked()
+    if (peers.length <= maxLinks) return
+    const newest = (id: string): number => Math.max(...node.getConnections().filter(c => c.remotePeer.toString() === id && isDirect(c)).map(c => c.timeline.open))
+    for (const id of peers.sort((a, b) => newest(b) - newest(a)).slice(0, peers.length - maxLinks)) {
+      for (const c of node.getConnections().filter(c => c.remotePeer.toString() === id && isDirect(c))) {
+        void c.close().catch(() => { c.abort(new Error('over the bound of direct links')) })
+      }
+    }
+  }
+  const filling = setInterval(() => { trim(); fill() }, FILL_INTERVAL_MS)
+  signal.addEventListener('abort', () => { clearInterval(filling); clearTimeout(fillTimer) }, { once: true })
 
   const pending = new Map<string, ReturnType<typeof setTimeout>>()
   /** Peers a roster named before they could be dialled (they had no reservation yet): dialled as soon as they can be. */
@@ -161,6 +204,8 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
     if (theirRoom !== options.room) close('a companion of another room')
     // A peer we already held a link to (a reload, two dials at once) is no new link: the duplicate check below decides.
     else if (linked().length > maxLinks && node.getConnections(peerId).filter(isDirect).length === 1) close('this companion holds as many direct links as it may')
+    // Whatever came meanwhile, the bound holds once the duplicates are settled.
+    setTimeout(trim, TRIM_DELAY_MS)
   })
 
   // A link we dialled that the other side closed at once: it is full; leave it alone for a while.
@@ -175,6 +220,8 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
     if (opened !== undefined && Date.now() - opened < SHORT_LINK_MS && !hasDirect(c.remotePeer.toString())) {
       notBefore.set(c.remotePeer.toString(), Date.now() + LINK_BACKOFF_MS)
     }
+    // A link gone (or refused): another peer of the room may take its place.
+    if (c.limits == null) fillSoon()
   })
 
   // A reloaded tab has the same peer id. When a peer opens a new connection

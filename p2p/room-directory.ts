@@ -43,6 +43,8 @@ export interface RoomDirectory {
   onPeer: (listener: (peer: HeardPeer) => void) => () => void
   /** Whether a peer is in the room, as far as the directory knows. */
   has: (peerId: string) => boolean
+  /** The peers of the room it knows (not this node). */
+  peers: () => string[]
   /** The addresses a peer of the room gave last (none for a peer not in it). */
   addrsOf: (peerId: string) => Multiaddr[]
   /** Announces again now (the card changed). */
@@ -180,6 +182,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     onCards: (listener) => { cardListeners.add(listener); return () => { cardListeners.delete(listener) } },
     onPeer: (listener) => { peerListeners.add(listener); return () => { peerListeners.delete(listener) } },
     has: (peerId) => entries.has(peerId),
+    peers: () => [...entries.keys()],
     addrsOf: (peerId) => entries.get(peerId)?.addrs ?? [],
     announce: announceNow,
     stop: async () => {

@@ -17,6 +17,8 @@ export interface TestHooks {
   companionId?: string
   /** Ids of the lines its companion's brain gets as context now, oldest first. */
   contextLines: () => string[]
+  /** The room's peers its directory knows, and those it holds a direct link to. */
+  room: () => { known: string[], linked: string[] }
 }
 
 declare global {
@@ -31,6 +33,7 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
     publish: network.bus.publish,
     onPayload: network.bus.onPayload,
     companionId: session?.companion.card.id,
-    contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? []
+    contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? [],
+    room: () => ({ known: network.joined.directory.peers(), linked: network.joined.links.linked() })
   }
 }

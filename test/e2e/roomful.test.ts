@@ -62,7 +62,13 @@ describe('a roomful: twelve tabs in three rooms, each with a bounded number of d
   it('every tab links directly to companions of its room only, at most the bound', async () => {
     const byPeer = new Map(tabs.map(t => [t.peerId, t]))
     for (const tab of tabs) {
-      await waitFor(async () => (await linksOf(tab.page)).length >= 1, `a tab in ${tab.room} to link to another`, 30_000)
+      try {
+        await waitFor(async () => (await linksOf(tab.page)).length >= 1, `a tab in ${tab.room} to link to another`, 30_000)
+      } catch (err) {
+        // What each tab of the room knew and held, to tell a missing roster from refused links.
+        const room = await Promise.all(tabs.filter(t => t.room === tab.room).map(async t => ({ peer: t.peerId.slice(-6), ...(await t.page.evaluate(() => window.kotobaTestHooks!.room())) })))
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(room.map(r => ({ peer: r.peer, known: r.known.map(p => p.slice(-6)), linked: r.linked.map(p => p.slice(-6)) })))}`)
+      }
     }
     // Links settle: a newcomer dials from its roster; a full tab closes a link too many as soon as identify says what it is.
     for (const tab of tabs) {
