@@ -48,7 +48,7 @@ export function connectLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, bootstr
       if (!shouldDial(node.peerId.toString(), id)) return
       if (dialing.has(id) || node.getConnections(peer.id).length > 0) return
       if (options.skipCompanions === true && await isCompanion(peer.id)) return
-      if (dialing.has(id)) return
+      if (dialing.has(id)) return // another answer for the same peer got here while we looked
       dialing.add(id)
       node.dial(peer.multiaddrs.length > 0 ? peer.multiaddrs : peer.id, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
         .then(() => { log(`mdns: connected to ${id}`) })

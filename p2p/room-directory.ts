@@ -13,7 +13,7 @@ import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
+import { MAX_MEMBERS, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
 import type { DirectoryMessage } from '../protocol/directory.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
@@ -65,6 +65,38 @@ const toMultiaddrs = (addrs: string[]): Multiaddr[] => addrs.flatMap((a) => {
   try { return [multiaddr(a)] } catch { return [] }
 })
 
+/**
+ * Carries a directory topic: subscribed, its messages decoded once, in the
+ * validator (a message that fails is refused for every peer downstream, and
+ * one that is not signed names no author), and each handed to `onMessage`
+ * with its author. Returns the stop (unsubscribed, validator removed). The
+ * nodes of a room and the relay (one per room it carries) both use it.
+ */
+export function watchDirectory (pubsub: GossipSub, topic: string, onMessage: (author: string, message: DirectoryMessage) => void): () => void {
+  const accepted = new WeakMap<Message, DirectoryMessage>()
+  pubsub.topicValidators.set(topic, (_peer, message) => {
+    const decoded = message.type === 'signed' ? decodeDirectoryMessage(message.data) : undefined
+    if (decoded === undefined) return TopicValidatorResult.Reject
+    accepted.set(message, decoded)
+    return TopicValidatorResult.Accept
+  })
+  const onGossip = (event: CustomEvent<Message>): void => {
+    const message = event.detail
+    if (message.topic !== topic || message.type !== 'signed') return
+    const decoded = accepted.get(message)
+    if (decoded === undefined) return
+    accepted.delete(message)
+    onMessage(message.from.toString(), decoded)
+  }
+  pubsub.addEventListener('message', onGossip)
+  pubsub.subscribe(topic)
+  return () => {
+    pubsub.removeEventListener('message', onGossip)
+    pubsub.unsubscribe(topic)
+    pubsub.topicValidators.delete(topic)
+  }
+}
+
 export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: RoomDirectoryOptions): RoomDirectory {
   const pubsub = node.services.pubsub
   const topic = directoryTopicName(options.room)
@@ -95,6 +127,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     const now = Date.now()
     switch (message.type) {
       case 'announce':
+        if (!entries.has(author) && entries.size >= MAX_MEMBERS) return
         heard(author, { addrs: toMultiaddrs(message.addrs), card: message.card, heard: now }, 'announce')
         break
       case 'roster':
@@ -104,6 +137,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
           // What a peer said itself just now is fresher than the relay's word.
           const own = entries.get(p.peer)
           const entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
+          if (own === undefined && entries.size >= MAX_MEMBERS) continue
           if (message.for === self) heard(p.peer, entry, 'roster')
           else if (own === undefined) entries.set(p.peer, entry)
         }
@@ -119,23 +153,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     cardsMaybeChanged()
   }
 
-  // Decoded once, in the validator (a message that fails is refused for every peer downstream).
-  const accepted = new WeakMap<Message, DirectoryMessage>()
-  pubsub.topicValidators.set(topic, (_peer, message) => {
-    const decoded = message.type === 'signed' ? decodeDirectoryMessage(message.data) : undefined
-    if (decoded === undefined) return TopicValidatorResult.Reject
-    accepted.set(message, decoded)
-    return TopicValidatorResult.Accept
-  })
-  const onGossip = (event: CustomEvent<Message>): void => {
-    const message = event.detail
-    const decoded = accepted.get(message)
-    if (decoded === undefined || message.type !== 'signed') return
-    accepted.delete(message)
-    onMessage(message.from.toString(), decoded)
-  }
-  pubsub.addEventListener('message', onGossip)
-  pubsub.subscribe(topic)
+  const unwatch = watchDirectory(pubsub, topic, onMessage)
 
   const publish = (message: DirectoryMessage): Promise<void> =>
     pubsub.publish(topic, encodeDirectoryMessage(message)).then(() => {}, () => { /* nobody to tell yet: the next one goes */ })
@@ -194,7 +212,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
       node.removeEventListener('self:peer:update', onSelfUpdate)
       pubsub.removeEventListener('subscription-change', onSubscription)
       await publish({ type: 'leave' })
-      pubsub.removeEventListener('message', onGossip)
+      unwatch()
     }
   }
 }

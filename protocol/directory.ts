@@ -25,6 +25,8 @@ export const MAX_DIRECTORY_BYTES = 32 * 1024
 const MAX_ADDRS = 16
 /** Entries in one roster: enough to pick links from, bounded whatever the room's size. */
 export const MAX_ROSTER = 64
+/** Members of a room a node or relay keeps at most; an announcement beyond is not kept (the peer still converses). */
+export const MAX_MEMBERS = 4096
 
 const Addrs = v.pipe(v.array(v.pipe(v.string(), v.maxLength(512))), v.maxLength(MAX_ADDRS))
 const PeerIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(128))

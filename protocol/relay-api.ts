@@ -20,7 +20,7 @@ const RelayLlmSchema = v.object({
 })
 export type RelayLlm = v.InferOutput<typeof RelayLlmSchema>
 
-/** A room the relay carries, with the companions connected to the relay that are in it. */
+/** A room the relay carries, with its companions as the room's directory knows them (on every relay of the mesh). */
 const RoomSummarySchema = v.object({
   name: v.string(),
   companions: v.pipe(v.number(), v.integer(), v.minValue(0))

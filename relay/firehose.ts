@@ -35,7 +35,7 @@ import { FirehoseClient } from './firehose-client.ts'
 import type { RoomFilter } from './firehose-client.ts'
 import { FIREHOSE_VERSION, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, parseV0Frame, routingOf } from './firehose-protocol.ts'
 import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
-import type { RoomSummary } from './rooms.ts'
+import type { RoomSummary } from '../protocol/relay-api.ts'
 
 export interface FirehoseLimits {
   /** Clients at once; the next one is closed with 1013 (try again later). */

@@ -10,18 +10,14 @@
  *   not come back within LEAVE_GRACE_MS;
  * - counts the companions of each room, across the mesh (`/api/relay`).
  */
-import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { LEAVE_GRACE_MS } from '../p2p/presence.ts'
-import { DIRECTORY_EXPIRY_MS } from '../p2p/room-directory.ts'
-import { MAX_ROSTER, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
+import { DIRECTORY_EXPIRY_MS, watchDirectory } from '../p2p/room-directory.ts'
+import { MAX_MEMBERS, MAX_ROSTER, encodeDirectoryMessage } from '../protocol/directory.ts'
 import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-
-/** Members a room's directory keeps at most; an announcement beyond is not kept (the peer still converses). */
-const MAX_MEMBERS = 4096
 
 interface Member extends RosterEntry { heard: number }
 
@@ -40,7 +36,8 @@ export interface RelayDirectory {
 export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (line: string) => void): RelayDirectory {
   const pubsub = node.services.pubsub
   const rooms = new Map<RoomName, Map<string, Member>>()
-  const roomOfTopic = new Map<string, RoomName>()
+  /** The stop of each room's directory topic. */
+  const watching = new Map<RoomName, () => void>()
   let rostersSent = 0
 
   const publish = (room: RoomName, message: DirectoryMessage): void => {
@@ -88,17 +85,6 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
     }
   }
 
-  const accepted = new WeakMap<Message, DirectoryMessage>()
-  const onGossip = (event: CustomEvent<Message>): void => {
-    const message = event.detail
-    const decoded = accepted.get(message)
-    const room = roomOfTopic.get(message.topic)
-    if (decoded === undefined || room === undefined || message.type !== 'signed') return
-    accepted.delete(message)
-    onMessage(room, message.from.toString(), decoded)
-  }
-  pubsub.addEventListener('message', onGossip)
-
   // A peer of ours that disconnected and stayed away: gone from every room it was in.
   const leaving = new Map<string, ReturnType<typeof setTimeout>>()
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
@@ -125,30 +111,20 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
   return {
     join: (room) => {
       if (rooms.has(room)) return
-      const topic = directoryTopicName(room)
       rooms.set(room, new Map())
-      roomOfTopic.set(topic, room)
-      pubsub.topicValidators.set(topic, (_peer, message) => {
-        const decoded = message.type === 'signed' ? decodeDirectoryMessage(message.data) : undefined
-        if (decoded === undefined) return TopicValidatorResult.Reject
-        accepted.set(message, decoded)
-        return TopicValidatorResult.Accept
-      })
-      pubsub.subscribe(topic)
+      watching.set(room, watchDirectory(pubsub, directoryTopicName(room), (author, message) => { onMessage(room, author, message) }))
     },
     leave: (room) => {
-      const topic = directoryTopicName(room)
       if (!rooms.delete(room)) return
-      roomOfTopic.delete(topic)
-      pubsub.unsubscribe(topic)
-      pubsub.topicValidators.delete(topic)
+      watching.get(room)?.()
+      watching.delete(room)
     },
     companions: (room) => [...(rooms.get(room)?.values() ?? [])].filter(m => m.card !== null).length,
     get rostersSent () { return rostersSent },
     stop: () => {
       clearInterval(sweep)
       for (const t of leaving.values()) clearTimeout(t)
-      pubsub.removeEventListener('message', onGossip)
+      for (const stop of watching.values()) stop()
       node.removeEventListener('peer:disconnect', onDisconnect)
     }
   }

@@ -9,15 +9,9 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { DEFAULT_ROOM, roomOfTopicName, roomTopicNames } from '../protocol/rooms.ts'
+import type { RoomSummary } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { TopicBus } from '../p2p/topic-bus.ts'
-
-/** A room in use, as `/api/relay` and `/firehose/info` list it. */
-export interface RoomSummary {
-  name: RoomName
-  /** Companions in the room, as its directory knows them (on every relay of the mesh). */
-  companions: number
-}
 
 export interface RelayRooms {
   /** Joins a room for a firehose client (or says why not: the relay carries `maxRooms` already). */
@@ -68,6 +62,8 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     if (lastUsed.size + 1 >= maxRooms) {
       refused++
       if (!warned.has(room)) log(`rooms: not carrying room ${room}: this relay carries ${maxRooms} rooms already (--max-rooms)`)
+      // Said once a room; the names remembered for that are bounded too.
+      if (warned.size >= maxRooms) warned.clear()
       warned.add(room)
       return false
     }

@@ -10,7 +10,6 @@ import { joinRoom } from '../p2p/companion-peer.ts'
 import type { JoinedRoom } from '../p2p/companion-peer.ts'
 import { hasDirectConnection, keepConnected } from '../p2p/keep-connected.ts'
 import type { HeldPeer } from '../p2p/keep-connected.ts'
-import type { RoomChannel } from '../p2p/topic-bus.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
 import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
@@ -33,9 +32,8 @@ export interface CompanionNetworkOptions {
 /** The room's topics (every payload is also recorded in the page's log), the node, and its relay. */
 export interface CompanionNetwork {
   node: CompanionNode
-  /** The room: its channel, its directory, the direct links. */
+  /** The room: its channel (what is said there), its directory, the direct links. */
   joined: JoinedRoom
-  bus: RoomChannel
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
   stop: () => Promise<void>
@@ -222,7 +220,6 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     node,
     relay: { peerId: info.peerId, llm: info.llm },
     joined,
-    bus,
     stop: async () => {
       lifetime.abort()
       await joined.leave()

@@ -65,7 +65,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   state.brain = loadBrainChoice(place.storage)
   const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
   if (first.problem !== undefined) state.brainError = `using the built-in brain: ${first.problem}`
-  const { bus } = network
+  const bus = network.joined.channel
   const peer = await startCompanionPeer(network.node, network.joined, { card, brain: first.brain, settings })
   const { companion } = peer
   state.turnLimit = companion.turnState.settings.turnLimit

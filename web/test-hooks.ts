@@ -30,8 +30,8 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
   window.kotobaTestHooks = {
     peerId: network.node.peerId.toString(),
     multiaddrs: () => network.node.getMultiaddrs().map(ma => ma.toString()),
-    publish: network.bus.publish,
-    onPayload: network.bus.onPayload,
+    publish: network.joined.channel.publish,
+    onPayload: network.joined.channel.onPayload,
     companionId: session?.companion.card.id,
     contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? [],
     room: () => ({ known: network.joined.directory.peers(), linked: network.joined.links.linked() })
