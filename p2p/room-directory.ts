@@ -13,8 +13,8 @@ import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { MAX_MEMBERS, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
-import type { DirectoryMessage } from '../protocol/directory.ts'
+import { MAX_MEMBERS, checkRoster, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
+import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -49,6 +49,12 @@ export interface RoomDirectory {
   addrsOf: (peerId: string) => Multiaddr[]
   /** Announces again now (the card changed). */
   announce: () => void
+  /**
+   * Takes a roster for us that came another way (the relay's HTTP answer, read
+   * before the directory's own roster could arrive), as if the relay had sent
+   * it; entries that are not roster entries are left out.
+   */
+  introduce: (peers: unknown[]) => void
   /** Says goodbye (a `leave`) and stops. */
   stop: () => Promise<void>
 }
@@ -123,6 +129,19 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
   }
   const connected = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open')
 
+  /** Ours: we are the newcomer, and link to them. Someone else's: peers we may not have heard of yet. */
+  const takeRoster = (peers: RosterEntry[], ours: boolean, now: number): void => {
+    for (const p of peers) {
+      if (p.peer === self) continue
+      // What a peer said itself just now is fresher than the relay's word.
+      const own = entries.get(p.peer)
+      const entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
+      if (own === undefined && entries.size >= MAX_MEMBERS) continue
+      if (ours) heard(p.peer, entry, 'roster')
+      else if (own === undefined) entries.set(p.peer, entry)
+    }
+  }
+
   const onMessage = (author: string, message: DirectoryMessage): void => {
     const now = Date.now()
     switch (message.type) {
@@ -131,16 +150,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
         heard(author, { addrs: toMultiaddrs(message.addrs), card: message.card, heard: now }, 'announce')
         break
       case 'roster':
-        // Ours: we are the newcomer, and link to them. Someone else's: peers we may not have heard of yet.
-        for (const p of message.peers) {
-          if (p.peer === self) continue
-          // What a peer said itself just now is fresher than the relay's word.
-          const own = entries.get(p.peer)
-          const entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
-          if (own === undefined && entries.size >= MAX_MEMBERS) continue
-          if (message.for === self) heard(p.peer, entry, 'roster')
-          else if (own === undefined) entries.set(p.peer, entry)
-        }
+        takeRoster(message.peers, message.for === self, now)
         break
       case 'leave':
         entries.delete(author)
@@ -203,6 +213,11 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     peers: () => [...entries.keys()],
     addrsOf: (peerId) => entries.get(peerId)?.addrs ?? [],
     announce: announceNow,
+    introduce: (peers) => {
+      if (stopped) return
+      takeRoster(checkRoster(peers), true, Date.now())
+      cardsMaybeChanged()
+    },
     stop: async () => {
       if (stopped) return
       stopped = true

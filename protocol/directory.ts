@@ -51,6 +51,14 @@ export function encodeDirectoryMessage (message: DirectoryMessage): Uint8Array {
   return encoder.encode(JSON.stringify(message))
 }
 
+/** The entries of a roster that came another way (a relay's HTTP answer) that are entries, at most MAX_ROSTER. */
+export function checkRoster (entries: unknown[]): RosterEntry[] {
+  return entries.slice(0, MAX_ROSTER).flatMap((entry) => {
+    const parsed = v.safeParse(RosterEntrySchema, entry)
+    return parsed.success ? [parsed.output] : []
+  })
+}
+
 /** Decodes a directory message; undefined for anything else (too large, not UTF-8 JSON, not one of the four). */
 export function decodeDirectoryMessage (data: Uint8Array): DirectoryMessage | undefined {
   if (data.byteLength > MAX_DIRECTORY_BYTES) return undefined

@@ -36,6 +36,15 @@ export const RelayInfoSchema = v.object({
   neighbours: v.array(PeerAddressesSchema),
   /** The rooms the relay carries (the default room first); an older relay lists none. */
   rooms: v.optional(v.array(RoomSummarySchema), []),
+  /**
+   * Asked with `?room=NAME`: that room's members as the relay's directory
+   * knows them, most recently heard first, so a newcomer links to them as
+   * soon as it reaches the relay (before the directory's roster arrives).
+   * Each entry is a roster entry of the directory (protocol/directory.ts),
+   * checked there: the page's first load need not carry the directory's
+   * schemas twice.
+   */
+  roster: v.optional(v.array(v.unknown()), []),
   /** Path of the firehose WebSocket on this HTTP origin. */
   firehose: v.string(),
   /** The model proxy, when the relay has a model endpoint, else null. */

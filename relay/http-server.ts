@@ -14,6 +14,7 @@ import { LLM_PROXY_PATH } from './llm-proxy.ts'
 import type { LlmProxy } from './llm-proxy.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import { parseRoomName } from '../protocol/rooms.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { historyPageJson } from './history.ts'
 import type { History } from './history.ts'
 
@@ -24,8 +25,8 @@ export const HISTORY_PAGE_MAX = 1000
 export interface HttpServerOptions {
   webRoot: string
   firehose: Firehose
-  /** Multiaddrs for a page that reached us as `hostname` (from its Host header). */
-  relayInfo: (hostname: string | undefined) => RelayInfo
+  /** Multiaddrs for a page that reached us as `hostname` (from its Host header), and the roster of `room` if it asks. */
+  relayInfo: (hostname: string | undefined, room?: RoomName) => RelayInfo
   health: () => Record<string, unknown>
   /** The model proxy, when `--llm-url` is set. */
   llm?: LlmProxy
@@ -96,7 +97,10 @@ export function createHttpServer (options: HttpServerOptions): Server {
       return
     }
     if (path === '/api/relay') {
-      sendJson(res, 200, relayInfo(requestHostname(req)))
+      const asked = new URLSearchParams(search).get('room')
+      const room = asked === null ? undefined : parseRoomName(asked)
+      if (room !== undefined && !room.ok) return sendJson(res, 400, { error: { code: 'invalid', message: room.message } })
+      sendJson(res, 200, relayInfo(requestHostname(req), room?.room))
       return
     }
     const rooms = /^\/api\/rooms\/([^/]*)\/history$/.exec(path)

@@ -19,6 +19,7 @@ import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
 import { createHttpServer } from './http-server.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
+import type { RoomName } from '../protocol/rooms.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
 import { browserDialable, trackNeighbours } from './neighbours.ts'
 import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
@@ -35,8 +36,8 @@ export interface RelayHandle {
   httpPort: number
   /** Every libp2p listen address, with `/p2p/<id>`. */
   multiaddrs: () => Multiaddr[]
-  /** Browser-dialable (WebSocket) multiaddrs, as `/api/relay` serves them. */
-  relayInfo: (hostname?: string) => RelayInfo
+  /** Browser-dialable (WebSocket) multiaddrs, as `/api/relay` serves them (with `room`'s roster when asked). */
+  relayInfo: (hostname?: string, room?: RoomName) => RelayInfo
   close: () => Promise<void>
 }
 
@@ -117,7 +118,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     ? undefined
     : createLlmProxy({ ...LLM_PROXY_LIMITS, url: options.llmUrl, key: options.llmKey, model: options.llmModel, timeoutMs: options.llmTimeoutMs })
 
-  const relayInfo = (hostname?: string): RelayInfo => {
+  const relayInfo = (hostname?: string, room?: RoomName): RelayInfo => {
     const listed = browserDialable(node.getMultiaddrs(), peerId)
     const wsPort = listed.length === 0 ? undefined : /\/tcp\/(\d+)\/ws/.exec(listed[0])?.[1]
     const first: string[] = []
@@ -130,6 +131,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
       multiaddrs: [...new Set([...first, ...listed])],
       neighbours: neighbours.list(),
       rooms: rooms.list(),
+      roster: room === undefined ? [] : directory.roster(room),
       firehose: '/firehose',
       llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }
     }

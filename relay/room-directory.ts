@@ -28,6 +28,8 @@ export interface RelayDirectory {
   leave: (room: RoomName) => void
   /** Companions in the room, as its directory knows them (across the mesh). */
   companions: (room: RoomName) => number
+  /** The room's members, most recently heard first, at most MAX_ROSTER (what `/api/relay?room=` gives a newcomer). */
+  roster: (room: RoomName) => RosterEntry[]
   /** Rosters sent, since start (a newcomer's introduction; a big room takes several). */
   readonly rostersSent: number
   stop: () => void
@@ -48,11 +50,15 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
 
   const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
 
+  /** Members, most recently heard first, as roster entries. */
+  const byRecency = (members: Map<string, Member>, except?: string): RosterEntry[] =>
+    [...members.values()].filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => ({ peer: m.peer, addrs: m.addrs, card: m.card }))
+
   /** The room's roster for a newcomer: everyone else, most recently heard first, in rosters of MAX_ROSTER. */
   const introduce = (room: RoomName, members: Map<string, Member>, newcomer: string): void => {
-    const others = [...members.entries()].filter(([peer]) => peer !== newcomer).sort((a, b) => b[1].heard - a[1].heard)
+    const others = byRecency(members, newcomer)
     for (let i = 0; i < others.length; i += MAX_ROSTER) {
-      publish(room, { type: 'roster', for: newcomer, peers: others.slice(i, i + MAX_ROSTER).map(([, m]) => ({ peer: m.peer, addrs: m.addrs, card: m.card })) })
+      publish(room, { type: 'roster', for: newcomer, peers: others.slice(i, i + MAX_ROSTER) })
       rostersSent++
     }
   }
@@ -120,6 +126,10 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
       watching.delete(room)
     },
     companions: (room) => [...(rooms.get(room)?.values() ?? [])].filter(m => m.card !== null).length,
+    roster: (room) => {
+      const members = rooms.get(room)
+      return members === undefined ? [] : byRecency(members).slice(0, MAX_ROSTER)
+    },
     get rostersSent () { return rostersSent },
     stop: () => {
       clearInterval(sweep)

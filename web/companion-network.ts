@@ -87,7 +87,10 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const making = createCompanionNode({ room: options.room, iceServers: options.iceServers, privateKey: options.privateKey })
   let info: RelayInfo
   try {
-    info = await fetchRelayInfo(options.relayInfoUrl, signal, (message) => { state.relayError = message })
+    // Asked with the room: the answer names its members, to link to once connected.
+    const withRoom = new URL(options.relayInfoUrl)
+    withRoom.searchParams.set('room', options.room)
+    info = await fetchRelayInfo(withRoom.toString(), signal, (message) => { state.relayError = message })
   } catch (err) {
     void making.then(async node => { await node.stop() }, () => {})
     throw err
@@ -138,17 +141,20 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   node.addEventListener('connection:close', refreshPeers)
 
   // Round trips for the network panel: one ping per connected peer, every few seconds.
+  // Only over a connection that may carry it: pinging a peer reached only through
+  // a relay (a limited connection) would make libp2p dial it afresh, racing the
+  // WebRTC link that direct links dial (two links set up at once, one thrown away).
   const ping = (peer: Connection['remotePeer']): void => {
     const id = peer.toString()
     node.services.ping.ping(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(RTT_INTERVAL_MS)]) })
       .then((ms) => { state.rtt[id] = Math.round(ms) }, () => { delete state.rtt[id] })
   }
   const measure = (): void => {
-    const peers = new Map(node.getConnections().filter(c => c.status === 'open').map(c => [c.remotePeer.toString(), c.remotePeer]))
+    const peers = new Map(node.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => [c.remotePeer.toString(), c.remotePeer]))
     for (const peer of peers.values()) ping(peer)
   }
   const rttTimer = setInterval(measure, RTT_INTERVAL_MS)
-  node.addEventListener('peer:identify', (event) => { ping(event.detail.peerId) })
+  node.addEventListener('peer:identify', (event) => { if (event.detail.connection.limits == null) ping(event.detail.peerId) })
   signal.addEventListener('abort', () => { clearInterval(rttTimer) }, { once: true })
 
   // --- the relay: connected, then reserved
@@ -161,13 +167,19 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   const reservedOn = (): string | undefined => node.getMultiaddrs()
     .map(relayOf)
     .find(id => id !== undefined && hasDirectConnection(node, id))
+  let introduced = false
   const refreshRelay = (): void => {
     const reserved = reservedOn()
     state.relayPeerId = reserved ?? heldId()
     const connected = reserved !== undefined || hasDirectConnection(node, heldId())
     const next = !connected ? (state.relayStatus === 'starting' ? 'connecting' : 'offline') : reserved !== undefined ? 'reserved' : 'connected'
     if (next === state.relayStatus) return
-    if (next === 'connected' || (next === 'reserved' && state.relayStatus !== 'connected')) performance.mark(MARKS.relayConnected)
+    if (next === 'connected' || (next === 'reserved' && state.relayStatus !== 'connected')) {
+      performance.mark(MARKS.relayConnected)
+      // The room's members the relay named: dialled now, through it, not after the directory's roster.
+      if (!introduced) joined.directory.introduce(info.roster)
+      introduced = true
+    }
     if (next === 'reserved') performance.mark(MARKS.relayReserved)
     if (next === 'reserved' || next === 'connected') state.relayError = ''
     state.relayStatus = next

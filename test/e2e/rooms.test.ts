@@ -156,6 +156,25 @@ describe('rooms over one relay: tabs, a relay-run companion and firehose clients
     assert.deepEqual(await read('/firehose/info'), expected)
   })
 
+  it('/api/relay?room= names the members of that room, for a newcomer to link to at once; a bad name is refused', async () => {
+    const rosterOf = async (room: string): Promise<{ status: number, body: any }> => {
+      const response = await fetch(new URL(`/api/relay?room=${room}`, relay.httpUrl))
+      return { status: response.status, body: await response.json() }
+    }
+    const blueRoster = await rosterOf('Blue')
+    assert.equal(blueRoster.status, 200)
+    assert.deepEqual(blueRoster.body.roster.map((m: any) => m.card?.id).sort(), [...blueIds, 'companion_kyoko'].sort())
+    for (const member of blueRoster.body.roster) {
+      assert.ok(member.addrs.some((a: string) => a.endsWith(`/p2p-circuit/webrtc/p2p/${member.peer}`)) || member.card.id === 'companion_kyoko', 'each tab gives an address to dial it by, through the relay')
+    }
+    assert.deepEqual((await rosterOf(DEFAULT_ROOM)).body.roster.map((m: any) => m.card?.id), [lobbyId])
+    assert.deepEqual((await rosterOf('nobody-here')).body.roster, [], 'a room nobody is in has nobody to name')
+    assert.deepEqual((await (await fetch(new URL('/api/relay', relay.httpUrl))).json() as { roster: unknown }).roster, [], 'without ?room=, no roster')
+    const refused = await rosterOf('no%20way')
+    assert.equal(refused.status, 400)
+    assert.match(refused.body.error.message, ROOM_RULE)
+  })
+
   it('the page moves to another room, makes a new one, and shares a link to its room', async () => {
     const tab = await browser.open(`${relay.httpUrl}?companion=kai&turn-limit=3`)
     const id = await companionIdOf(tab)

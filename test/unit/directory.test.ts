@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { MAX_DIRECTORY_BYTES, MAX_ROSTER, decodeDirectoryMessage, encodeDirectoryMessage } from '../../protocol/directory.ts'
+import { MAX_DIRECTORY_BYTES, MAX_ROSTER, checkRoster, decodeDirectoryMessage, encodeDirectoryMessage } from '../../protocol/directory.ts'
 import type { DirectoryMessage } from '../../protocol/directory.ts'
 
 const card = { id: 'companion_aya', name: 'Aya', personality: 'kind', story: 'a story', sample: 'hi' }
@@ -37,5 +37,11 @@ describe('the room directory\'s messages', () => {
     assert.equal(decodeDirectoryMessage(new Uint8Array([0xff, 0xfe])), undefined, 'not UTF-8')
     assert.equal(decodeDirectoryMessage(new TextEncoder().encode('{not json')), undefined)
     assert.equal(decodeDirectoryMessage(enc({ type: 'announce', addrs: [], card: { ...card, story: 'x'.repeat(MAX_DIRECTORY_BYTES) } })), undefined, 'too large')
+  })
+
+  it('checks a roster that came another way (a relay\'s HTTP answer): entries only, at most MAX_ROSTER', () => {
+    const good = { peer: '12D3KooWA', addrs: ['/ip4/127.0.0.1/tcp/1/ws/p2p/12D3KooWR/p2p-circuit/webrtc/p2p/12D3KooWA'], card }
+    assert.deepEqual(checkRoster([good, { peer: '' }, 'x', null, { ...good, card: { ...card, extra: 1 } }]), [good, good])
+    assert.equal(checkRoster(Array.from({ length: MAX_ROSTER + 5 }, () => good)).length, MAX_ROSTER)
   })
 })
