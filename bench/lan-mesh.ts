@@ -7,9 +7,12 @@
  * and every companion gets every message: companions are added in steps
  * until that fails (the knee), and one step more to show how it degrades.
  * The companions are in rooms of ten, and each message is said in every
- * room. `subscribed` is how many of them the relay's room directories list;
+ * room (the rooms' messages spread over the gap between two, as separate
+ * conversations are). `subscribed` is how many of them the relay's room
+ * directories list;
  * `cpu` is how busy the companion processes were while the messages flowed
- * (percent of one core each, averaged), `relay cpu` the relay's.
+ * (percent of one core each, averaged), `relay cpu` the relay's, `machine
+ * busy` both cores': where that nears 100%, the machine ran out, not the relay.
  */
 import { readFileSync } from 'node:fs'
 import { fork } from 'node:child_process'
@@ -38,16 +41,23 @@ const SWARM_PROCESSES = 4
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /**
- * Stamped messages `${tag}${i}` from `sender`, `gap` ms apart, addressed to
- * nobody present (no companion answers); in each of `rooms` (a v1 client), or
- * in the sender's room.
+ * Stamped messages `${tag}${i}` from `sender`, one every `gap` ms, addressed
+ * to nobody present (no companion answers); in the sender's room, or (a v1
+ * client) in each of `rooms`, the rooms' messages spread evenly over the gap
+ * (rooms are separate conversations, not in step).
  */
 async function publishStamped (sender: FirehoseClient, tag: string, count: number, gap: number, rooms?: string[]): Promise<void> {
   for (let i = 0; i < count; i++) {
-    const body = messageSend({ from: 'user_bench', to: ['user_nobody'], message: `${tag}${i}`, metadata: { sentAt: now() } })
-    if (rooms === undefined) sender.send({ topic: 'messages', body })
-    else for (const room of rooms) sender.send({ type: 'publish', room, topic: 'messages', body: { ...body, params: { ...body.params, id: `${body.params.id}-${room}` } } })
-    await sleep(gap)
+    if (rooms === undefined) {
+      sender.send({ topic: 'messages', body: messageSend({ from: 'user_bench', to: ['user_nobody'], message: `${tag}${i}`, metadata: { sentAt: now() } }) })
+      await sleep(gap)
+      continue
+    }
+    for (const room of rooms) {
+      const body = messageSend({ from: 'user_bench', to: ['user_nobody'], message: `${tag}${i}`, metadata: { sentAt: now() } })
+      sender.send({ type: 'publish', room, topic: 'messages', body: { ...body, params: { ...body.params, id: `${body.params.id}-${room}` } } })
+      await sleep(gap / rooms.length)
+    }
   }
 }
 
@@ -109,6 +119,13 @@ function cpuTimeMs (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
+/** The machine's busy and total time so far (clock ticks), every core. */
+function machineTicks (): { busy: number, total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number)
+  const total = cpu.reduce((a, b) => a + b, 0)
+  return { busy: total - cpu[3] - cpu[4], total }
+}
+
 async function startSwarm (relayAddr: string, rooms: Array<[string, number]>, prefix: string): Promise<Swarm> {
   const count = rooms.reduce((n, [, m]) => n + m, 0)
   const child = fork(join(import.meta.dirname, 'headless-swarm.ts'), [relayAddr, rooms.map(([r, n]) => `${r}:${n}`).join(','), prefix], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
@@ -138,7 +155,7 @@ async function benchHeadlessKnee (dir: string): Promise<void> {
   const relay = await spawnRelay({ dataDir: join(dir, 'knee'), args: ['--firehose-rate', '1000'] })
   const relayAddr = `/ip4/127.0.0.1/tcp/${relay.tcpPort}/p2p/${relay.peerId}`
   console.log(`\nLAN mesh: headless companions on one relay, in rooms of ${ROOM_SIZE} (${KNEE_MESSAGES} messages at 10/s from a firehose client in every room, to all of it; ${SWARM_PROCESSES} processes of companions)`)
-  console.log('  companions subscribed     median        p99   delivered     cpu   relay cpu   all, p99 < 100 ms')
+  console.log('  companions subscribed     median        p99   delivered     cpu   relay cpu   machine busy   all, p99 < 100 ms')
   let knee = 0
   let failed = false
   try {
@@ -168,17 +185,20 @@ async function benchHeadlessKnee (dir: string): Promise<void> {
       const subscribed = (await health()).rooms.carried.reduce((n, r) => n + r.companions, 0)
       const cpuBefore = swarms.map(sw => cpuTimeMs(sw.child.pid!))
       const relayCpuBefore = cpuTimeMs(relay.child.pid!)
+      const machineBefore = machineTicks()
       const since = now()
       await publishStamped(sender, `knee${count}-`, KNEE_MESSAGES, 100, rooms.map(([room]) => room))
       await sleep(2000)
       const cpu = swarms.reduce((sum, sw, i) => sum + cpuTimeMs(sw.child.pid!) - cpuBefore[i], 0) / swarms.length / (now() - since) * 100
       const relayCpu = (cpuTimeMs(relay.child.pid!) - relayCpuBefore) / (now() - since) * 100
+      const machineAfter = machineTicks()
+      const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total) * 100
       await Promise.all(swarms.map(stopSwarm))
       await sender.close()
       const all = swarms.flatMap(s => s.latencies)
       const s = all.length === 0 ? { median: Number.NaN, p99: Number.NaN } : stats(all)
       const ok = all.length >= count * KNEE_MESSAGES && s.p99 < KNEE_P99_MS
-      console.log(`  ${String(count).padStart(10)} ${String(subscribed).padStart(10)} ${fmt(s.median).padStart(10)} ${fmt(s.p99).padStart(10)}   ${String(all.length).padStart(5)}/${count * KNEE_MESSAGES}   ${`${cpu.toFixed(0)}%`.padStart(4)}   ${`${relayCpu.toFixed(0)}%`.padStart(9)}   ${ok ? 'yes' : 'no'}`)
+      console.log(`  ${String(count).padStart(10)} ${String(subscribed).padStart(10)} ${fmt(s.median).padStart(10)} ${fmt(s.p99).padStart(10)}   ${String(all.length).padStart(5)}/${count * KNEE_MESSAGES}   ${`${cpu.toFixed(0)}%`.padStart(4)}   ${`${relayCpu.toFixed(0)}%`.padStart(9)}   ${`${busy.toFixed(0)}%`.padStart(12)}   ${ok ? 'yes' : 'no'}${!ok && busy > 90 ? ' (machine saturated: the companions share its cores with the relay)' : ''}`)
       if (failed) break
       if (ok) knee = count
       else failed = true
