@@ -9,7 +9,6 @@
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { generateCard } from '../companion/card.ts'
 import { seededRandom } from '../companion/random.ts'
 import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -81,6 +80,8 @@ export async function claimIdentity (preset?: string): Promise<Identity> {
   }
   if (chosen === undefined) {
     const privateKey = await generateKeyPair('Ed25519')
+    // The built-in characters load only to make a new companion.
+    const { generateCard } = await import('../companion/presets.ts')
     const card = generateCard(seededRandom(crypto.getRandomValues(new Uint32Array(1))[0]), preset)
     chosen = { key: toBase64(privateKeyToProtobuf(privateKey)), card }
     await tryHold(card.id)

@@ -16,7 +16,6 @@ import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
 import { parseIceUrls, readCompanionChoice, readIceServers, readMaxLinks, readRoom, saveIceServers } from './settings.ts'
 import { MARKS } from './marks.ts'
-import { installTestHooks } from './test-hooks.ts'
 
 const network = new NetworkState()
 const companion = new CompanionState()
@@ -73,7 +72,11 @@ async function start (): Promise<void> {
     companion.up = true
     preloadBrain(companion.brain)
   }
-  installTestHooks(started, session)
+  // Test hooks (`?test-hooks`): their code loads only then.
+  if (new URLSearchParams(location.search).has('test-hooks')) {
+    const network = started
+    void import('./test-hooks.ts').then(({ installTestHooks }) => { installTestHooks(network, session) })
+  }
   // Leaving (close, reload): close the connections now, so the other tabs see this
   // companion go at once instead of when their connection monitor gives up on it.
   addEventListener('pagehide', () => {
