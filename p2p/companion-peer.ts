@@ -22,6 +22,8 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
+import { createIdClaims } from '../protocol/claims.ts'
+import type { IdClaims } from '../protocol/claims.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { keepDirectLinks } from './direct-links.ts'
@@ -48,6 +50,9 @@ export interface JoinOptions {
   onRefused?: (refusal: Refusal) => void
 }
 
+/** Another peer holds the companion id this node presented: it was in the room first. */
+export interface TwinOf { id: string, holder: string }
+
 /** A node in a room. */
 export interface JoinedRoom {
   room: RoomName
@@ -55,18 +60,71 @@ export interface JoinedRoom {
   channel: RoomChannel
   directory: RoomDirectory
   links: DirectLinks
+  /** Who holds each companion id in the room (payloads speaking as another's id are dropped). */
+  claims: Pick<IdClaims, 'holder'>
+  /**
+   * The companions of the room (not this node), by peer id: the directory's
+   * cards and those asked over direct connections, less twins (a second peer
+   * presenting an id another holds).
+   */
+  companions: () => ReadonlyMap<string, CompanionCard>
+  /** Told after every change of `companions`. Returns the unsubscribe. */
+  onCompanions: (listener: (companions: ReadonlyMap<string, CompanionCard>) => void) => () => void
+  /** The cards asked of directly connected peers (presence), by peer id. */
+  setAsked: (cards: ReadonlyMap<string, CompanionCard>) => void
   /** The card announced in the room's directory (null: this node is no companion). */
   setCard: (card: CompanionCard | null) => void
+  /**
+   * Told once if the room already had a companion with this node's id (the
+   * relay's roster named it): this node then presents no card.
+   */
+  onTwin: (listener: (twin: TwinOf) => void) => () => void
   /** Leaves the room's directory (a goodbye to the others). */
   leave: () => Promise<void>
 }
 
 /** Puts the node in its room and keeps its links (see the module comment). */
 export function joinRoom (node: CompanionPeerNode, options: JoinOptions): JoinedRoom {
-  const bus = startTopicBus(node, options.onRefused ?? (() => {}))
+  const claims = createIdClaims()
+  const bus = startTopicBus(node, options.onRefused ?? (() => {}), { claims: (room) => room === options.room ? claims : undefined })
   bus.join(options.room)
   let card: CompanionCard | null = null
   const directory = startRoomDirectory(node, { room: options.room, card: () => card })
+
+  // Who holds which id: this node first (its own card), then the others as first heard.
+  const selfId = node.peerId.toString()
+  let asked: ReadonlyMap<string, CompanionCard> = new Map()
+  let companions: ReadonlyMap<string, CompanionCard> = new Map()
+  const companionListeners = new Set<(companions: ReadonlyMap<string, CompanionCard>) => void>()
+  const refresh = (): void => {
+    const all = new Map([...directory.cards(), ...asked])
+    all.delete(selfId)
+    const presented = new Map<string, string>(card === null ? [] : [[selfId, card.id]])
+    for (const [peer, c] of all) presented.set(peer, c.id)
+    for (const twin of claims.update(presented)) all.delete(twin.peer)
+    if (sameCards(all, companions)) return
+    companions = all
+    for (const listener of companionListeners) listener(companions)
+  }
+  directory.onCards(refresh)
+
+  // A companion of this node's id already in the room when this node came
+  // (in the directory before its card was, or named by its relay's roster)
+  // was there first: this node yields.
+  const twinListeners = new Set<(twin: TwinOf) => void>()
+  const yieldTo = (holder: string): void => {
+    if (card === null) return
+    const twin = { id: card.id, holder }
+    card = null
+    refresh()
+    directory.announce()
+    for (const listener of twinListeners) listener(twin)
+  }
+  const firstWithId = (id: string): string | undefined =>
+    [...directory.cards()].find(([peer, c]) => peer !== selfId && c.id === id)?.[0]
+  directory.onPeer(({ peerId, via }) => {
+    if (via === 'roster' && card !== null && directory.cards().get(peerId)?.id === card.id) yieldTo(peerId)
+  })
   keepGossipLinksTwoWay(node)
   const links = keepDirectLinks(node, {
     signal: options.signal,
@@ -80,10 +138,21 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
     channel: bus.channel(options.room),
     directory,
     links,
+    claims,
+    companions: () => companions,
+    onCompanions: (listener) => { companionListeners.add(listener); return () => { companionListeners.delete(listener) } },
+    setAsked: (cards) => {
+      asked = cards
+      refresh()
+    },
     setCard: (next) => {
+      const first = card === null && next !== null ? firstWithId(next.id) : undefined
       card = next
+      if (first !== undefined) return yieldTo(first)
+      refresh()
       directory.announce()
     },
+    onTwin: (listener) => { twinListeners.add(listener); return () => { twinListeners.delete(listener) } },
     leave: async () => { await directory.stop() }
   }
 }
@@ -100,6 +169,10 @@ export interface CompanionPeer {
   present: () => ReadonlyMap<string, CompanionCard>
   /** Told after every change of who is present. Returns the unsubscribe. */
   onPresence: (listener: (present: ReadonlyMap<string, CompanionCard>) => void) => () => void
+  /** Another peer was this companion in the room first (this one is quiet), if so. */
+  twin: () => TwinOf | undefined
+  /** Told when it turns out another peer was this companion in the room first. Returns the unsubscribe. */
+  onTwin: (listener: (twin: TwinOf) => void) => () => void
   /** A person edited the card (the id stays): served and announced from now on. */
   setCard: (card: CompanionCard) => void
   stop: () => Promise<void>
@@ -111,28 +184,36 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
   const companion = new Companion({ card, brain: options.brain, publish: joined.channel.publish, settings: options.settings })
 
   // Present: whom the room's directory lists, and whom we asked for a card
-  // over a direct connection (aikyo's nodes, which do not announce, among them).
-  let asked = new Map<string, CompanionCard>()
-  let present: ReadonlyMap<string, CompanionCard> = new Map()
+  // over a direct connection (aikyo's nodes, which do not announce, among
+  // them), less twins (see joinRoom).
   const listeners = new Set<(present: ReadonlyMap<string, CompanionCard>) => void>()
-  const refresh = (): void => {
-    const next = new Map([...joined.directory.cards(), ...asked])
-    if (sameCards(next, present)) return
-    present = next
-    companion.setPresent([...next.values()])
+  const refresh = (present: ReadonlyMap<string, CompanionCard>): void => {
+    companion.setPresent([...present.values()])
     for (const listener of listeners) listener(present)
   }
   const presence = await startPresence(node, () => card, joined.room)
-  presence.onChange((cards) => { asked = cards; refresh() })
-  const unsubscribeCards = joined.directory.onCards(refresh)
+  presence.onChange((cards) => { joined.setAsked(cards) })
+  const unsubscribeCards = joined.onCompanions(refresh)
+  // Another peer was this companion in the room first: this one goes quiet, and says why.
+  let twin: TwinOf | undefined
+  const twinListeners = new Set<(twin: TwinOf) => void>()
+  const unsubscribeTwin = joined.onTwin((found) => {
+    twin = found
+    companion.stop()
+    void presence.stop()
+    for (const listener of twinListeners) listener(found)
+  })
   joined.setCard(card)
   const unsubscribe = joined.channel.onPayload((delivery) => { companion.receive(delivery) })
 
   return {
     companion,
-    present: () => present,
+    present: () => joined.companions(),
     onPresence: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
+    twin: () => twin,
+    onTwin: (listener) => { twinListeners.add(listener); return () => { twinListeners.delete(listener) } },
     setCard: (edited) => {
+      if (twin !== undefined) return
       card = edited
       companion.setCard(edited)
       joined.setCard(edited)
@@ -141,6 +222,7 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
     stop: async () => {
       unsubscribe()
       unsubscribeCards()
+      unsubscribeTwin()
       companion.stop()
       await presence.stop()
     }

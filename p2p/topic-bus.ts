@@ -14,6 +14,8 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
+import { impersonated, speakersOf } from '../protocol/claims.ts'
+import type { IdClaims } from '../protocol/claims.ts'
 import { decodePayload, preparePayload } from '../protocol/codec.ts'
 import type { Outgoing, RefusalCode, TopicPayload } from '../protocol/codec.ts'
 import type { PublishedPayloads } from '../protocol/payloads.ts'
@@ -39,7 +41,8 @@ export type DeliveryListener = (delivery: Delivery) => void
 export interface Refusal {
   room: RoomName
   topic: Topic
-  code: RefusalCode
+  /** Its decoding's refusal, or `impersonation`: it speaks as a companion another peer holds. */
+  code: RefusalCode | 'impersonation'
   message: string
   /** The peer that passed it on. */
   from: string
@@ -71,7 +74,16 @@ export interface TopicBus {
   channel: (room: RoomName) => RoomChannel
 }
 
-export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (refusal: Refusal) => void): TopicBus {
+export interface TopicBusOptions {
+  /**
+   * Who holds each companion id in a room: a payload that speaks as an id
+   * another peer holds is dropped (not delivered, not passed on) and refused
+   * as an `impersonation`.
+   */
+  claims?: (room: RoomName) => Pick<IdClaims, 'holder'> | undefined
+}
+
+export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (refusal: Refusal) => void, options: TopicBusOptions = {}): TopicBus {
   const pubsub = node.services.pubsub
   const textDecoder = new TextDecoder()
   const listeners = new Set<DeliveryListener>()
@@ -104,6 +116,13 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
         }
         const { ok: _ok, ...payload } = decoded
         const author = message.type === 'signed' ? message.from.toString() : undefined
+        const claims = options.claims?.(room)
+        const taken = claims === undefined ? undefined : impersonated(speakersOf(payload.topic, payload.payload), author, claims)
+        if (taken !== undefined) {
+          onRefused({ room, topic, code: 'impersonation', message: `speaks as ${taken.id}, which peer ${taken.holder} holds, but peer ${author ?? '(unsigned)'} wrote it`, from: peer.toString() })
+          // Ignored, not rejected: the neighbour that passed it on may not know who holds the id.
+          return TopicValidatorResult.Ignore
+        }
         accepted.set(message, { ...payload, room, text: textDecoder.decode(message.data), own: false, author })
         return TopicValidatorResult.Accept
       })

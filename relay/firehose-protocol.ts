@@ -13,7 +13,7 @@ import type { Topic } from '../protocol/topics.ts'
 
 export const FIREHOSE_VERSION = 1
 
-export type FirehoseErrorCode = 'invalid' | 'unknown-topic' | 'too-large' | 'rate-limited' | 'unauthorized' | 'too-old' | 'too-many-rooms' | 'internal'
+export type FirehoseErrorCode = 'invalid' | 'unknown-topic' | 'too-large' | 'rate-limited' | 'unauthorized' | 'forbidden' | 'too-old' | 'too-many-rooms' | 'internal'
 
 /** Rooms one client may watch at once. */
 export const MAX_ROOMS_PER_CLIENT = 32

@@ -26,12 +26,14 @@ import type { Duplex } from 'node:stream'
 import { timingSafeEqual } from 'node:crypto'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
+import { speakersOf } from '../protocol/claims.ts'
 import { parseJson, preparePayload } from '../protocol/codec.ts'
 import type { Outgoing, TopicPayload } from '../protocol/codec.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { MAX_PAYLOAD_BYTES, TOPICS, isTopic } from '../protocol/topics.ts'
 import { FirehoseClient } from './firehose-client.ts'
+import { firehoseSpeakers } from './firehose-speakers.ts'
 import type { RoomFilter } from './firehose-client.ts'
 import { FIREHOSE_VERSION, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, parseV0Frame, routingOf } from './firehose-protocol.ts'
 import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
@@ -73,6 +75,8 @@ export interface FirehoseRooms {
 export interface FirehoseOptions {
   /** Publishes a checked payload in a room on the network. */
   publish: (room: RoomName, outgoing: Outgoing) => Promise<void>
+  /** The peer presenting a companion id, asked from a room, if one does (a client may not speak as it). */
+  holderOf?: (room: RoomName, id: string) => string | undefined
   rooms: FirehoseRooms
   limits?: Partial<FirehoseLimits>
   access?: Partial<FirehoseAccess>
@@ -119,6 +123,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
   const limits: FirehoseLimits = { ...FIREHOSE_DEFAULTS, ...options.limits }
   const access: FirehoseAccess = { readOnly: false, allowedOrigins: [], ...options.access }
   const { publish, rooms, log = () => {}, now = Date.now } = options
+  const speakers = firehoseSpeakers<FirehoseClient>(options.holderOf ?? (() => undefined))
   const server = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: true })
   const clients = new Map<WebSocket, FirehoseClient>()
   const replay = new ReplayBuffer(limits.replayPerTopic)
@@ -202,6 +207,13 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       client.sendError(outgoing.code, outgoing.message, ref)
       return
     }
+    // Nobody speaks as another: not as a companion present, not as a person another connection is.
+    const ids = speakersOf(outgoing.checked.topic, outgoing.checked.payload)
+    const forbidden = speakers.refusal(client, room, ids)
+    if (forbidden !== undefined) {
+      client.sendError('forbidden', forbidden, ref)
+      return
+    }
     // Speaking in a room the client does not watch: the relay must carry it.
     if (!client.filter.rooms.includes(room)) {
       const wanted = rooms.want(room)
@@ -211,6 +223,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       }
       rooms.release(room)
     }
+    speakers.claim(client, ids)
     publish(room, outgoing).then(
       () => {
         const event = record({ ...outgoing.checked, room, json: outgoing.text, peer: 'firehose' })
@@ -299,6 +312,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(client, data, isBinary) })
     ws.on('close', () => {
       clients.delete(ws)
+      speakers.release(client)
       for (const room of client.filter.rooms) rooms.release(room)
     })
     ws.on('error', (err: Error) => { log(`firehose: client error: ${err.message}`) })

@@ -45,7 +45,7 @@ export interface RelayDeps {
   log?: (line: string) => void
 }
 
-interface TopicCounters { received: number, refused: number, fromFirehose: number }
+interface TopicCounters { received: number, refused: number, impersonations: number, fromFirehose: number }
 
 /**
  * Starts a relay on its data dir, which it holds until `close()`: a second
@@ -69,16 +69,18 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     ? undefined
     : openHistory(join(options.dataDir, 'history.sqlite'), { lines: options.history, bytes: historyBytes(options.history), rooms: options.maxRooms * 4 }, log)
 
-  const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
+  const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, impersonations: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
 
-  // Every room's topics, with the validators every node runs.
+  // Each room's directory: who is in it, and who holds which companion id.
+  const directory = startRelayDirectory(node, log)
+  // Every room's topics, with the validators every node runs; nobody speaks as a companion another peer holds.
   const bus = startTopicBus(node, (refusal) => {
-    counters[refusal.topic].refused++
+    if (refusal.code === 'impersonation') counters[refusal.topic].impersonations++
+    else counters[refusal.topic].refused++
     log(`refused in room ${refusal.room} on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
-  })
+  }, { claims: directory.claims })
   keepGossipLinksTwoWay(node, (peer) => { log(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
   const neighbours = trackNeighbours(node)
-  const directory = startRelayDirectory(node, log)
   const rooms = startRelayRooms(node, bus, {
     maxRooms: options.maxRooms,
     isRelay: (id) => neighbours.list().some(n => n.peerId === id),
@@ -96,6 +98,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2, replayPerTopic: options.firehoseReplay, sendBufferBytes: options.firehoseBufferBytes, heartbeatMs: options.firehoseHeartbeatMs },
     access: { publishToken: options.firehoseToken, readOnly: options.firehoseReadOnly, allowedOrigins: options.firehoseOrigins },
     log,
+    // A companion's id is its own in every room: no firehose client speaks as it anywhere.
+    holderOf: directory.holder,
     publish: async (room, outgoing) => {
       counters[outgoing.checked.topic].fromFirehose++
       await bus.publishPrepared(room, outgoing)
@@ -146,7 +150,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
     // Summed over the rooms; subscribers of the default room's topics.
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }])),
-    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent }
+    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent, twinsRefused: directory.twinsRefused }
   })
 
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history })

@@ -8,12 +8,18 @@
  *   at once while everyone else goes on announcing only once a minute;
  * - tells the room who is gone: a peer of its own that disconnected and did
  *   not come back within LEAVE_GRACE_MS;
- * - counts the companions of each room, across the mesh (`/api/relay`).
+ * - counts the companions of each room, across the mesh (`/api/relay`);
+ * - knows who holds each companion id in each room (protocol/claims.ts): the
+ *   first peer that announced it; a second peer announcing a held id is a
+ *   twin, refused: its card is listed nowhere (rosters, counts) and payloads
+ *   speaking as that id from anyone but the holder are dropped.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { LEAVE_GRACE_MS } from '../p2p/presence.ts'
 import { DIRECTORY_EXPIRY_MS, watchDirectory } from '../p2p/room-directory.ts'
+import { createIdClaims } from '../protocol/claims.ts'
+import type { IdClaims } from '../protocol/claims.ts'
 import { MAX_MEMBERS, MAX_ROSTER, encodeDirectoryMessage } from '../protocol/directory.ts'
 import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
@@ -30,6 +36,12 @@ export interface RelayDirectory {
   companions: (room: RoomName) => number
   /** The room's members, most recently heard first, at most MAX_ROSTER (what `/api/relay?room=` gives a newcomer). */
   roster: (room: RoomName) => RosterEntry[]
+  /** Who holds each companion id in the room (undefined: a room the relay does not carry). */
+  claims: (room: RoomName) => Pick<IdClaims, 'holder'> | undefined
+  /** The peer holding a companion id in `room`, else in any room the relay carries. */
+  holder: (room: RoomName, id: string) => string | undefined
+  /** Second cards refused, since start (a twin of a companion present). */
+  readonly twinsRefused: number
   /** Rosters sent, since start (a newcomer's introduction; a big room takes several). */
   readonly rostersSent: number
   stop: () => void
@@ -38,6 +50,9 @@ export interface RelayDirectory {
 export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (line: string) => void): RelayDirectory {
   const pubsub = node.services.pubsub
   const rooms = new Map<RoomName, Map<string, Member>>()
+  /** Per room: who holds which companion id, and the peers refused as twins. */
+  const claims = new Map<RoomName, { ids: IdClaims, twins: Set<string> }>()
+  let twinsRefused = 0
   /** The stop of each room's directory topic. */
   const watching = new Map<RoomName, () => void>()
   let rostersSent = 0
@@ -50,13 +65,30 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
 
   const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
 
+  /** The room's claims again, after its members changed: a new twin is logged and counted. */
+  const reclaim = (room: RoomName): void => {
+    const members = rooms.get(room)
+    const held = claims.get(room)
+    if (members === undefined || held === undefined) return
+    const presented = new Map([...members.values()].flatMap(m => m.card === null ? [] : [[m.peer, m.card.id] as const]))
+    const twins = held.ids.update(presented)
+    for (const twin of twins) {
+      if (held.twins.has(twin.peer)) continue
+      twinsRefused++
+      log(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
+    }
+    held.twins = new Set(twins.map(t => t.peer))
+  }
+  /** A member's card as others may see it: none for a twin. */
+  const cardOf = (room: RoomName, m: Member): RosterEntry['card'] => claims.get(room)?.twins.has(m.peer) === true ? null : m.card
+
   /** Members, most recently heard first, as roster entries. */
-  const byRecency = (members: Map<string, Member>, except?: string): RosterEntry[] =>
-    [...members.values()].filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => ({ peer: m.peer, addrs: m.addrs, card: m.card }))
+  const byRecency = (room: RoomName, members: Map<string, Member>, except?: string): RosterEntry[] =>
+    [...members.values()].filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => ({ peer: m.peer, addrs: m.addrs, card: cardOf(room, m) }))
 
   /** The room's roster for a newcomer: everyone else, most recently heard first, in rosters of MAX_ROSTER. */
   const introduce = (room: RoomName, members: Map<string, Member>, newcomer: string): void => {
-    const others = byRecency(members, newcomer)
+    const others = byRecency(room, members, newcomer)
     for (let i = 0; i < others.length; i += MAX_ROSTER) {
       publish(room, { type: 'roster', for: newcomer, peers: others.slice(i, i + MAX_ROSTER) })
       rostersSent++
@@ -72,6 +104,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
         const known = members.get(author)
         if (known === undefined && members.size >= MAX_MEMBERS) return
         members.set(author, { peer: author, addrs: message.addrs, card: message.card, heard: now })
+        reclaim(room)
         // A newcomer (or one back after it expired), reached through us: introduce it.
         if ((known === undefined || known.heard < now - DIRECTORY_EXPIRY_MS) && ownPeer(author)) introduce(room, members, author)
         break
@@ -89,6 +122,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
         for (const peer of message.peers) if (!ownPeer(peer)) members.delete(peer)
         break
     }
+    reclaim(room)
   }
 
   // A peer of ours that disconnected and stayed away: gone from every room it was in.
@@ -100,7 +134,9 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
       leaving.delete(id)
       if (ownPeer(id)) return
       for (const [room, members] of rooms) {
-        if (members.delete(id)) publish(room, { type: 'gone', peers: [id] })
+        if (!members.delete(id)) continue
+        reclaim(room)
+        publish(room, { type: 'gone', peers: [id] })
       }
     }, LEAVE_GRACE_MS))
   }
@@ -108,8 +144,9 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
 
   const sweep = setInterval(() => {
     const before = Date.now() - DIRECTORY_EXPIRY_MS
-    for (const members of rooms.values()) {
+    for (const [room, members] of rooms) {
       for (const [peer, m] of members) if (m.heard < before && !ownPeer(peer)) members.delete(peer)
+      reclaim(room)
     }
   }, DIRECTORY_EXPIRY_MS / 5)
   sweep.unref()
@@ -118,18 +155,31 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
     join: (room) => {
       if (rooms.has(room)) return
       rooms.set(room, new Map())
+      claims.set(room, { ids: createIdClaims(), twins: new Set() })
       watching.set(room, watchDirectory(pubsub, directoryTopicName(room), (author, message) => { onMessage(room, author, message) }))
     },
     leave: (room) => {
       if (!rooms.delete(room)) return
+      claims.delete(room)
       watching.get(room)?.()
       watching.delete(room)
     },
-    companions: (room) => [...(rooms.get(room)?.values() ?? [])].filter(m => m.card !== null).length,
+    companions: (room) => [...(rooms.get(room)?.values() ?? [])].filter(m => cardOf(room, m) !== null).length,
     roster: (room) => {
       const members = rooms.get(room)
-      return members === undefined ? [] : byRecency(members).slice(0, MAX_ROSTER)
+      return members === undefined ? [] : byRecency(room, members).slice(0, MAX_ROSTER)
     },
+    claims: (room) => claims.get(room)?.ids,
+    holder: (room, id) => {
+      const here = claims.get(room)?.ids.holder(id)
+      if (here !== undefined) return here
+      for (const held of claims.values()) {
+        const holder = held.ids.holder(id)
+        if (holder !== undefined) return holder
+      }
+      return undefined
+    },
+    get twinsRefused () { return twinsRefused },
     get rostersSent () { return rostersSent },
     stop: () => {
       clearInterval(sweep)

@@ -46,6 +46,8 @@ export class CompanionState {
   /** How each line's turn was decided, by message id. */
   turns = $state<Record<string, TurnView>>({})
   brainError = $state('')
+  /** Another peer was this companion in the room first: why this one is quiet ('' if not). */
+  twin = $state('')
   /** Who holds the turn, the closing stage, and whether we want to speak. */
   conversation = $state.raw<ConversationView>({ holder: null, closing: 'none', resting: true, wants: null })
   turnLimit = $state(0)

@@ -23,7 +23,7 @@ import { resolveOptions } from '../../relay/options.ts'
 import type { RelayOptions } from '../../relay/options.ts'
 import { startRelay } from '../../relay/relay.ts'
 import type { RelayHandle } from '../../relay/relay.ts'
-import { launchBrowser } from '../helpers/browser.ts'
+import { companionIdOf, launchBrowser, presentIds } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
@@ -38,13 +38,6 @@ const ROOM_RULE = /a room name has 1 to 64 characters, each a-z, 0-9, - or _/
 
 const messageIds = (client: FirehoseClient): string[] =>
   client.frames.filter((f: any) => f?.method === 'message.send').map((f: any) => f.params.id as string)
-const companionIdOf = async (tab: Page): Promise<string> => {
-  const id = tab.getByTestId('companion-id')
-  await id.waitFor({ timeout: 15_000 })
-  return (await id.textContent())!
-}
-const presentIds = async (tab: Page): Promise<string[]> =>
-  (await tab.getByTestId('present-companion').evaluateAll(rows => rows.map(r => r.getAttribute('data-companion-id') ?? ''))).sort()
 
 /** The refusal a WebSocket upgrade got: its HTTP status and body. */
 async function refusedUpgrade (url: string): Promise<{ status: number, body: string }> {
@@ -131,7 +124,8 @@ describe('rooms over one relay: tabs, a relay-run companion and firehose clients
     // Kyoko (in the relay's process) hears it too: it is one of the voices that may answer.
     await waitFor(() => both.frames.some((f: any) => f.type === 'event' && f.room === 'blue' && f.payload?.params?.metadata?.replyTo === 'to-blue'), 'a blue companion to answer', 30_000)
 
-    both.send({ type: 'publish', id: 'p-lobby', room: 'Lobby', topic: 'messages', body: messageSend({ id: 'to-lobby', from: 'user_tester', to: [lobbyId], message: 'Hello, lobby!' }) })
+    // Each firehose connection speaks as a person of its own (one in use elsewhere is refused).
+    both.send({ type: 'publish', id: 'p-lobby', room: 'Lobby', topic: 'messages', body: messageSend({ id: 'to-lobby', from: 'user_watcher', to: [lobbyId], message: 'Hello, lobby!' }) })
     await both.next(f => f.type === 'ack' && f.id === 'p-lobby', 'the publish acknowledged')
     await lobbyV0.next(f => f?.params?.id === 'to-lobby', 'the lobby line on the lobby client')
     await lobby.locator('[data-testid=line][data-message-id=to-lobby]').waitFor({ timeout: 10_000 })
@@ -304,7 +298,7 @@ describe('rooms: bad names and limits on the relay, rooms across two relays of a
     const lobbyLine = 'lobby-after'
     greenA.ws.close()
     const lobbyB = await open(firehoseOf(b))
-    lobbyB.send({ topic: 'messages', body: messageSend({ id: lobbyLine, from: 'user_tester', to: [], message: 'hello lobby' }) })
+    lobbyB.send({ topic: 'messages', body: messageSend({ id: lobbyLine, from: 'user_lobby', to: [], message: 'hello lobby' }) })
     await lobbyA.next(f => f?.params?.id === lobbyLine, 'the lobby line across the relays')
     assert.ok(!messageIds(lobbyA).some(id => id.startsWith('green-')), 'no green line in the lobby')
     assert.ok(!messageIds(greenB).includes(lobbyLine), 'no lobby line in green')

@@ -54,3 +54,15 @@ export async function openPanel (page: Page, testId: string): Promise<void> {
   const panel = page.getByTestId(testId)
   if (await panel.getAttribute('open') === null) await panel.locator('summary').click()
 }
+
+/** The companion id a tab shows for its own companion (waits for it). */
+export async function companionIdOf (tab: Page): Promise<string> {
+  const id = tab.getByTestId('companion-id')
+  await id.waitFor({ timeout: 15_000 })
+  return (await id.textContent())!
+}
+
+/** The ids of the companions a tab lists as here, sorted. */
+export async function presentIds (tab: Page): Promise<string[]> {
+  return (await tab.getByTestId('present-companion').evaluateAll(rows => rows.map(r => r.getAttribute('data-companion-id') ?? ''))).sort()
+}
