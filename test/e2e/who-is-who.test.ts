@@ -142,6 +142,8 @@ describe('who is who: nobody speaks as another', { skip: networkSkipReason({ bro
   it('a raw libp2p peer speaking as a tab\'s companion (a line, a vote) is dropped by the relay and by a companion it reaches directly; its person\'s line goes through', async () => {
     const kenta = await startKenta('kenta')
     await waitFor(async () => (await presentIds(aya)).includes(KENTA.id), 'the headless companion in the room', 20_000)
+    // A node refuses to let anyone speak as a companion it knows of: Kenta must know Aya first.
+    await waitFor(() => kenta.output().includes(`(${ayaId}) is here`), 'the headless companion to know Aya', 20_000)
     const kentaTcp = /(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/.exec(kenta.output())?.[1]
     assert.ok(kentaTcp !== undefined, `the headless companion prints its TCP address:\n${kenta.output()}`)
     raw = await createLibp2p({
@@ -171,6 +173,7 @@ describe('who is who: nobody speaks as another', { skip: networkSkipReason({ bro
       return now.topics.messages.impersonations > before.topics.messages.impersonations && now.topics.states.impersonations > before.topics.states.impersonations
     }, 'the relay to count both forgeries', 10_000)
     await waitFor(() => /refused on messages from .*: impersonation: speaks as companion_aya/.test(kenta.output()) && /refused on states from .*: impersonation: speaks as companion_aya/.test(kenta.output()), 'the headless companion to refuse both forgeries', 10_000)
+      .catch((err: Error) => { throw new Error(`${err.message}; it printed:\n${kenta.output().slice(-3000)}`) })
     assert.ok(!kenta.output().includes('Aya here (not really)'), 'the headless companion never took the forged line')
     for (const tab of [aya, ren]) assert.equal(await lineCount(tab, 'raw-spoof'), 0, 'no tab shows the forged line')
   })
