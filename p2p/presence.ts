@@ -141,6 +141,9 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
   const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     const { peerId, protocols, connection } = event.detail
     if (protocols.includes(METADATA_PROTOCOL)) void ask(peerId, connection)
+    // A peer that no longer serves a card (a companion that went quiet: a twin
+    // that yielded) is no companion any more, though still connected.
+    else if (cards.delete(peerId.toString())) changed()
   }
   const leaving = new Map<string, ReturnType<typeof setTimeout>>()
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
