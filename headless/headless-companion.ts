@@ -10,7 +10,6 @@ import { createLlmBrain } from '../companion/llm-brain.ts'
 import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 import { joinRoom, startCompanionPeer } from '../p2p/companion-peer.ts'
-import type { TwinOf } from '../p2p/companion-peer.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
 import type { RoomChannel } from '../p2p/topic-bus.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -64,12 +63,9 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
   const peer = await startCompanionPeer(node, joined, { card, brain, settings })
   // Another peer was this companion in the room first (the same card on two hosts): say so, stay quiet.
-  const sayTwin = (twin: TwinOf): void => {
+  peer.onTwin((twin) => {
     log(`! ${card.name} (${twin.id}) is already in room ${joined.room}, on peer ${twin.holder}: this one stays quiet (a companion id belongs to one peer; give this one another card)`)
-  }
-  peer.onTwin(sayTwin)
-  const twin = peer.twin()
-  if (twin !== undefined) sayTwin(twin)
+  })
   const { companion } = peer
 
   const names = new Map<string, string>([[card.id, card.name]])

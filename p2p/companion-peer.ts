@@ -23,7 +23,6 @@ import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
 import { createIdClaims } from '../protocol/claims.ts'
-import type { IdClaims } from '../protocol/claims.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { keepDirectLinks } from './direct-links.ts'
@@ -60,8 +59,6 @@ export interface JoinedRoom {
   channel: RoomChannel
   directory: RoomDirectory
   links: DirectLinks
-  /** Who holds each companion id in the room (payloads speaking as another's id are dropped). */
-  claims: Pick<IdClaims, 'holder'>
   /**
    * The companions of the room (not this node), by peer id: the directory's
    * cards and those asked over direct connections, less twins (a second peer
@@ -76,7 +73,8 @@ export interface JoinedRoom {
   setCard: (card: CompanionCard | null) => void
   /**
    * Told once if the room already had a companion with this node's id (the
-   * relay's roster named it): this node then presents no card.
+   * relay's roster named it): this node then presents no card. A listener
+   * that comes later is told at once. Returns the unsubscribe.
    */
   onTwin: (listener: (twin: TwinOf) => void) => () => void
   /** Leaves the room's directory (a goodbye to the others). */
@@ -112,13 +110,15 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
   // (in the directory before its card was, or named by its relay's roster)
   // was there first: this node yields.
   const twinListeners = new Set<(twin: TwinOf) => void>()
+  let twin: TwinOf | undefined
   const yieldTo = (holder: string): void => {
     if (card === null) return
-    const twin = { id: card.id, holder }
+    const found = { id: card.id, holder }
+    twin = found
     card = null
     refresh()
     directory.announce()
-    for (const listener of twinListeners) listener(twin)
+    for (const listener of twinListeners) listener(found)
   }
   const firstWithId = (id: string): string | undefined =>
     [...directory.cards()].find(([peer, c]) => peer !== selfId && c.id === id)?.[0]
@@ -138,7 +138,6 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
     channel: bus.channel(options.room),
     directory,
     links,
-    claims,
     companions: () => companions,
     onCompanions: (listener) => { companionListeners.add(listener); return () => { companionListeners.delete(listener) } },
     setAsked: (cards) => {
@@ -152,7 +151,11 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
       refresh()
       directory.announce()
     },
-    onTwin: (listener) => { twinListeners.add(listener); return () => { twinListeners.delete(listener) } },
+    onTwin: (listener) => {
+      if (twin !== undefined) listener(twin)
+      twinListeners.add(listener)
+      return () => { twinListeners.delete(listener) }
+    },
     leave: async () => { await directory.stop() }
   }
 }
@@ -169,9 +172,10 @@ export interface CompanionPeer {
   present: () => ReadonlyMap<string, CompanionCard>
   /** Told after every change of who is present. Returns the unsubscribe. */
   onPresence: (listener: (present: ReadonlyMap<string, CompanionCard>) => void) => () => void
-  /** Another peer was this companion in the room first (this one is quiet), if so. */
-  twin: () => TwinOf | undefined
-  /** Told when it turns out another peer was this companion in the room first. Returns the unsubscribe. */
+  /**
+   * Told when it turns out another peer was this companion in the room first
+   * (this one is then quiet); at once if that is known already. Returns the unsubscribe.
+   */
   onTwin: (listener: (twin: TwinOf) => void) => () => void
   /** A person edited the card (the id stays): served and announced from now on. */
   setCard: (card: CompanionCard) => void
@@ -194,14 +198,12 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
   const presence = await startPresence(node, () => card, joined.room)
   presence.onChange((cards) => { joined.setAsked(cards) })
   const unsubscribeCards = joined.onCompanions(refresh)
-  // Another peer was this companion in the room first: this one goes quiet, and says why.
-  let twin: TwinOf | undefined
-  const twinListeners = new Set<(twin: TwinOf) => void>()
-  const unsubscribeTwin = joined.onTwin((found) => {
-    twin = found
+  // Another peer was this companion in the room first: this one goes quiet.
+  let quiet = false
+  const unsubscribeTwin = joined.onTwin(() => {
+    quiet = true
     companion.stop()
     void presence.stop()
-    for (const listener of twinListeners) listener(found)
   })
   joined.setCard(card)
   const unsubscribe = joined.channel.onPayload((delivery) => { companion.receive(delivery) })
@@ -210,10 +212,9 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
     companion,
     present: () => joined.companions(),
     onPresence: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
-    twin: () => twin,
-    onTwin: (listener) => { twinListeners.add(listener); return () => { twinListeners.delete(listener) } },
+    onTwin: joined.onTwin,
     setCard: (edited) => {
-      if (twin !== undefined) return
+      if (quiet) return
       card = edited
       companion.setCard(edited)
       joined.setCard(edited)

@@ -9,7 +9,6 @@ import type { CardEdit } from '../companion/card.ts'
 import type { Companion, CompanionSettings } from '../companion/companion.ts'
 import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { startCompanionPeer } from '../p2p/companion-peer.ts'
-import type { TwinOf } from '../p2p/companion-peer.ts'
 import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
@@ -77,15 +76,12 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   // Written in a microtask: written synchronously inside libp2p's connection
   // event (the relay's roster arrives as the connection opens), the change
   // was not rendered (Svelte 5.57); a microtask later it is.
-  const sayTwin = (twin: TwinOf): void => {
+  peer.onTwin((twin) => {
     queueMicrotask(() => {
       state.twin = `${card.name} (${twin.id}) is already in this room, on another peer (${twin.holder.slice(-8)}): this tab's companion stays quiet. Close the other one, or open a new companion.`
       state.status = 'resting'
     })
-  }
-  peer.onTwin(sayTwin)
-  const twin = peer.twin()
-  if (twin !== undefined) sayTwin(twin)
+  })
   void place.transcript?.then(async t => await t.earlier).then((messages) => { companion.remember(messages) })
 
   companion.onEvent((event) => {
