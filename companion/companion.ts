@@ -16,7 +16,7 @@ import type { Brain, BrainContext, WrittenLine } from './brain.ts'
 import { PendingQueries } from './queries.ts'
 import type { QueryOutcome } from './queries.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from './turn-state.ts'
-import { nextDeadline, step } from './turn-taking.ts'
+import { aikyoFreeAt, nextDeadline, step } from './turn-taking.ts'
 import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-state.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 
@@ -64,6 +64,15 @@ export interface ConversationView {
 
 export type { QueryOutcome } from './queries.ts'
 
+/** A companion present in the room, as the companion is told of it. */
+export interface PresentCompanion {
+  card: CompanionCard
+  /** The peer that serves its card (signs what it publishes), when known. */
+  peer?: string
+  /** Of aikyo's make: it never votes one by one. */
+  aikyo?: boolean
+}
+
 export interface CompanionOptions {
   card: CompanionCard
   brain: Brain
@@ -80,6 +89,8 @@ export class Companion {
   #settings: CompanionSettings
   #state: TurnState
   #cards = new Map<string, CompanionCard>()
+  /** Companion id by the peer id that serves its card. */
+  #peers = new Map<string, string>()
   #names = new Map<string, string>()
   #listeners = new Set<(event: CompanionEvent) => void>()
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -129,11 +140,18 @@ export class Companion {
     this.#state = { ...this.#state, settings: this.#settings }
   }
 
-  /** The companions present now (their cards, from the metadata protocol). */
-  setPresent (cards: readonly CompanionCard[]): void {
-    this.#cards = new Map(cards.filter(c => c.id !== this.#card.id).map(c => [c.id, c]))
-    for (const c of cards) this.#names.set(c.id, c.name)
-    this.#dispatch({ type: 'presence', present: [this.#card.id, ...this.#cards.keys()] })
+  /**
+   * The companions present now: their cards (from the metadata protocol or
+   * the room's directory), the peer serving each, and which are of aikyo's
+   * make (they never vote one by one; their leader decides for everyone).
+   */
+  setPresent (present: readonly PresentCompanion[]): void {
+    const others = present.filter(p => p.card.id !== this.#card.id)
+    this.#cards = new Map(others.map(p => [p.card.id, p.card]))
+    this.#peers = new Map(others.flatMap(p => p.peer === undefined ? [] : [[p.peer, p.card.id] as const]))
+    for (const p of present) this.#names.set(p.card.id, p.card.name)
+    const aikyo = Object.fromEntries(others.filter(p => p.aikyo === true).map(p => [p.card.id, p.card.name]))
+    this.#dispatch({ type: 'presence', present: [this.#card.id, ...this.#cards.keys()], aikyo })
   }
 
   /** Names people go by (from the page or the firehose), for addressing them. */
@@ -149,8 +167,8 @@ export class Companion {
     this.#dispatch({ type: 'remembered', messages })
   }
 
-  /** Feed every accepted payload (our own included). */
-  receive (delivery: TopicPayload): void {
+  /** Feed every accepted payload (our own included), with the peer that signed it when known. */
+  receive (delivery: TopicPayload & { author?: string }): void {
     if (this.#stopped) return
     switch (delivery.topic) {
       case 'messages': {
@@ -160,9 +178,12 @@ export class Companion {
         this.#dispatch({ type: 'message', message })
         break
       }
-      case 'states':
-        this.#dispatch({ type: 'states', states: delivery.payload })
+      case 'states': {
+        // Who published it (the companion whose peer signed it): an aikyo leader's decision is told by its author.
+        const author = delivery.author === undefined ? undefined : this.#peers.get(delivery.author)
+        this.#dispatch(author === undefined ? { type: 'states', states: delivery.payload } : { type: 'states', states: delivery.payload, author })
         break
+      }
       case 'queries':
         if (!isQuery(delivery.payload)) this.#queries.answer(delivery.payload)
         break
@@ -280,9 +301,12 @@ export class Companion {
         this.#emit({ type: 'vote', messageId: effect.state.params.messageId ?? '', vote: effect.state.params })
         this.#send('states', effect.state)
         break
-      case 'publish-decision':
-        this.#send('states', effect.states)
+      case 'publish-decision': {
+        const wait = (effect.notBefore ?? 0) - this.#now()
+        if (wait <= 0) this.#send('states', effect.states)
+        else setTimeout(() => { if (!this.#stopped) this.#send('states', effect.states) }, wait)
         break
+      }
       case 'write': {
         this.#writing?.abort.abort()
         const abort = new AbortController()
@@ -346,7 +370,14 @@ export class Companion {
     const metadata: Record<string, unknown> = { emotion: line.emotion }
     if (after !== null) metadata.replyTo = after
     const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
-    this.#send('messages', message)
-    if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion })
+    // aikyo companions it addresses that are still busy with their model would drop it: wait till they are free.
+    const wait = (aikyoFreeAt(this.#state, message) ?? 0) - this.#now()
+    const send = (): void => {
+      if (this.#stopped) return
+      this.#send('messages', message)
+      if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion })
+    }
+    if (wait <= 0) send()
+    else setTimeout(send, wait)
   }
 }

@@ -17,9 +17,15 @@ export interface TurnSettings {
   decisionGraceMs: number
   /** How long everyone waits for the chosen speaker's line before choosing another (ms). */
   lineTimeoutMs: number
+  /**
+   * How long a turn led by an aikyo companion waits for its decision before
+   * our companions decide among themselves (ms): longer than any model call
+   * it makes, since a decision that comes after ours would be a second one.
+   */
+  aikyoDecisionMs: number
 }
 
-export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000 }
+export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000, aikyoDecisionMs: 30_000 }
 
 /** The turn limits a person may set, in the page or on a command line. */
 export const TURN_LIMIT_BOUNDS = { min: 1, max: 1000 } as const
@@ -51,7 +57,22 @@ export interface OpenTurn {
   message: HistoryLine
   /** Present companions it addressed (the sender excluded), in `to` order. */
   recipients: string[]
+  /** The recipients that vote one by one (ours; aikyo's never do). */
+  voters: string[]
   leader: string
+  /**
+   * Who decides: `aikyo` (the leader is an aikyo companion: it judges for
+   * everyone and publishes the decision; nobody of ours votes) or `ours`
+   * (our voters vote, aikyo recipients stand in with computed states).
+   */
+  decider: 'ours' | 'aikyo'
+  /**
+   * An aikyo leader that still owed an earlier decision when this line came
+   * may have been busy and dropped it: once it paid that debt, we wait one
+   * model call of it (until then) for this line's decision, and then decide
+   * without it.
+   */
+  waitUntil?: number
   openedAt: number
   /** Set once this node (the leader) published its decision. */
   decisionSent: boolean
@@ -67,12 +88,42 @@ export interface Conversation {
   resting: boolean
 }
 
+/** What we know of an aikyo companion's model: how long a call takes, and when it is free again. */
+export interface AikyoTiming {
+  /** The longest model call seen (its leader's decision time), or a guess. */
+  callMs: number
+  /** It is busy with its model until then (after its line, one more call). */
+  freeAt: number
+}
+
+/** A decision an aikyo leader owes: for `line`, which came at `since`. */
+export interface AikyoDebt {
+  leader: string
+  line: string
+  /** The line's addressees: the array judges each of them. */
+  to: string[]
+  since: number
+  /** An answer to the line came (so the leader has decided; its array is on its way). */
+  answered: boolean
+}
+
 export interface TurnState {
   self: string
   selfName: string
   settings: TurnSettings
   /** Companion ids present (this one included). */
   present: string[]
+  /** Present companions of aikyo's make (they never vote one by one), id -> name. */
+  aikyo: Record<string, string>
+  /** aikyo companions chosen to speak whose line has not come (busy with their model), id -> since. */
+  aikyoWriting: Record<string, number>
+  /**
+   * Decisions aikyo leaders owe, oldest first: one per turn an aikyo
+   * companion led. An answer can come before the decision did (by another
+   * path); the array that comes later pays its debt and decides nothing.
+   */
+  aikyoOwed: AikyoDebt[]
+  aikyoTiming: Record<string, AikyoTiming>
   /** The last lines, oldest first (at most HISTORY_LIMIT). */
   history: HistoryLine[]
   /** The line the conversation hangs on: the last one that opened a turn. */
@@ -111,17 +162,20 @@ export type TurnEvent =
   | { type: 'message', message: Message }
   /** Lines said in the room before this companion came (the relay's history), oldest first: context, not turns. */
   | { type: 'remembered', messages: Message[] }
-  | { type: 'states', states: State[] }
+  /** States published by `author` (a companion id, when the publishing peer is a known companion's). */
+  | { type: 'states', states: State[], author?: string }
   | { type: 'judged', messageId: string, judgement: Judgement | null }
   | { type: 'written', id: number, ok: boolean }
-  | { type: 'presence', present: string[] }
+  /** Who is present; `aikyo` names those of aikyo's make (id -> name). */
+  | { type: 'presence', present: string[], aikyo?: Record<string, string> }
   | { type: 'tick' }
 
 /** Everything the thin layer must do; the reducer never does it itself. */
 export type TurnEffect =
   | { type: 'judge', message: HistoryLine, selected: boolean, conversation: Conversation }
   | { type: 'publish-vote', state: State }
-  | { type: 'publish-decision', states: State[] }
+  /** Publish the leader's decision on line `messageId`; not before `notBefore` (an aikyo speaker still busy would drop it). */
+  | { type: 'publish-decision', messageId: string, states: State[], notBefore?: number }
   /**
    * Write the next line: answering `replyTo` with the winning `vote`, or
    * greeting a newcomer. Publish it with `metadata.replyTo = after`.
@@ -134,8 +188,8 @@ export type TurnEffect =
   | { type: 'decided', messageId: string, votes: Vote[], speaker: string | null, by: DecidedBy }
   | { type: 'rest', reason: string }
 
-/** How a speaker was chosen: all votes in, the leader's array, timeout, or the chosen one left. */
-export type DecidedBy = 'votes' | 'leader' | 'fallback' | 'speaker-gone'
+/** How a speaker was chosen: all votes in, our leader's array, an aikyo leader's array, timeout, or the chosen one left. */
+export type DecidedBy = 'votes' | 'leader' | 'aikyo' | 'fallback' | 'speaker-gone'
 
 export interface StepResult { state: TurnState, effects: TurnEffect[] }
 
@@ -145,6 +199,10 @@ export function initialTurnState (self: string, selfName: string, settings: Turn
     selfName,
     settings,
     present: [self],
+    aikyo: {},
+    aikyoWriting: {},
+    aikyoOwed: [],
+    aikyoTiming: {},
     history: [],
     head: null,
     seen: [],

@@ -39,6 +39,7 @@
  *    someone speaks again.
  */
 import type { Message, State } from '../protocol/payloads.ts'
+import { AIKYO_CALL_GUESS_MS, afterLine, aikyoSpeaker, bestFirst, electionPool, sawCall, standInVote } from './aikyo.ts'
 import { contradicts, electLeader, matches, matchesOtherLine, votesFor } from './decisions.ts'
 import { isPerson, takesOver } from './reply-tree.ts'
 import type { Seen } from './reply-tree.ts'
@@ -46,6 +47,10 @@ import { REPETITION_THRESHOLD, nextClosingStage, repetitionScore, selectSpeaker 
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 import { BALLOT_LIMIT, HISTORY_LIMIT, SEEN_LIMIT } from './turn-state.ts'
 import type { Conversation, DecidedBy, HistoryLine, Judgement, OpenTurn, StepResult, TurnEffect, TurnEvent, TurnState } from './turn-state.ts'
+
+const isAikyo = (state: Pick<TurnState, 'aikyo'>, id: string): boolean => Object.hasOwn(state.aikyo, id)
+/** Decisions owed by aikyo leaders that are remembered at most. */
+const AIKYO_OWED_LIMIT = 16
 
 /** Who a line addresses: present companions named in `to` (all present ones if `to` is empty), minus the sender. */
 export function recipientsOf (message: HistoryLine, present: readonly string[]): string[] {
@@ -97,14 +102,57 @@ function stateOf (vote: Vote, messageId?: string): State {
   return { jsonrpc: '2.0', method: 'state.send', params }
 }
 
+/**
+ * When every aikyo companion `message` addresses is free of its model (one
+ * that just said a line makes one more call), if any is busy: published
+ * before, the line would be dropped by its aikyo leader, or its decision by
+ * the aikyo companion it chose; so its writer waits till then.
+ */
+export function aikyoFreeAt (state: TurnState, message: Message): number | undefined {
+  const addressed = message.params.to.filter(id => isAikyo(state, id) && state.present.includes(id))
+  const times = addressed.flatMap(id => state.aikyoTiming[id] === undefined ? [] : [state.aikyoTiming[id].freeAt])
+  return times.length === 0 ? undefined : Math.max(...times)
+}
+
 /** The earliest time at which `tick` has something to do, if any. */
 export function nextDeadline (state: TurnState): number | undefined {
   const turn = state.turn
   if (state.awaiting !== null) return state.awaiting.since + state.settings.lineTimeoutMs
   if (turn === null) return undefined
   const { voteWindowMs, decisionGraceMs } = state.settings
+  if (turn.decider === 'aikyo') return turn.waitUntil ?? turn.openedAt + state.settings.aikyoDecisionMs
   if (turn.leader === state.self && !turn.decisionSent) return turn.openedAt + voteWindowMs
   return turn.openedAt + voteWindowMs + decisionGraceMs
+}
+
+/**
+ * What a line tells about aikyo companions: its writer, if one of aikyo's,
+ * is done writing and busy with one more model call; debts older than
+ * `aikyoDecisionMs` are dropped (the line they were for was dropped).
+ */
+function aikyoAfterLine (state: TurnState, line: HistoryLine, now: number): Pick<TurnState, 'aikyoWriting' | 'aikyoOwed' | 'aikyoTiming'> {
+  const aikyoWriting = Object.fromEntries(Object.entries(state.aikyoWriting).filter(([id, since]) => id !== line.from && since > now - state.settings.lineTimeoutMs))
+  // A line that answers the line a leader owes a decision for (ours say
+  // which; aikyo's answer the open turn) tells that the leader decided.
+  const answers = line.replyTo ?? (isAikyo(state, line.from) ? state.turn?.message.id : undefined)
+  const aikyoOwed = state.aikyoOwed.filter(o => o.since > now - state.settings.aikyoDecisionMs)
+    .map(o => o.line === answers ? { ...o, answered: true } : o)
+  if (!isAikyo(state, line.from)) return { aikyoWriting, aikyoOwed, aikyoTiming: state.aikyoTiming }
+  const writing = state.awaiting?.speaker === line.from ? now - state.awaiting.since : undefined
+  return { aikyoWriting, aikyoOwed, aikyoTiming: { ...state.aikyoTiming, [line.from]: afterLine(state.aikyoTiming[line.from], writing, now) } }
+}
+
+/**
+ * The aikyo companion that will decide `message`: aikyo's leader (its
+ * election over what aikyo counts), when that is an aikyo companion that is
+ * not writing its own line (then it drops the line). aikyo ignores a line to
+ * nobody (ours: to everyone).
+ */
+function aikyoLeaderOf (state: TurnState, message: Message, writing: TurnState['aikyoWriting']): string | undefined {
+  const line = toHistoryLine(message)
+  if (line.to.length === 0) return undefined
+  const leader = electLeader(message, electionPool(line, state.present, recipientsOf(line, state.present)))
+  return leader !== undefined && isAikyo(state, leader) && !Object.hasOwn(writing, leader) ? leader : undefined
 }
 
 function onMessage (state: TurnState, message: Message, now: number): StepResult {
@@ -113,8 +161,12 @@ function onMessage (state: TurnState, message: Message, now: number): StepResult
   const history = [...state.history, line].slice(-HISTORY_LIMIT)
   const node: Seen = line.replyTo === undefined ? { id: line.id, from: line.from } : { id: line.id, from: line.from, replyTo: line.replyTo }
   const seen = [...state.seen, node].slice(-SEEN_LIMIT)
+  // An aikyo leader decides every line to it, whether or not it opens a turn here: it owes that decision.
+  const aikyo = aikyoAfterLine(state, line, now)
+  const aikyoLeader = aikyoLeaderOf(state, message, aikyo.aikyoWriting)
+  if (aikyoLeader !== undefined) aikyo.aikyoOwed = [...aikyo.aikyoOwed, { leader: aikyoLeader, line: line.id, to: line.to, since: now, answered: false }].slice(-AIKYO_OWED_LIMIT)
   // After a rest any line starts the next conversation; during one, the fork choice decides.
-  if (!state.conversation.resting && !takesOver(line, state.head, state.present, seen)) return { state: { ...state, history, seen }, effects: [] }
+  if (!state.conversation.resting && !takesOver(line, state.head, state.present, seen)) return { state: { ...state, ...aikyo, history, seen }, effects: [] }
 
   const effects: TurnEffect[] = []
   // A person's line, or any line after a rest, starts a new conversation.
@@ -131,20 +183,23 @@ function onMessage (state: TurnState, message: Message, now: number): StepResult
   }
 
   const recipients = recipientsOf(line, state.present)
-  const leader = electLeader(message, recipients)
+  const voters = recipients.filter(id => !isAikyo(state, id))
+  // aikyo's leader decides; else ours, elected among our voters as aikyo would.
+  const decider: OpenTurn['decider'] = aikyoLeader !== undefined && recipients.length > 0 ? 'aikyo' : 'ours'
+  const leader = decider === 'aikyo' ? aikyoLeader : electLeader(message, voters)
   let turn: OpenTurn | null = null
   let judging: string | null = null
   if (leader === undefined) {
     conversation = { ...conversation, resting: true }
-    effects.push({ type: 'rest', reason: 'nobody present was addressed' })
+    effects.push({ type: 'rest', reason: recipients.length === 0 ? 'nobody present was addressed' : 'the aikyo companion that would decide is busy, and nobody else was addressed' })
   } else {
-    turn = { message: line, recipients, leader, openedAt: now, decisionSent: false, held: [] }
-    if (recipients.includes(state.self)) {
+    turn = { message: line, recipients, voters, leader, decider, openedAt: now, decisionSent: false, held: [] }
+    if (decider === 'ours' && voters.includes(state.self)) {
       judging = line.id
       effects.push({ type: 'judge', message: line, selected: isSelected(line, state.self, state.selfName), conversation })
     }
   }
-  const next: TurnState = { ...state, history, seen, head: line, conversation, turn, awaiting: null, judging, writing }
+  const next: TurnState = { ...state, ...aikyo, history, seen, head: line, conversation, turn, awaiting: null, judging, writing }
   // Votes may have come before their line (gossip paths differ).
   const early = mayDecide(next, now)
   return { state: early.state, effects: [...effects, ...early.effects] }
@@ -160,9 +215,14 @@ function startWriting (state: TurnState, vote: Vote | null, replyTo: HistoryLine
 
 /** Chooses the speaker for `message` from `votes`; only the chosen one writes. */
 function decide (state: TurnState, message: HistoryLine, votes: Vote[], by: DecidedBy, now: number): StepResult {
-  const winner = selectSpeaker(votes.filter(v => state.present.includes(v.from)))
+  // An aikyo leader's array is read by aikyo's rule, as aikyo's nodes read it.
+  const winner = by === 'aikyo' ? aikyoSpeaker(votes, state.present) : selectSpeaker(votes.filter(v => state.present.includes(v.from)))
   const decided: TurnEffect = { type: 'decided', messageId: message.id, votes, speaker: winner?.from ?? null, by }
-  const closed: TurnState = { ...state, turn: null, awaiting: null }
+  // An aikyo speaker is busy writing until its line comes; unless it was
+  // busy deciding another line when chosen (then it may have dropped this).
+  const deciding = winner !== undefined && state.aikyoOwed.some(o => o.leader === winner.from && !o.answered && o.line !== message.id)
+  const aikyoWriting = winner !== undefined && winner.closing !== 'terminal' && isAikyo(state, winner.from) && !deciding ? { ...state.aikyoWriting, [winner.from]: now } : state.aikyoWriting
+  const closed: TurnState = { ...state, turn: null, awaiting: null, aikyoWriting }
   if (winner === undefined || winner.closing === 'terminal') {
     const conversation: Conversation = { ...state.conversation, closing: winner === undefined ? state.conversation.closing : 'terminal', resting: true }
     const reason = winner === undefined ? 'nobody wants to speak' : 'the conversation reached terminal'
@@ -181,8 +241,10 @@ function decide (state: TurnState, message: HistoryLine, votes: Vote[], by: Deci
 function passOver (state: TurnState, now: number): StepResult {
   const awaiting = state.awaiting
   if (awaiting === null) return { state, effects: [] }
-  const votes = awaiting.votes.filter(v => v.from !== awaiting.speaker)
-  const result = decide(state, awaiting.message, votes, 'speaker-gone', now)
+  // Only ours can be told here (nothing is published): aikyo companions are passed over too.
+  const votes = awaiting.votes.filter(v => v.from !== awaiting.speaker && !isAikyo(state, v.from))
+  const aikyoWriting = Object.fromEntries(Object.entries(state.aikyoWriting).filter(([id]) => id !== awaiting.speaker))
+  const result = decide({ ...state, aikyoWriting }, awaiting.message, votes, 'speaker-gone', now)
   // Our own silent write, if it was ours, is dropped.
   if (awaiting.speaker === state.self && state.writing !== null) {
     result.effects.unshift({ type: 'discard-line', id: state.writing.id, reason: 'took too long; the turn passed on' })
@@ -193,32 +255,47 @@ function passOver (state: TurnState, now: number): StepResult {
 
 function leaderMayDecide (state: TurnState, now: number): StepResult {
   const turn = state.turn
-  if (turn === null || turn.leader !== state.self || turn.decisionSent) return { state, effects: [] }
+  if (turn === null || turn.decider !== 'ours' || turn.leader !== state.self || turn.decisionSent) return { state, effects: [] }
   const votes = turnVotes(state, turn)
-  const voted = new Set(votes.map(v => v.from))
-  const everyone = turn.recipients.every(id => voted.has(id) || !state.present.includes(id))
-  if (!everyone && now < turn.openedAt + state.settings.voteWindowMs) return { state, effects: [] }
+  if (!allVoted(state, turn) && now < turn.openedAt + state.settings.voteWindowMs) return { state, effects: [] }
   const sent = { ...state, turn: { ...turn, decisionSent: true } }
-  // Nobody voted: publish nothing (an empty array could end a newer turn); everyone falls back.
-  if (votes.length === 0) return { state: sent, effects: [] }
-  // In recipients order: the same array for every reader.
-  const states = turn.recipients.flatMap(id => votes.filter(v => v.from === id).map(v => stateOf(v)))
-  return { state: sent, effects: [{ type: 'publish-decision', states }] }
+  // Nobody of ours voted: publish nothing (an empty array could end a newer turn); everyone falls back.
+  if (votes.every(v => isAikyo(state, v.from))) return { state: sent, effects: [] }
+  // Best first: aikyo's nodes, which take the first of equals, pick what we pick.
+  const ordered = bestFirst(votes)
+  const states = ordered.map(v => stateOf(v))
+  // An aikyo speaker still busy with its model would drop the decision: publish it when it is free.
+  const winner = selectSpeaker(ordered)
+  const freeAt = winner === undefined || !isAikyo(state, winner.from) ? undefined : state.aikyoTiming[winner.from]?.freeAt
+  const messageId = turn.message.id
+  return { state: sent, effects: [freeAt !== undefined && freeAt > now ? { type: 'publish-decision', messageId, states, notBefore: freeAt } : { type: 'publish-decision', messageId, states }] }
 }
 
-/** Votes of present recipients for the open line. */
+/**
+ * The votes for the open line: those of present voters, and for each aikyo
+ * recipient (when ours decide) its stand-in, computed alike on every node.
+ */
 function turnVotes (state: TurnState, turn: OpenTurn): Vote[] {
-  return votesFor(state.ballots, turn.message.id).filter(v => turn.recipients.includes(v.from) && state.present.includes(v.from))
+  const votes = votesFor(state.ballots, turn.message.id).filter(v => turn.voters.includes(v.from) && state.present.includes(v.from))
+  if (turn.decider !== 'ours') return votes
+  const standIns = turn.recipients.filter(id => isAikyo(state, id) && state.present.includes(id))
+    .map(id => standInVote(id, isSelected(turn.message, id, state.aikyo[id]), votedClosing('none', state)))
+  return [...votes, ...standIns]
+}
+
+/** Every present voter of the open line voted. */
+function allVoted (state: TurnState, turn: OpenTurn): boolean {
+  const voted = new Set(votesFor(state.ballots, turn.message.id).map(v => v.from))
+  return turn.voters.every(id => voted.has(id) || !state.present.includes(id))
 }
 
 /** Decide at once if every present recipient voted, or a held decision now matches. */
 function mayDecide (state: TurnState, now: number): StepResult {
   const led = leaderMayDecide(state, now)
   const turn = led.state.turn
-  if (turn === null) return led
+  if (turn === null || turn.decider === 'aikyo') return led
   const votes = turnVotes(led.state, turn)
-  const voted = new Set(votes.map(v => v.from))
-  if (turn.recipients.every(id => voted.has(id) || !led.state.present.includes(id))) {
+  if (allVoted(led.state, turn)) {
     const decided = decide(led.state, turn.message, votes, 'votes', now)
     return { state: decided.state, effects: [...led.effects, ...decided.effects] }
   }
@@ -230,12 +307,53 @@ function mayDecide (state: TurnState, now: number): StepResult {
   return led
 }
 
-function onStates (state: TurnState, states: State[], now: number): StepResult {
+function onStates (state: TurnState, states: State[], author: string | undefined, now: number): StepResult {
   const votes = states.filter(s => s.params.messageId !== undefined)
-  if (votes.length === 0) return onDecision(state, states.map(s => s.params), now)
+  if (votes.length === 0) {
+    if (author !== undefined && isAikyo(state, author)) return onAikyoDecision(state, states.map(s => s.params), author, now)
+    return onDecision(state, states.map(s => s.params), now)
+  }
   const ballots = [...state.ballots, ...votes.map(s => ({ messageId: s.params.messageId as string, vote: s.params }))].slice(-BALLOT_LIMIT)
   if (yielded(state, votes)) return passOver({ ...state, ballots }, now)
   return mayDecide({ ...state, ballots }, now)
+}
+
+/**
+ * An array published by an aikyo companion: its decision as leader. It
+ * decides a turn it leads (or, when aikyo counted other cards than we do,
+ * an aikyo-led turn whose addressees it judged); a turn ours decide goes
+ * on without it. Either way the companion is no longer busy deciding, and
+ * how long it took tells how long its model takes.
+ */
+function onAikyoDecision (state: TurnState, decision: Vote[], author: string, now: number): StepResult {
+  const turn = state.turn
+  // The oldest decision this leader owes is the one that came.
+  // The decision it owes for the line whose addressees the array judges (aikyo judges each of `to`), the oldest first.
+  const judged = JSON.stringify(decision.map(d => d.from).sort())
+  const index = state.aikyoOwed.findIndex(o => o.leader === author && JSON.stringify([...o.to].sort()) === judged)
+  const debt = index === -1 ? undefined : state.aikyoOwed[index]
+  const aikyoOwed = debt === undefined ? state.aikyoOwed : state.aikyoOwed.filter((_, i) => i !== index)
+  // From the line to its decision: one model call of that leader.
+  const aikyoTiming = debt === undefined ? state.aikyoTiming : { ...state.aikyoTiming, [author]: sawCall(state.aikyoTiming[author], now - debt.since) }
+  const next: TurnState = { ...state, aikyoOwed, aikyoTiming }
+  if (turn === null || turn.decider !== 'aikyo') return { state: next, effects: [] }
+  if (debt !== undefined) {
+    if (debt.line !== turn.message.id) {
+      // An older line's, come late. If nobody had answered it yet, the
+      // leader was still deciding it when this line came, and may have
+      // dropped this one: once it owes nothing older, we wait one of its
+      // model calls for this line's decision.
+      const older = aikyoOwed.some(o => o.leader === author && !o.answered && o.since < turn.openedAt)
+      if (turn.leader !== author || debt.answered || older) return { state: next, effects: [] }
+      const call = aikyoTiming[author]?.callMs ?? AIKYO_CALL_GUESS_MS
+      return { state: { ...next, turn: { ...turn, waitUntil: Math.min(turn.openedAt + state.settings.aikyoDecisionMs, now + 1.5 * call + 500) } }, effects: [] }
+    }
+  } else if (turn.leader === author || judged !== JSON.stringify([...turn.message.to].sort())) {
+    // Owed for no line we know: not this one (its leader owes it; or it judged other addressees).
+    return { state: next, effects: [] }
+  }
+  // Not owed but judging this line's addressees: an aikyo node that counted other cards than we do.
+  return decide(next, turn.message, decision, 'aikyo', now)
 }
 
 /**
@@ -248,7 +366,7 @@ function onStates (state: TurnState, states: State[], now: number): StepResult {
  */
 function onDecision (state: TurnState, decision: Vote[], now: number): StepResult {
   const turn = state.turn
-  if (turn === null || decision.length === 0) return { state, effects: [] }
+  if (turn === null || turn.decider === 'aikyo' || decision.length === 0) return { state, effects: [] }
   if (decision.some(v => v.from === turn.message.from)) return { state, effects: [] }
   if (!decision.some(v => turn.recipients.includes(v.from))) return { state, effects: [] }
   const other = matchesOtherLine(state.ballots, decision, turn.message.id)
@@ -302,27 +420,50 @@ function yielded (state: TurnState, votes: State[]): boolean {
   return awaiting !== null && votes.some(v => v.params.messageId === awaiting.message.id && v.params.from === awaiting.speaker && v.params.state === 'listen')
 }
 
-function onPresence (state: TurnState, present: string[], now: number): StepResult {
-  const next = { ...state, present: [...new Set([state.self, ...present])] }
+function onPresence (state: TurnState, present: string[], aikyo: Record<string, string>, now: number): StepResult {
+  const next = { ...state, present: [...new Set([state.self, ...present])], aikyo }
   const joined = next.present.filter(id => !state.present.includes(id))
   // Greet a newcomer when nothing is going on. One greeter: the smallest id of
   // everyone now present, who greets the smallest of those who joined. Two
   // companions meeting both see the other join; this way only one greets.
   const idle = state.conversation.resting && state.turn === null && state.awaiting === null && state.writing === null
   const others = joined.filter(id => id !== state.self)
-  if (others.length > 0 && idle && [...next.present].sort()[0] === state.self) {
+  // The greeter is one of ours (aikyo's do not greet).
+  if (others.length > 0 && idle && next.present.filter(id => !isAikyo(next, id)).sort()[0] === state.self) {
     return startWriting(next, null, null, [...others].sort()[0], { lines: 0, closing: 'none', resting: false })
   }
   // The chosen speaker left: the next best speaks.
   if (next.awaiting !== null && !next.present.includes(next.awaiting.speaker)) return passOver(next, now)
+  // The aikyo companion that was to decide left.
+  if (next.turn?.decider === 'aikyo' && !next.present.includes(next.turn.leader)) return withoutAikyoLeader(next, next.turn, now)
   // Someone left: the votes in may now be all there will be.
   return mayDecide(next, now)
+}
+
+/**
+ * The aikyo leader of the open turn will not decide (it left, or said
+ * nothing in `aikyoDecisionMs`): our voters decide among themselves, the
+ * leader elected among them, from now.
+ */
+function withoutAikyoLeader (state: TurnState, turn: OpenTurn, now: number): StepResult {
+  state = { ...state, aikyoOwed: state.aikyoOwed.filter(o => o.line !== turn.message.id) }
+  const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: turn.message.id, from: turn.message.from, to: turn.message.to, message: turn.message.text } }
+  const voters = turn.voters.filter(id => state.present.includes(id))
+  const leader = electLeader(message, voters)
+  if (leader === undefined) {
+    const conversation: Conversation = { ...state.conversation, resting: true }
+    return { state: { ...state, turn: null, conversation }, effects: [{ type: 'rest', reason: 'the aikyo companion that would decide did not, and nobody else was addressed' }] }
+  }
+  const next: TurnState = { ...state, turn: { ...turn, leader, decider: 'ours', openedAt: now, decisionSent: false, held: [] } }
+  if (!voters.includes(state.self)) return mayDecide(next, now)
+  return { state: { ...next, judging: turn.message.id }, effects: [{ type: 'judge', message: turn.message, selected: isSelected(turn.message, state.self, state.selfName), conversation: state.conversation }] }
 }
 
 function onTick (state: TurnState, now: number): StepResult {
   const turn = state.turn
   if (state.awaiting !== null && now >= state.awaiting.since + state.settings.lineTimeoutMs) return passOver(state, now)
   if (turn === null) return { state, effects: [] }
+  if (turn.decider === 'aikyo') return now >= (turn.waitUntil ?? turn.openedAt + state.settings.aikyoDecisionMs) ? withoutAikyoLeader(state, turn, now) : { state, effects: [] }
   if (turn.leader === state.self && !turn.decisionSent) return leaderMayDecide(state, now)
   if (now >= turn.openedAt + state.settings.voteWindowMs + state.settings.decisionGraceMs) {
     const votes = turnVotes(state, turn)
@@ -357,10 +498,10 @@ export function step (state: TurnState, event: TurnEvent, now: number): StepResu
   switch (event.type) {
     case 'message': return onMessage(state, event.message, now)
     case 'remembered': return onRemembered(state, event.messages)
-    case 'states': return onStates(state, event.states, now)
+    case 'states': return onStates(state, event.states, event.author, now)
     case 'judged': return onJudged(state, event.messageId, event.judgement)
     case 'written': return onWritten(state, event.id, event.ok, now)
-    case 'presence': return onPresence(state, event.present, now)
+    case 'presence': return onPresence(state, event.present, event.aikyo ?? {}, now)
     case 'tick': return onTick(state, now)
   }
 }

@@ -1,164 +1,25 @@
 /**
  * Turns a libp2p node into a companion peer, the same way in a tab and in
- * the headless companion. Two steps, because a tab can be in a room without
- * a companion of its own (`?companion=off`):
+ * the headless companion, in two steps, because a tab can be in a room
+ * without a companion of its own (`?companion=off`):
  *
- * 1. `joinRoom`: its room's five topics (the topic bus, its validators), the
- *    room's directory (who is in the room: announcements, a relay's roster),
- *    GossipSub peerings kept two-way, and a bounded number of direct links to
- *    companions of the room.
- * 2. `startCompanionPeer`: the companion on that node: its card served and
- *    announced, the others' collected (presence: the directory's cards and
- *    those asked of directly connected peers of the room, aikyo's included),
- *    the `Companion` runtime with its brain, fed with every delivery of the
- *    room.
+ * 1. `joinRoom` (p2p/joined-room.ts): the node in its room.
+ * 2. `startCompanionPeer` (here): the companion on that node: its card
+ *    served and announced, the others' collected (presence: the directory's
+ *    cards and those asked of directly connected peers of the room, aikyo's
+ *    included, and which of them are aikyo's), the `Companion` runtime with
+ *    its brain, fed with every delivery of the room. A page loads this step
+ *    (and the companion's code) only once its node is up.
  *
  * What each runtime does with the conversation (a page, a log) it adds on
  * top, by listening to the channel, the presence and the companion's events.
  */
-import type { GossipSub } from '@libp2p/gossipsub'
-import type { IdentifyPush } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
 import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
-import { createIdClaims } from '../protocol/claims.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
-import type { RoomName } from '../protocol/rooms.ts'
-import { keepDirectLinks } from './direct-links.ts'
-import type { DirectLinks } from './direct-links.ts'
-import { keepGossipLinksTwoWay } from './gossip-links.ts'
+import type { CompanionPeerNode, JoinedRoom, TwinOf } from './joined-room.ts'
 import { startPresence } from './presence.ts'
-import { startRoomDirectory } from './room-directory.ts'
-import type { RoomDirectory } from './room-directory.ts'
-import { startTopicBus } from './topic-bus.ts'
-import type { Refusal, RoomChannel } from './topic-bus.ts'
-
-/** What a node needs to be a companion peer (the tab's and the headless companion's nodes both are). */
-export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identifyPush?: IdentifyPush }>
-
-export interface JoinOptions {
-  /** The room (the node's GossipSub must be set up for it). */
-  room: RoomName
-  /** Ends the direct links' dialling. */
-  signal: AbortSignal
-  /** Dial other companions' TCP addresses before WebRTC (a Node peer). */
-  tcp?: boolean
-  /** Direct links held at most (default 8). */
-  maxLinks?: number
-  onRefused?: (refusal: Refusal) => void
-}
-
-/** Another peer holds the companion id this node presented: it was in the room first. */
-export interface TwinOf { id: string, holder: string }
-
-/** A node in a room. */
-export interface JoinedRoom {
-  room: RoomName
-  /** The room's side of the topics. */
-  channel: RoomChannel
-  directory: RoomDirectory
-  links: DirectLinks
-  /**
-   * The companions of the room (not this node), by peer id: the directory's
-   * cards and those asked over direct connections, less twins (a second peer
-   * presenting an id another holds).
-   */
-  companions: () => ReadonlyMap<string, CompanionCard>
-  /** Told after every change of `companions`. Returns the unsubscribe. */
-  onCompanions: (listener: (companions: ReadonlyMap<string, CompanionCard>) => void) => () => void
-  /** The cards asked of directly connected peers (presence), by peer id. */
-  setAsked: (cards: ReadonlyMap<string, CompanionCard>) => void
-  /** The card announced in the room's directory (null: this node is no companion). */
-  setCard: (card: CompanionCard | null) => void
-  /**
-   * Told once if the room already had a companion with this node's id (the
-   * relay's roster named it): this node then presents no card. A listener
-   * that comes later is told at once. Returns the unsubscribe.
-   */
-  onTwin: (listener: (twin: TwinOf) => void) => () => void
-  /** Leaves the room's directory (a goodbye to the others). */
-  leave: () => Promise<void>
-}
-
-/** Puts the node in its room and keeps its links (see the module comment). */
-export function joinRoom (node: CompanionPeerNode, options: JoinOptions): JoinedRoom {
-  const claims = createIdClaims()
-  const bus = startTopicBus(node, options.onRefused ?? (() => {}), { claims: (room) => room === options.room ? claims : undefined })
-  bus.join(options.room)
-  let card: CompanionCard | null = null
-  const directory = startRoomDirectory(node, { room: options.room, card: () => card })
-
-  // Who holds which id: this node first (its own card), then the others as first heard.
-  const selfId = node.peerId.toString()
-  let asked: ReadonlyMap<string, CompanionCard> = new Map()
-  let companions: ReadonlyMap<string, CompanionCard> = new Map()
-  const companionListeners = new Set<(companions: ReadonlyMap<string, CompanionCard>) => void>()
-  const refresh = (): void => {
-    const all = new Map([...directory.cards(), ...asked])
-    all.delete(selfId)
-    const presented = new Map<string, string>(card === null ? [] : [[selfId, card.id]])
-    for (const [peer, c] of all) presented.set(peer, c.id)
-    for (const twin of claims.update(presented)) all.delete(twin.peer)
-    if (sameCards(all, companions)) return
-    companions = all
-    for (const listener of companionListeners) listener(companions)
-  }
-  directory.onCards(refresh)
-
-  // A companion of this node's id already in the room when this node came
-  // (in the directory before its card was, or named by its relay's roster)
-  // was there first: this node yields.
-  const twinListeners = new Set<(twin: TwinOf) => void>()
-  let twin: TwinOf | undefined
-  const yieldTo = (holder: string): void => {
-    if (card === null) return
-    const found = { id: card.id, holder }
-    twin = found
-    card = null
-    refresh()
-    directory.announce()
-    for (const listener of twinListeners) listener(found)
-  }
-  const firstWithId = (id: string): string | undefined =>
-    [...directory.cards()].find(([peer, c]) => peer !== selfId && c.id === id)?.[0]
-  directory.onPeer(({ peerId, via }) => {
-    if (via === 'roster' && card !== null && directory.cards().get(peerId)?.id === card.id) yieldTo(peerId)
-  })
-  keepGossipLinksTwoWay(node)
-  const links = keepDirectLinks(node, {
-    signal: options.signal,
-    room: options.room,
-    directory,
-    ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }),
-    ...(options.tcp === true ? { tcp: true } : {})
-  })
-  return {
-    room: options.room,
-    channel: bus.channel(options.room),
-    directory,
-    links,
-    companions: () => companions,
-    onCompanions: (listener) => { companionListeners.add(listener); return () => { companionListeners.delete(listener) } },
-    setAsked: (cards) => {
-      asked = cards
-      refresh()
-    },
-    setCard: (next) => {
-      const first = card === null && next !== null ? firstWithId(next.id) : undefined
-      card = next
-      if (first !== undefined) return yieldTo(first)
-      refresh()
-      directory.announce()
-    },
-    onTwin: (listener) => {
-      if (twin !== undefined) listener(twin)
-      twinListeners.add(listener)
-      return () => { twinListeners.delete(listener) }
-    },
-    leave: async () => { await directory.stop() }
-  }
-}
 
 export interface CompanionPeerOptions {
   card: CompanionCard
@@ -192,11 +53,12 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
   // them), less twins (see joinRoom).
   const listeners = new Set<(present: ReadonlyMap<string, CompanionCard>) => void>()
   const refresh = (present: ReadonlyMap<string, CompanionCard>): void => {
-    companion.setPresent([...present.values()])
+    const aikyo = joined.aikyo()
+    companion.setPresent([...present].map(([peer, card]) => ({ card, peer, aikyo: aikyo.has(peer) })))
     for (const listener of listeners) listener(present)
   }
   const presence = await startPresence(node, () => card, joined.room)
-  presence.onChange((cards) => { joined.setAsked(cards) })
+  presence.onChange((cards, foreign) => { joined.setAsked(cards, foreign) })
   const unsubscribeCards = joined.onCompanions(refresh)
   // Another peer was this companion in the room first: this one goes quiet.
   let quiet = false
@@ -228,13 +90,4 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
       await presence.stop()
     }
   }
-}
-
-function sameCards (a: ReadonlyMap<string, CompanionCard>, b: ReadonlyMap<string, CompanionCard>): boolean {
-  if (a.size !== b.size) return false
-  for (const [peerId, card] of a) {
-    const other = b.get(peerId)
-    if (other === undefined || JSON.stringify(other) !== JSON.stringify(card)) return false
-  }
-  return true
 }

@@ -81,9 +81,23 @@ export async function requestCard (connection: Connection, signal?: AbortSignal)
   }
 }
 
+/** The identify agent a peer gave (ours say `kotoba/…` and their room), if identify ran. */
+export async function agentVersionOf (node: Pick<Libp2p, 'peerStore'>, peer: PeerId): Promise<string | undefined> {
+  try {
+    const agent = (await node.peerStore.get(peer)).metadata.get('AgentVersion')
+    return agent === undefined ? undefined : new TextDecoder().decode(agent)
+  } catch {
+    return undefined
+  }
+}
+
 export interface Presence {
-  /** Called after every change. Returns the unsubscribe. */
-  onChange: (listener: (cards: Map<string, CompanionCard>) => void) => () => void
+  /**
+   * Called after every change with the cards asked, by peer id, and which of
+   * those peers are of another make (aikyo's: their identify agent is not
+   * ours). Returns the unsubscribe.
+   */
+  onChange: (listener: (cards: Map<string, CompanionCard>, foreign: ReadonlySet<string>) => void) => () => void
   /** Tells connected peers our card changed (identify push, when the node has it). */
   announce: () => Promise<void>
   stop: () => Promise<void>
@@ -92,9 +106,14 @@ export interface Presence {
 /** Serves `getCard()` and keeps the list of companions present in `room` up to date. */
 export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush }>, getCard: () => CompanionCard, room: RoomName): Promise<Presence> {
   const cards = new Map<string, CompanionCard>()
-  const listeners = new Set<(cards: Map<string, CompanionCard>) => void>()
+  /** Peers whose cards we hold that are not ours (aikyo's). */
+  const foreign = new Set<string>()
+  const listeners = new Set<(cards: Map<string, CompanionCard>, foreign: ReadonlySet<string>) => void>()
   const lifetime = new AbortController()
-  const changed = (): void => { for (const l of listeners) l(new Map(cards)) }
+  const changed = (): void => {
+    for (const id of foreign) if (!cards.has(id)) foreign.delete(id)
+    for (const l of listeners) l(new Map(cards), new Set(foreign))
+  }
 
   /** Requests in flight, by peer id: a second ask for the same peer waits for the first. */
   const asking = new Map<string, Promise<void>>()
@@ -103,13 +122,16 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     const pending = asking.get(id)
     if (pending !== undefined) return await pending
     const request = (async () => {
-      if (roomOfAgent(await agentOf(peer)) !== room) throw new Error('in another room')
-      return await requestCard(connection, lifetime.signal)
-    })().then((card) => {
+      const agent = await agentOf(peer)
+      if (roomOfAgent(agent) !== room) throw new Error('in another room')
+      return { card: await requestCard(connection, lifetime.signal), ours: agent?.startsWith(KOTOBA_AGENT) === true }
+    })().then(({ card, ours }) => {
       if (node.getConnections(peer).length === 0) return // left while we asked
       const known = cards.get(id)
-      if (known !== undefined && JSON.stringify(known) === JSON.stringify(card)) return
+      if (known !== undefined && JSON.stringify(known) === JSON.stringify(card) && foreign.has(id) !== ours) return
       cards.set(id, card)
+      if (ours) foreign.delete(id)
+      else foreign.add(id)
       changed()
     }, () => { /* not a companion after all, or gone: nothing to list */ })
       .finally(() => { asking.delete(id) })
@@ -117,14 +139,7 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     await request
   }
 
-  const agentOf = async (peer: PeerId): Promise<string | undefined> => {
-    try {
-      const agent = (await node.peerStore.get(peer)).metadata.get('AgentVersion')
-      return agent === undefined ? undefined : new TextDecoder().decode(agent)
-    } catch {
-      return undefined
-    }
-  }
+  const agentOf = async (peer: PeerId): Promise<string | undefined> => await agentVersionOf(node, peer)
   const isOurs = async (peer: PeerId): Promise<boolean> => (await agentOf(peer))?.startsWith(KOTOBA_AGENT) === true
 
   await node.handle(METADATA_PROTOCOL, async (stream, connection) => {

@@ -37,7 +37,9 @@ export interface HeardPeer {
 export interface RoomDirectory {
   /** The companions of the room known through the directory (not this node), by peer id. */
   cards: () => ReadonlyMap<string, CompanionCard>
-  /** Told after every change of `cards`. Returns the unsubscribe. */
+  /** The peers of `cards` that are aikyo nodes (a relay vouched for them). */
+  aikyo: () => ReadonlySet<string>
+  /** Told after every change of `cards` (or of which are aikyo's). Returns the unsubscribe. */
   onCards: (listener: (cards: ReadonlyMap<string, CompanionCard>) => void) => () => void
   /** Told of every peer of the room heard of, with its addresses. Returns the unsubscribe. */
   onPeer: (listener: (peer: HeardPeer) => void) => () => void
@@ -65,7 +67,13 @@ export interface RoomDirectoryOptions {
   card: () => CompanionCard | null
 }
 
-interface Entry { addrs: Multiaddr[], card: CompanionCard | null, heard: number }
+interface Entry {
+  addrs: Multiaddr[]
+  card: CompanionCard | null
+  heard: number
+  /** Of aikyo's make: a relay vouched for it (it never announces, and is reached over TCP only). */
+  aikyo?: true
+}
 
 const toMultiaddrs = (addrs: string[]): Multiaddr[] => addrs.flatMap((a) => {
   try { return [multiaddr(a)] } catch { return [] }
@@ -114,10 +122,12 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
 
   const cards = (): Map<string, CompanionCard> =>
     new Map([...entries].flatMap(([peer, e]) => e.card === null ? [] : [[peer, e.card] as const]))
-  let lastCards = JSON.stringify([...cards()])
+  const aikyoPeers = (): Set<string> => new Set([...entries].flatMap(([peer, e]) => e.aikyo === true ? [peer] : []))
+  const cardsText = (): string => JSON.stringify([[...cards()], [...aikyoPeers()]])
+  let lastCards = cardsText()
   const cardsMaybeChanged = (): void => {
     const now = cards()
-    const text = JSON.stringify([...now])
+    const text = cardsText()
     if (text === lastCards) return
     lastCards = text
     for (const listener of cardListeners) listener(now)
@@ -135,9 +145,11 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
       if (p.peer === self) continue
       // What a peer said itself just now is fresher than the relay's word.
       const own = entries.get(p.peer)
-      const entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
+      const entry: Entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
+      if (p.aikyo === true) entry.aikyo = true
       if (own === undefined && entries.size >= MAX_MEMBERS) continue
-      if (ours) heard(p.peer, entry, 'roster')
+      // Nobody links to an aikyo node from a roster: it listens on TCP only (a tab cannot dial it).
+      if (ours && p.aikyo !== true) heard(p.peer, entry, 'roster')
       else if (own === undefined) entries.set(p.peer, entry)
     }
   }
@@ -158,6 +170,12 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
       case 'gone':
         // A relay saw them go; one still linked to us directly is still here.
         for (const peer of message.peers) if (!connected(peer)) entries.delete(peer)
+        break
+      case 'vouch':
+        for (const p of message.peers) {
+          if (p.peer === self || (!entries.has(p.peer) && entries.size >= MAX_MEMBERS)) continue
+          entries.set(p.peer, { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now, aikyo: true })
+        }
         break
     }
     cardsMaybeChanged()
@@ -207,6 +225,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
 
   return {
     cards,
+    aikyo: aikyoPeers,
     onCards: (listener) => { cardListeners.add(listener); return () => { cardListeners.delete(listener) } },
     onPeer: (listener) => { peerListeners.add(listener); return () => { peerListeners.delete(listener) } },
     has: (peerId) => entries.has(peerId),

@@ -11,6 +11,7 @@ import { keepGossipLinksTwoWay } from '../p2p/gossip-links.ts'
 import { startTopicBus } from '../p2p/topic-bus.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
+import { watchAikyoPeers } from './aikyo-peers.ts'
 import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
 import { startRelayDirectory } from './room-directory.ts'
@@ -81,6 +82,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   }, { claims: directory.claims })
   keepGossipLinksTwoWay(node, (peer) => { log(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
   const neighbours = trackNeighbours(node)
+  // aikyo nodes connected to us: vouched for in the directory, query results passed on to them.
+  const aikyo = watchAikyoPeers(node, directory, bus, log)
   const rooms = startRelayRooms(node, bus, {
     maxRooms: options.maxRooms,
     isRelay: (id) => neighbours.list().some(n => n.peerId === id),
@@ -109,6 +112,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   // Network to firehose (what the firehose published it delivers itself), and
   // everything said, by anyone, to the history.
   bus.onPayload((delivery) => {
+    aikyo.onDelivery(delivery)
     history?.record(delivery.room, { ...delivery, json: delivery.text, peer: delivery.own ? 'firehose' : delivery.author ?? 'unknown' })
     if (delivery.own) return
     counters[delivery.topic].received++
@@ -150,7 +154,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
     // Summed over the rooms; subscribers of the default room's topics.
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }])),
-    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent, twinsRefused: directory.twinsRefused }
+    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent, twinsRefused: directory.twinsRefused },
+    aikyo: { companions: [...aikyo.cards().values()].map(c => c.id), resultsPassedOn: aikyo.resultsPassedOn }
   })
 
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history })
@@ -176,6 +181,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
       closing ??= (async () => {
         lifetime.abort()
         rooms.stop()
+        aikyo.stop()
         directory.stop()
         neighbours.stop()
         await firehose.close()

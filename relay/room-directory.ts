@@ -17,15 +17,19 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { LEAVE_GRACE_MS } from '../p2p/presence.ts'
-import { DIRECTORY_EXPIRY_MS, watchDirectory } from '../p2p/room-directory.ts'
+import { ANNOUNCE_REFRESH_MS, DIRECTORY_EXPIRY_MS, watchDirectory } from '../p2p/room-directory.ts'
 import { createIdClaims } from '../protocol/claims.ts'
 import type { IdClaims } from '../protocol/claims.ts'
 import { MAX_MEMBERS, MAX_ROSTER, encodeDirectoryMessage } from '../protocol/directory.ts'
 import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 
 interface Member extends RosterEntry { heard: number }
+
+/** A peer of aikyo's make connected to this relay, and its card (asked by relay/aikyo-peers.ts). */
+export interface VouchedPeer { peer: string, addrs: string[], card: CompanionCard }
 
 export interface RelayDirectory {
   /** Carries a room's directory (the relay joined the room). */
@@ -36,6 +40,12 @@ export interface RelayDirectory {
   companions: (room: RoomName) => number
   /** The room's members, most recently heard first, at most MAX_ROSTER (what `/api/relay?room=` gives a newcomer). */
   roster: (room: RoomName) => RosterEntry[]
+  /**
+   * The aikyo nodes connected to this relay, in the room (aikyo's are all in
+   * the default room): they do not announce themselves, so the relay tells
+   * the room (a `vouch`, again once a minute) and lists them in rosters.
+   */
+  vouch: (room: RoomName, peers: VouchedPeer[]) => void
   /** Who holds each companion id in the room (undefined: a room the relay does not carry). */
   claims: (room: RoomName) => Pick<IdClaims, 'holder'> | undefined
   /** The peer holding a companion id in `room`, else in any room the relay carries. */
@@ -84,7 +94,11 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
 
   /** Members, most recently heard first, as roster entries. */
   const byRecency = (room: RoomName, members: Map<string, Member>, except?: string): RosterEntry[] =>
-    [...members.values()].filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => ({ peer: m.peer, addrs: m.addrs, card: cardOf(room, m) }))
+    [...members.values()].filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => {
+      const entry: RosterEntry = { peer: m.peer, addrs: m.addrs, card: cardOf(room, m) }
+      if (m.aikyo === true) entry.aikyo = true
+      return entry
+    })
 
   /** The room's roster for a newcomer: everyone else, most recently heard first, in rosters of MAX_ROSTER. */
   const introduce = (room: RoomName, members: Map<string, Member>, newcomer: string): void => {
@@ -121,9 +135,24 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
       case 'gone':
         for (const peer of message.peers) if (!ownPeer(peer)) members.delete(peer)
         break
+      case 'vouch':
+        // Another relay's aikyo nodes.
+        for (const p of message.peers) {
+          if (!ownPeer(p.peer) && (members.has(p.peer) || members.size < MAX_MEMBERS)) members.set(p.peer, { ...p, aikyo: true, heard: now })
+        }
+        break
     }
     reclaim(room)
   }
+
+  /** Per room, the aikyo nodes this relay vouches for; told again once a minute. */
+  const vouched = new Map<RoomName, VouchedPeer[]>()
+  const sendVouch = (room: RoomName): void => {
+    const peers = vouched.get(room) ?? []
+    for (let i = 0; i < peers.length; i += MAX_ROSTER) publish(room, { type: 'vouch', peers: peers.slice(i, i + MAX_ROSTER) })
+  }
+  const revouch = setInterval(() => { for (const room of vouched.keys()) sendVouch(room) }, ANNOUNCE_REFRESH_MS)
+  revouch.unref()
 
   // A peer of ours that disconnected and stayed away: gone from every room it was in.
   const leaving = new Map<string, ReturnType<typeof setTimeout>>()
@@ -169,6 +198,17 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
       const members = rooms.get(room)
       return members === undefined ? [] : byRecency(room, members).slice(0, MAX_ROSTER)
     },
+    vouch: (room, peers) => {
+      const members = rooms.get(room)
+      if (members === undefined) return
+      const now = Date.now()
+      const before = vouched.get(room) ?? []
+      for (const p of before) if (!peers.some(q => q.peer === p.peer)) members.delete(p.peer)
+      for (const p of peers) members.set(p.peer, { ...p, aikyo: true, heard: now })
+      vouched.set(room, peers)
+      reclaim(room)
+      sendVouch(room)
+    },
     claims: (room) => claims.get(room)?.ids,
     holder: (room, id) => {
       const here = claims.get(room)?.ids.holder(id)
@@ -183,6 +223,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
     get rostersSent () { return rostersSent },
     stop: () => {
       clearInterval(sweep)
+      clearInterval(revouch)
       for (const t of leaving.values()) clearTimeout(t)
       for (const stop of watching.values()) stop()
       node.removeEventListener('peer:disconnect', onDisconnect)

@@ -9,7 +9,6 @@ import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import { startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
-import { startCompanionSession } from './companion-session.ts'
 import type { CompanionSession } from './companion-session.ts'
 import { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
@@ -59,6 +58,9 @@ async function start (): Promise<void> {
   // A bad room name starts nothing: the page says what is wrong and offers the default room.
   if (!room.ok) return
   const identity = choice.off ? undefined : await claimIdentity(choice.preset)
+  // The companion's code (turn-taking, presence) is not in the page's first
+  // load: it comes while the node starts.
+  const sessionCode = identity === undefined ? undefined : import('./companion-session.ts')
   started = await startCompanionNetwork(network, {
     room: network.room,
     maxLinks: readMaxLinks(location.search),
@@ -66,7 +68,8 @@ async function start (): Promise<void> {
     iceServers: readIceServers(location.search, localStorage),
     privateKey: identity?.privateKey
   })
-  if (identity !== undefined) {
+  if (identity !== undefined && sessionCode !== undefined) {
+    const { startCompanionSession } = await sessionCode
     session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin, transcript })
     performance.mark(MARKS.companionBorn)
     companion.up = true

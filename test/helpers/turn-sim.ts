@@ -3,14 +3,32 @@
  * reducer over a gossip bus: every payload reaches every live node after a
  * seeded random delay, so each node sees votes, decisions and lines in its
  * own order. Brains are scripted and answer after seeded random delays.
+ *
+ * Some companions may be aikyo 1.6 nodes instead (`aikyo`), simulated as
+ * shared aikyo-behaviour.md says they behave: leader election over the cards
+ * they hold (everyone's), the leader alone judging for every addressee and
+ * publishing one array, aikyo's pick from every array, and lines and arrays
+ * dropped while their model is at work (a decision: one call; a line: two
+ * calls before it is published and one after).
  */
+import { createHash } from 'node:crypto'
+import { aikyoSpeaker } from '../../companion/aikyo.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
-import { nextDeadline, step } from '../../companion/turn-taking.ts'
+import { aikyoFreeAt, nextDeadline, step } from '../../companion/turn-taking.ts'
 import type { Judgement, TurnEffect, TurnEvent, TurnSettings, TurnState } from '../../companion/turn-state.ts'
 import { seededRandom } from '../../companion/random.ts'
 import type { Message, State } from '../../protocol/payloads.ts'
 
-export interface SimLine { id: string, from: string, to: string[], text: string, replyTo?: string, at: number }
+export interface SimLine {
+  id: string
+  from: string
+  to: string[]
+  text: string
+  replyTo?: string
+  /** The line it answers: `replyTo` for ours; for aikyo's (which say nothing of it), the line whose decision chose its writer. */
+  answers?: string
+  at: number
+}
 
 export interface SimOptions {
   companions: string[]
@@ -26,6 +44,28 @@ export interface SimOptions {
   write?: (self: string, n: number) => string
   /** Sees every step (for debugging a failing seed). */
   trace?: (node: string, now: number, event: TurnEvent, effects: TurnEffect[]) => void
+  /** Which of `companions` are aikyo nodes. */
+  aikyo?: string[]
+  /**
+   * How long one call of an aikyo node's model takes (ms). Default: each
+   * node's model has a speed, seeded between 300 and 10 000 ms a call, and
+   * each call takes 70 % to 130 % of it.
+   */
+  aikyoCall?: (node: string, random: () => number) => number
+}
+
+interface AikyoNode {
+  id: string
+  alive: boolean
+  /** Its model is at work: lines and arrays that come are dropped. */
+  generating: boolean
+  /** Its last five lines, as aikyo keeps them. */
+  history: SimLine[]
+  /** Lines and arrays it dropped while generating. */
+  dropped: number
+  /** Lines since a person spoke, and how far its closing walk went (its judge walks it past the turn limit). */
+  lines: number
+  closing: number
 }
 
 interface SimNode {
@@ -36,7 +76,7 @@ interface SimNode {
   ticks: Set<number>
 }
 
-interface Scheduled { at: number, seq: number, node: string, event: TurnEvent | { type: 'deliver-line' } }
+interface Scheduled { at: number, seq: number, node: string, event: TurnEvent | { type: 'timer', seq: number } }
 
 export class TurnSim {
   now = 0
@@ -45,11 +85,16 @@ export class TurnSim {
   /** messageId -> node -> speaker chosen (null: nobody). */
   readonly decisions = new Map<string, Map<string, string | null>>()
   readonly decisionArrays: State[][] = []
+  readonly aikyoNodes = new Map<string, AikyoNode>()
+  /** The line each decision array decides (aikyo's say nothing of it). */
+  private readonly decidedLine = new WeakMap<State[], string>()
   readonly random: () => number
   private queue: Scheduled[] = []
   private seq = 0
   private lineCount = 0
   private readonly options: Required<Omit<SimOptions, 'settings'>> & { settings: TurnSettings }
+  private readonly names: Record<string, string>
+  private readonly speeds = new Map<string, number>()
 
   constructor (options: SimOptions) {
     this.random = seededRandom(options.seed)
@@ -61,11 +106,22 @@ export class TurnSim {
         : { state: 'speak', importance: Math.floor(random() * 11), closing: 'none' },
       trace: () => {},
       write: (self, n) => `${self} says thing number ${n} ${'abcdefghijklmnopqrstuvwxyz'.slice(n % 20, n % 20 + 6)}`,
+      aikyo: [],
+      aikyoCall: (node, random) => {
+        const speed = this.speeds.get(node) ?? 300 + Math.floor(random() * 9700)
+        this.speeds.set(node, speed)
+        return Math.round(speed * (0.7 + 0.6 * random()))
+      },
       ...options,
       settings: { ...DEFAULT_TURN_SETTINGS, turnLimit: 6, ...options.settings }
     }
+    this.names = Object.fromEntries(this.options.aikyo.map(id => [id, id.replace('companion_', '')]))
     for (const id of options.companions) {
-      const state = { ...initialTurnState(id, id.replace('companion_', ''), this.options.settings), present: [...options.companions] }
+      if (this.options.aikyo.includes(id)) {
+        this.aikyoNodes.set(id, { id, alive: true, generating: false, history: [], dropped: 0, lines: 0, closing: 0 })
+        continue
+      }
+      const state = { ...initialTurnState(id, id.replace('companion_', ''), this.options.settings), present: [...options.companions], aikyo: { ...this.names } }
       this.nodes.set(id, { id, state, alive: true, pending: new Map(), ticks: new Set() })
     }
   }
@@ -79,7 +135,7 @@ export class TurnSim {
 
   /** Gossip: everyone alive gets it, the sender at once, the others later. */
   broadcast (from: string | null, event: TurnEvent): void {
-    for (const node of this.nodes.values()) {
+    for (const node of [...this.nodes.values(), ...this.aikyoNodes.values()]) {
       if (!node.alive) continue
       this.schedule(this.now + (node.id === from ? 0 : this.delay()), node.id, event)
     }
@@ -94,6 +150,7 @@ export class TurnSim {
   }
 
   private publishLine (line: SimLine, metadata?: Record<string, unknown>): void {
+    if (line.replyTo !== undefined) line.answers = line.replyTo
     this.lines.push(line)
     const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: line.id, from: line.from, to: line.to, message: line.text } }
     if (metadata !== undefined) message.params.metadata = metadata
@@ -102,17 +159,93 @@ export class TurnSim {
 
   /** The node stops (tab closed); after `noticeAfter` ms the others see it gone. */
   kill (id: string, noticeAfter = 100): void {
-    this.nodes.get(id)!.alive = false
-    const remaining = [...this.nodes.values()].filter(n => n.alive).map(n => n.id)
+    (this.nodes.get(id) ?? this.aikyoNodes.get(id))!.alive = false
+    const remaining = [...this.nodes.values(), ...this.aikyoNodes.values()].filter(n => n.alive).map(n => n.id)
+    const aikyo = Object.fromEntries(Object.entries(this.names).filter(([a]) => remaining.includes(a)))
     for (const node of this.nodes.values()) {
-      if (node.alive) this.schedule(this.now + noticeAfter, node.id, { type: 'presence', present: remaining })
+      if (node.alive) this.schedule(this.now + noticeAfter, node.id, { type: 'presence', present: remaining, aikyo })
     }
   }
 
+  /** An aikyo node's model: one call takes this long. */
+  private call (node: AikyoNode): number { return this.options.aikyoCall(node.id, this.random) }
+
+  /** The cards an aikyo node holds: every companion alive (ours reach it directly or through the relay's stand-ins). */
+  private active (): string[] { return [...this.nodes.values(), ...this.aikyoNodes.values()].filter(n => n.alive).map(n => n.id) }
+
+  /** An aikyo node handles what arrives (its companionServer and agent, shared aikyo-behaviour.md). */
+  private runAikyo (node: AikyoNode, event: Scheduled['event']): void {
+    if (event.type === 'message') {
+      const p = event.message.params
+      const line = this.lines.find(l => l.id === p.id)!
+      node.history = [...node.history, line].slice(-5)
+      node.lines = line.from.startsWith('companion_') ? node.lines + 1 : 0
+      if (node.lines === 0) node.closing = 0
+      if (!p.to.includes(node.id)) return
+      if (node.generating) { node.dropped++; return }
+      const active = this.active()
+      const valid = p.to.filter(id => active.includes(id))
+      if (valid.length === 0) return
+      const hash = BigInt(`0x${createHash('md5').update(JSON.stringify(event.message)).digest('hex')}`)
+      if (process.env.SIMDEBUG !== undefined) console.log("aikyo", node.id, "at", this.now, "line", p.id, "valid", valid.join(","), "leader", valid[Number(hash % BigInt(valid.length))])
+      if (valid[Number(hash % BigInt(valid.length))] !== node.id) return
+      node.generating = true
+      if (node.lines >= this.options.settings.turnLimit) node.closing = Math.min(node.closing + 1, 3)
+      const closing = (['none', 'pre-closing', 'closing', 'terminal'] as const)[node.closing]
+      const states: State[] = p.to.map((id) => {
+        const j = this.options.judge(id, { ...line, at: this.now }, this.random)
+        return { jsonrpc: '2.0', method: 'state.send', params: { from: id, state: j.state, importance: j.state === 'speak' ? j.importance : 0, selected: p.to.length === 1, closing } }
+      })
+      this.decidedLine.set(states, p.id)
+      this.later(this.call(node), () => {
+        node.generating = false
+        if (!node.alive) return
+        this.decisionArrays.push(states)
+        this.broadcast(node.id, { type: 'states', states, author: node.id })
+      })
+      return
+    }
+    if (event.type !== 'states' || event.states.some(s => s.params.messageId !== undefined)) return
+    if (node.generating) { node.dropped++; return }
+    const speaker = aikyoSpeaker(event.states.map(s => s.params), this.active())
+    if (speaker === undefined || speaker.closing === 'terminal' || speaker.from !== node.id) return
+    node.generating = true
+    const answers = this.decidedLine.get(event.states)
+    this.later(this.call(node) + this.call(node), () => {
+      if (!node.alive) return
+      const n = this.lineCount++
+      const to = this.active().filter(id => id !== node.id)
+      const line: SimLine = { id: `a${String(n).padStart(4, '0')}`, from: node.id, to, text: this.options.write(node.id, n), at: this.now }
+      if (answers !== undefined) line.answers = answers
+      this.lines.push(line)
+      this.broadcast(node.id, { type: 'message', message: { jsonrpc: '2.0', method: 'message.send', params: { id: line.id, from: line.from, to: line.to, message: line.text, metadata: { emotion: 'neutral' } } } })
+      this.later(this.call(node), () => { node.generating = false })
+    })
+  }
+
+  private readonly timers = new Map<number, () => void>()
+  /** Runs `action` after `ms` of simulated time. */
+  private later (ms: number, action: () => void): void {
+    const seq = this.seq
+    this.timers.set(seq, action)
+    this.schedule(this.now + ms, '', { type: 'timer', seq })
+  }
+
   private run1 (item: Scheduled): void {
+    const event = item.event
+    if (event.type === 'timer') {
+      const action = this.timers.get(event.seq)
+      this.timers.delete(event.seq)
+      action?.()
+      return
+    }
+    const aikyo = this.aikyoNodes.get(item.node)
+    if (aikyo !== undefined) {
+      if (aikyo.alive) this.runAikyo(aikyo, event)
+      return
+    }
     const node = this.nodes.get(item.node)!
     if (!node.alive) return
-    const event = item.event as TurnEvent
     const result = step(node.state, event, this.now)
     node.state = result.state
     this.options.trace(node.id, this.now, event, result.effects)
@@ -136,12 +269,18 @@ export class TurnSim {
         break
       }
       case 'publish-vote':
-        this.broadcast(node.id, { type: 'states', states: [effect.state] })
+        this.broadcast(node.id, { type: 'states', states: [effect.state], author: node.id })
         break
-      case 'publish-decision':
-        this.decisionArrays.push(effect.states)
-        this.broadcast(node.id, { type: 'states', states: effect.states })
+      case 'publish-decision': {
+        this.decidedLine.set(effect.states, effect.messageId)
+        const publish = (): void => {
+          this.decisionArrays.push(effect.states)
+          this.broadcast(node.id, { type: 'states', states: effect.states, author: node.id })
+        }
+        if (effect.notBefore !== undefined && effect.notBefore > this.now) this.later(effect.notBefore - this.now, publish)
+        else publish()
         break
+      }
       case 'write':
         node.pending.set(effect.id, { after: effect.after })
         this.schedule(this.now + this.think(), node.id, { type: 'written', id: effect.id, ok: true })
@@ -153,10 +292,19 @@ export class TurnSim {
         const pending = node.pending.get(effect.id)!
         node.pending.delete(effect.id)
         const n = this.lineCount++
-        const others = [...this.nodes.keys()].filter(id => id !== node.id)
-        const line: SimLine = { id: `c${String(n).padStart(4, '0')}`, from: node.id, to: others, text: this.options.write(node.id, n), at: this.now }
-        if (pending.after !== null) line.replyTo = pending.after
-        this.publishLine(line, pending.after === null ? undefined : { replyTo: pending.after })
+        const others = [...this.nodes.keys(), ...this.aikyoNodes.keys()].filter(id => id !== node.id)
+        const metadata = pending.after === null ? undefined : { replyTo: pending.after }
+        const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: `c${String(n).padStart(4, '0')}`, from: node.id, to: others, message: this.options.write(node.id, n) } }
+        if (metadata !== undefined) message.params.metadata = metadata
+        // As companion.ts does: a line to aikyo companions still busy with their model waits until they are free.
+        const publish = (): void => {
+          const line: SimLine = { id: message.params.id, from: node.id, to: others, text: message.params.message, at: this.now }
+          if (pending.after !== null) line.replyTo = pending.after
+          this.publishLine(line, metadata)
+        }
+        const freeAt = aikyoFreeAt(node.state, message)
+        if (freeAt !== undefined && freeAt > this.now) this.later(freeAt - this.now, publish)
+        else publish()
         break
       }
       case 'decided': {

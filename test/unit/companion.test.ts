@@ -31,7 +31,7 @@ function group (names: string[], brain: (i: number) => Brain = () => createBuilt
   names.forEach((name, i) => {
     members.push(new Companion({ card: generateCard(seededRandom(i + 1), name), brain: brain(i), publish: async (t, p) => { deliver(t, p) }, settings }))
   })
-  for (const m of members) m.setPresent(members.map(x => x.card))
+  for (const m of members) m.setPresent(members.map(x => ({ card: x.card })))
   const lines = () => log.filter(e => e.topic === 'messages').map(e => (e.payload as Message).params)
   return { members, log, lines, deliver, stop: () => { for (const m of members) m.stop() } }
 }

@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { DEFAULT_TURN_SETTINGS } from '../../companion/turn-state.ts'
+import type { Judgement } from '../../companion/turn-state.ts'
 import { TurnSim } from '../helpers/turn-sim.ts'
 import type { SimLine } from '../helpers/turn-sim.ts'
 
@@ -157,4 +158,56 @@ describe('turn-taking simulation', () => {
     assert.ok(sim.lines.length > first + 1, 'companions answered the second hello')
     checkRests(sim)
   })
+})
+
+/** Every line is answered at most once: ours by `replyTo`, aikyo's by the line its writer had heard last when chosen. */
+function checkOneAnswerPerLine (sim: TurnSim): void {
+  const answered = new Map<string, string[]>()
+  for (const l of sim.lines) if (l.answers !== undefined) answered.set(l.answers, [...(answered.get(l.answers) ?? []), l.id])
+  for (const [line, answers] of answered) assert.ok(answers.length <= 1, `line ${line} got ${answers.length} answers: ${answers.join(', ')}`)
+}
+
+describe('turn-taking simulation with aikyo 1.6 nodes', () => {
+  const D = 'companion_di'
+  const mixes: Array<[string, string[], string[]]> = [
+    ['one aikyo node and one of ours', [A, B], [A]],
+    ['one aikyo node and two of ours', [A, B, C], [A]],
+    ['two aikyo nodes and one of ours', [A, B, C], [A, C]],
+    ['two aikyo nodes and two of ours', [A, B, C, D], [B, D]]
+  ]
+  for (const [speed, call] of [['a fast model (0.3 s a call)', () => 300], ['a slow model (0.3 to 10 s a call)', undefined]] as const) {
+    for (const [name, companions, aikyo] of mixes) {
+      it(`${name}, ${speed}: one answer per line, every node agrees, and the conversation runs to its end (30 seeds)`, () => {
+        for (let seed = 1; seed <= 30; seed++) {
+          // Everyone wants to speak (with seeded importance), so every line needs a speaker until the end.
+          const judge = (_self: string, _line: SimLine, random: () => number): Judgement => ({ state: 'speak', importance: 1 + Math.floor(random() * 10), closing: 'none' })
+          const sim = new TurnSim({ companions, aikyo, seed, judge, ...(call === undefined ? {} : { aikyoCall: call }) })
+          sim.say(USER, companions, 'Hello everyone!')
+          sim.run()
+          try { checkOneAnswerPerLine(sim) } catch (e) { throw new Error(`seed ${seed}: ${(e as Error).message}`) }
+          checkOneSpeakerPerTurn(sim)
+          checkRests(sim)
+          const said = sim.lines.filter(l => l.from !== USER)
+          assert.ok(said.length >= 6, `seed ${seed}: only ${said.length} lines before the end (turn limit 6)`)
+          // aikyo walks to the end its own way (its leaders judge the closing), a little later than ours.
+          assert.ok(said.length <= 6 + 6, `seed ${seed}: ${said.length} lines (turn limit 6)`)
+          for (const node of sim.aikyoNodes.values()) assert.equal(node.generating, false)
+        }
+      })
+      it(`${name}, ${speed}: a person who speaks up mid-conversation still gets one answer per line (30 seeds, 3 moments)`, () => {
+        for (let seed = 1; seed <= 30; seed++) {
+          for (const at of [1000, 3000, 8000]) {
+            const sim = new TurnSim({ companions, aikyo, seed, ...(call === undefined ? {} : { aikyoCall: call }) })
+            sim.say(USER, companions, 'Hello everyone!')
+            sim.runUntil(at)
+            sim.say(USER, companions, 'Wait, what about me?')
+            sim.run()
+            try { checkOneAnswerPerLine(sim) } catch (e) { throw new Error(`seed ${seed}, at ${at} ms: ${(e as Error).message}`) }
+            checkOneSpeakerPerTurn(sim)
+            checkRests(sim)
+          }
+        }
+      })
+    }
+  }
 })

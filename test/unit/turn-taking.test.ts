@@ -136,7 +136,7 @@ describe('step: one turn', () => {
     assert.equal(ofType(effects, 'judge').length, 0)
   })
 
-  it('the leader decides once every recipient voted, with an aikyo-shaped array', () => {
+  it('the leader decides once every recipient voted, with an aikyo-shaped array, best first', () => {
     let s = step(node(leader), { type: 'message', message: hello }, 0).state
     const others = [A, B, C]
     let effects: TurnEffect[] = []
@@ -147,7 +147,8 @@ describe('step: one turn', () => {
       if (i < others.length - 1) assert.equal(ofType(effects, 'publish-decision').length, 0)
     }
     const [decision] = ofType(effects, 'publish-decision')
-    assert.deepEqual(decision.states.map(x => x.params.from), [A, B, C])
+    // Importance 5, 4, 3: aikyo, which takes the first of equals, picks what we pick.
+    assert.deepEqual(decision.states.map(x => x.params.from), [C, B, A])
     for (const x of decision.states) assert.equal('messageId' in x.params, false)
   })
 

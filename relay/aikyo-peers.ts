@@ -1,0 +1,110 @@
+/**
+ * The aikyo nodes connected to this relay (shared aikyo-behaviour.md). They
+ * reach only peers they can dial over TCP and never announce themselves, so
+ * the relay, which they dial, speaks for them:
+ *
+ * - it asks each for its card (`/aikyo/metadata/1.0.0`, as aikyo asks
+ *   everyone after identify) and vouches for them in the default room's
+ *   directory (relay/room-directory.ts), so tabs know they are present, that
+ *   they never vote one by one, and which peer holds their ids; a node gone
+ *   for LEAVE_GRACE_MS is no longer vouched for;
+ * - it passes query results on to an aikyo querier: aikyo waits for results
+ *   on `queries`, ours come on `query-results`; a result answering a query
+ *   an aikyo node asked is published again on `queries`.
+ *
+ * aikyo nodes are in the default room (they know no rooms).
+ */
+import type { Libp2p, PeerId, IdentifyResult } from '@libp2p/interface'
+import { LEAVE_GRACE_MS, agentVersionOf, requestCard } from '../p2p/presence.ts'
+import type { Delivery, TopicBus } from '../p2p/topic-bus.ts'
+import { isQuery } from '../protocol/payloads.ts'
+import type { CompanionCard } from '../protocol/payloads.ts'
+import { DEFAULT_ROOM } from '../protocol/rooms.ts'
+import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
+import type { RelayDirectory } from './room-directory.ts'
+
+/** Queries of aikyo nodes remembered, waiting for a result (aikyo waits 100 s at most). */
+const MAX_PENDING_QUERIES = 1024
+const QUERY_MEMORY_MS = 120_000
+
+export interface AikyoPeers {
+  /** The aikyo nodes connected, with their cards, by peer id. */
+  cards: () => ReadonlyMap<string, CompanionCard>
+  /** Hears every delivery of the relay's bus: queries of aikyo nodes, and results for them. */
+  onDelivery: (delivery: Delivery) => void
+  /** Results passed on to `queries` for aikyo queriers, since start. */
+  readonly resultsPassedOn: number
+  stop: () => void
+}
+
+export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, 'vouch'>, bus: Pick<TopicBus, 'publish'>, log: (line: string) => void): AikyoPeers {
+  const cards = new Map<string, { card: CompanionCard, addrs: string[] }>()
+  const lifetime = new AbortController()
+  const vouch = (): void => {
+    directory.vouch(DEFAULT_ROOM, [...cards].map(([peer, { card, addrs }]) => ({ peer, addrs, card })))
+  }
+
+  const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols, connection, listenAddrs } = event.detail
+    if (!protocols.includes(METADATA_PROTOCOL) || connection.limits != null) return
+    const id = peerId.toString()
+    void (async () => {
+      if ((await agentVersionOf(node, peerId))?.startsWith(KOTOBA_AGENT) === true) return // one of ours: it announces itself
+      const card = await requestCard(connection, lifetime.signal)
+      if (node.getConnections(peerId).length === 0) return
+      const known = cards.get(id)
+      if (known !== undefined && JSON.stringify(known.card) === JSON.stringify(card)) return
+      cards.set(id, { card, addrs: listenAddrs.map(a => `${a.toString()}/p2p/${id}`).slice(0, 16) })
+      log(`aikyo companion ${card.name} (${card.id}) is here, peer ${id}`)
+      vouch()
+    })().catch(() => { /* no card (aikyo holds ours? we have none): not vouched for */ })
+  }
+
+  const leaving = new Map<string, ReturnType<typeof setTimeout>>()
+  const onDisconnect = (event: CustomEvent<PeerId>): void => {
+    const id = event.detail.toString()
+    if (!cards.has(id) || leaving.has(id)) return
+    leaving.set(id, setTimeout(() => {
+      leaving.delete(id)
+      if (node.getConnections(event.detail).length > 0) return
+      const gone = cards.get(id)
+      if (gone === undefined) return
+      cards.delete(id)
+      log(`aikyo companion ${gone.card.name} (${gone.card.id}) left`)
+      vouch()
+    }, LEAVE_GRACE_MS))
+  }
+  node.addEventListener('peer:identify', onIdentify)
+  node.addEventListener('peer:disconnect', onDisconnect)
+
+  // Query id -> when an aikyo node asked it.
+  const asked = new Map<string, number>()
+  let resultsPassedOn = 0
+  const onDelivery = (delivery: Delivery): void => {
+    if (delivery.room !== DEFAULT_ROOM) return
+    if (delivery.topic === 'queries' && isQuery(delivery.payload)) {
+      if (delivery.author === undefined || !cards.has(delivery.author)) return
+      const now = Date.now()
+      for (const [id, at] of asked) if (at < now - QUERY_MEMORY_MS || asked.size >= MAX_PENDING_QUERIES) asked.delete(id)
+      asked.set(delivery.payload.id, now)
+      return
+    }
+    if (delivery.topic !== 'query-results' || !asked.delete(delivery.payload.id)) return
+    resultsPassedOn++
+    bus.publish(DEFAULT_ROOM, 'queries', delivery.payload).catch((err: Error) => {
+      log(`could not pass a query result on to aikyo: ${err.message}`)
+    })
+  }
+
+  return {
+    cards: () => new Map([...cards].map(([peer, { card }]) => [peer, card])),
+    onDelivery,
+    get resultsPassedOn () { return resultsPassedOn },
+    stop: () => {
+      lifetime.abort()
+      for (const t of leaving.values()) clearTimeout(t)
+      node.removeEventListener('peer:identify', onIdentify)
+      node.removeEventListener('peer:disconnect', onDisconnect)
+    }
+  }
+}
