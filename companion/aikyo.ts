@@ -44,12 +44,12 @@ export function aikyoSpeaker (states: readonly Vote[], present: readonly string[
 }
 
 /**
- * The vote an aikyo recipient stands in with when one of ours leads: it
- * speaks when the line asks it by name, else listens. Computed the same on
- * every node, so ours can decide once their own votes are in.
+ * The vote an aikyo recipient stands in with when one of ours leads: asked
+ * by name, it is eager to speak (importance 8), else it listens. Computed
+ * the same on every node, so ours can decide once their own votes are in.
  */
 export function standInVote (id: string, selected: boolean, closing: ClosingStage): Vote {
-  return { from: id, state: selected ? 'speak' : 'listen', importance: selected ? 5 : 0, selected, closing }
+  return { from: id, state: selected ? 'speak' : 'listen', importance: selected ? 8 : 0, selected, closing }
 }
 
 /**

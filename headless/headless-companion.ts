@@ -83,6 +83,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   })
 
   companion.onEvent((event) => {
+    if (event.type === 'rest') log(`~ rest: ${event.reason}`)
     if (event.type === 'brain-error') log(`! brain: ${event.message}`)
     if (event.type === 'brain-ok') log('! brain: answering again')
   })

@@ -8,6 +8,8 @@
  *   directory (relay/room-directory.ts), so tabs know they are present, that
  *   they never vote one by one, and which peer holds their ids; a node gone
  *   for LEAVE_GRACE_MS is no longer vouched for;
+ * - it tells relay/aikyo-stand-ins.ts where they are, so that they hold
+ *   the cards of our companions too;
  * - it passes query results on to an aikyo querier: aikyo waits for results
  *   on `queries`, ours come on `query-results`; a result answering a query
  *   an aikyo node asked is published again on `queries`.
@@ -30,6 +32,8 @@ const QUERY_MEMORY_MS = 120_000
 export interface AikyoPeers {
   /** The aikyo nodes connected, with their cards, by peer id. */
   cards: () => ReadonlyMap<string, CompanionCard>
+  /** Told with the aikyo nodes' dialable addresses, by peer id, after every change. Returns the unsubscribe. */
+  onPeers: (listener: (peers: ReadonlyMap<string, string[]>) => void) => () => void
   /** Hears every delivery of the relay's bus: queries of aikyo nodes, and results for them. */
   onDelivery: (delivery: Delivery) => void
   /** Results passed on to `queries` for aikyo queriers, since start. */
@@ -40,8 +44,11 @@ export interface AikyoPeers {
 export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, 'vouch'>, bus: Pick<TopicBus, 'publish'>, log: (line: string) => void): AikyoPeers {
   const cards = new Map<string, { card: CompanionCard, addrs: string[] }>()
   const lifetime = new AbortController()
+  const listeners = new Set<(peers: ReadonlyMap<string, string[]>) => void>()
   const vouch = (): void => {
     directory.vouch(DEFAULT_ROOM, [...cards].map(([peer, { card, addrs }]) => ({ peer, addrs, card })))
+    const peers = new Map([...cards].map(([peer, { addrs }]) => [peer, addrs]))
+    for (const listener of listeners) listener(peers)
   }
 
   const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
@@ -98,6 +105,7 @@ export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, '
 
   return {
     cards: () => new Map([...cards].map(([peer, { card }]) => [peer, card])),
+    onPeers: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
     onDelivery,
     get resultsPassedOn () { return resultsPassedOn },
     stop: () => {

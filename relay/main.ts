@@ -47,6 +47,7 @@ async function startCompanions (cards: Array<{ card: CompanionCard, room: RoomNa
       mdns: false,
       bootstrap: relayTcp === undefined ? [] : [relayTcp.toString()],
       dataDir: join(options.dataDir, 'companions', card.id),
+      ...(options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }),
       ...(llm === undefined ? {} : { llm })
     }, { log: (line) => { console.log(`[${card.name}] ${line}`) }, showConversation: false })
     companions.push(companion)

@@ -7,6 +7,7 @@ import { resolve } from 'node:path'
 import { flagRows, readFlags } from '../host/cli-flags.ts'
 import type { Flags } from '../host/cli-flags.ts'
 import { checkHost, checkPeerAddress, checkPort, isHttpUrl } from '../host/option-checks.ts'
+import { DEFAULT_TURN_SETTINGS, TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 
@@ -78,6 +79,8 @@ export interface RelayOptions {
   llmTimeoutMs: number
   /** Headless companions to run in the relay's process (`--companion`). */
   companions: CompanionSpec[]
+  /** Lines before their conversations must close (`--turn-limit`; default the companions'). */
+  turnLimit?: number
   /** Rooms the relay carries at once; a peer asking for more is not followed. */
   maxRooms: number
   /** Lines of each room's history kept in the data dir (0: none kept). */
@@ -132,6 +135,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     webRoot: resolve(base.webRoot)
   }
 
+  if (options.turnLimit !== undefined && !isTurnLimit(options.turnLimit)) throw new TypeError(`turnLimit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${options.turnLimit}`)
   checkHost('host', options.host)
   for (const key of ['port', 'wsPort', 'tcpPort'] as const) checkPort(key, options[key])
   const fixed = [options.port, options.wsPort, options.tcpPort].filter(port => port !== 0)
@@ -187,6 +191,7 @@ const FLAGS: Flags = {
   history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
+  'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation of the --companion companions must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
 }
 
@@ -250,6 +255,7 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmModel: read('llm-model') as string | undefined,
       llmTimeoutMs: seconds('llm-timeout'),
       companions: (read('companion') as string[] | undefined)?.map(parseCompanionSpec),
+      turnLimit: integer('turn-limit'),
       maxRooms: integer('max-rooms'),
       history: integer('history')
     })

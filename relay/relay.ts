@@ -12,6 +12,7 @@ import { startTopicBus } from '../p2p/topic-bus.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { watchAikyoPeers } from './aikyo-peers.ts'
+import { startAikyoStandIns } from './aikyo-stand-ins.ts'
 import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
 import { startRelayDirectory } from './room-directory.ts'
@@ -84,6 +85,9 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const neighbours = trackNeighbours(node)
   // aikyo nodes connected to us: vouched for in the directory, query results passed on to them.
   const aikyo = watchAikyoPeers(node, directory, bus, log)
+  // ...and they are told of our companions in the default room, one stand-in peer each.
+  const standIns = startAikyoStandIns(directory, log)
+  aikyo.onPeers(standIns.setAikyoPeers)
   const rooms = startRelayRooms(node, bus, {
     maxRooms: options.maxRooms,
     isRelay: (id) => neighbours.list().some(n => n.peerId === id),
@@ -155,7 +159,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     // Summed over the rooms; subscribers of the default room's topics.
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }])),
     rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent, twinsRefused: directory.twinsRefused },
-    aikyo: { companions: [...aikyo.cards().values()].map(c => c.id), resultsPassedOn: aikyo.resultsPassedOn }
+    aikyo: { companions: [...aikyo.cards().values()].map(c => c.id), standIns: standIns.count, resultsPassedOn: aikyo.resultsPassedOn }
   })
 
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history })
@@ -182,6 +186,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
         lifetime.abort()
         rooms.stop()
         aikyo.stop()
+        await standIns.stop()
         directory.stop()
         neighbours.stop()
         await firehose.close()

@@ -46,6 +46,10 @@ export interface RelayDirectory {
    * the room (a `vouch`, again once a minute) and lists them in rosters.
    */
   vouch: (room: RoomName, peers: VouchedPeer[]) => void
+  /** The companions of the room (not twins), by peer id, and which of them are aikyo's. */
+  companionsOf: (room: RoomName) => Array<{ peer: string, card: CompanionCard, aikyo: boolean }>
+  /** Told after the members of a room changed. Returns the unsubscribe. */
+  onMembers: (listener: (room: RoomName) => void) => () => void
   /** Who holds each companion id in the room (undefined: a room the relay does not carry). */
   claims: (room: RoomName) => Pick<IdClaims, 'holder'> | undefined
   /** The peer holding a companion id in `room`, else in any room the relay carries. */
@@ -88,7 +92,9 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
       log(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
     }
     held.twins = new Set(twins.map(t => t.peer))
+    for (const listener of memberListeners) listener(room)
   }
+  const memberListeners = new Set<(room: RoomName) => void>()
   /** A member's card as others may see it: none for a twin. */
   const cardOf = (room: RoomName, m: Member): RosterEntry['card'] => claims.get(room)?.twins.has(m.peer) === true ? null : m.card
 
@@ -209,6 +215,11 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
       reclaim(room)
       sendVouch(room)
     },
+    companionsOf: (room) => [...(rooms.get(room)?.values() ?? [])].flatMap((m) => {
+      const card = cardOf(room, m)
+      return card === null ? [] : [{ peer: m.peer, card, aikyo: m.aikyo === true }]
+    }),
+    onMembers: (listener) => { memberListeners.add(listener); return () => { memberListeners.delete(listener) } },
     claims: (room) => claims.get(room)?.ids,
     holder: (room, id) => {
       const here = claims.get(room)?.ids.holder(id)

@@ -75,10 +75,12 @@ export interface AikyoPeerOptions {
   modelMs?: number | (() => number)
   /** Its model judging one addressee (`id`) from its history; default: see `defaultJudge`. */
   judge?: (id: string, history: readonly AikyoMessage[], peer: AikyoPeer) => AikyoStateBody
-  /** Its model writing a line; default: a numbered line to every other companion it knows. */
+  /** Its model writing a line; default: a numbered line to every other companion it knows, asking one of them by name. */
   write?: (history: readonly AikyoMessage[], peer: AikyoPeer) => { message: string, to: string[], emotion: string }
   /** Ask its clients to say each line first (`speak` query, waiting up to 100 s), as aikyo's speak-query tool does. */
   speakQuery?: boolean
+  /** After this many lines among companions its fake model begins the closing walk (default 6). */
+  closeAfter?: number
 }
 
 /** What it did, in order, for tests to check. */
@@ -87,7 +89,8 @@ export type AikyoEvent =
   | { type: 'dropped-states', at: number }
   | { type: 'refused', topic: string, at: number }
   | { type: 'decided', line: string, states: AikyoState[], at: number }
-  | { type: 'chosen', speaker: string | null, at: number }
+  /** It read a decision; `heard` is the last line it had heard then. */
+  | { type: 'chosen', speaker: string | null, heard: string | undefined, at: number }
   | { type: 'said', line: AikyoMessage, at: number }
   | { type: 'query-result', id: string, at: number }
 
@@ -108,8 +111,8 @@ export interface AikyoPeer {
 /**
  * The fake model's judgement: an addressee speaks (importance from a hash of
  * its id and the line, 1 to 10) unless the line's writer is itself; it is
- * `selected` when the line is to it alone; the closing walk begins after six
- * lines without a person and goes on with each judgement.
+ * `selected` when the line is to it alone; the closing walk (begun after
+ * `closeAfter` lines without a person) goes on with each judgement.
  */
 export function defaultJudge (id: string, history: readonly AikyoMessage[], peer: AikyoPeer, walk: { lines: number, stage: number }): AikyoStateBody {
   const last = history.at(-1)
@@ -209,7 +212,11 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
     const last = history.at(-1)
     const others = active().filter(id => id !== card.id)
     const person = last !== undefined && !last.params.from.startsWith('companion_') ? [last.params.from] : []
-    return { message: `${card.name} answers ${last?.params.from ?? 'nobody'}, line ${++said}.`, to: [...new Set([...others, ...person])], emotion: 'neutral' }
+    // It asks one of the others by name, in turn, as a model that keeps a conversation going does.
+    const asked = [...companions.values()].filter(c => c.id !== card.id)[said % Math.max(1, others.length)]
+    said++
+    const question = asked === undefined ? '' : ` ${asked.name}, what do you think?`
+    return { message: `${card.name} here, on line ${said}.${question}`, to: [...new Set([...others, ...person])], emotion: 'neutral' }
   }
 
   /** A line to it: the leader judges everyone addressed and publishes the states (companionServer.onMessage). */
@@ -224,12 +231,13 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
     if (valid[Number(hash % BigInt(valid.length))] !== card.id) return
     generating = true
     try {
-      if (walk.lines >= 6) walk.stage = Math.min(walk.stage + 1, 3)
+      if (walk.lines >= (opts.closeAfter ?? 6)) walk.stage = Math.min(walk.stage + 1, 3)
       const states: AikyoState[] = message.params.to.map(to => ({ jsonrpc: '2.0', method: 'state.send', params: judge(to) }))
       await modelCall()
       if (lifetime.signal.aborted) return
       events.push({ type: 'decided', line: message.params.id, states, at: Date.now() })
-      await publish('states', states)
+      // Not awaited, as aikyo's server does not: it is no longer generating when its own array comes back (emitSelf).
+      void publish('states', states).catch(() => {})
     } finally {
       generating = false
     }
@@ -246,7 +254,7 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
       const valid = states.filter(s => active().includes(s.params.from))
       const best = (list: AikyoState[]): AikyoState | undefined => [...list].sort((a, b) => b.params.importance - a.params.importance)[0]
       const speaker = best(valid.filter(s => s.params.selected)) ?? best(valid.filter(s => s.params.state === 'speak'))
-      events.push({ type: 'chosen', speaker: speaker?.params.from ?? null, at: Date.now() })
+      events.push({ type: 'chosen', speaker: speaker?.params.from ?? null, heard: history.at(-1)?.params.id, at: Date.now() })
       if (speaker === undefined || speaker.params.closing === 'terminal' || speaker.params.from !== card.id) return
       await modelCall() // the tool instructions
       await modelCall() // the agent, calling its speak tool
@@ -263,7 +271,7 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
       }
       const line: AikyoMessage = { jsonrpc: '2.0', method: 'message.send', params: { id: randomUUID(), from: card.id, to, message, metadata: { emotion } } }
       events.push({ type: 'said', line, at: Date.now() })
-      await publish('messages', line)
+      void publish('messages', line).catch(() => {})
       await modelCall() // the agent, after its tool
     } finally {
       generating = false

@@ -1,0 +1,211 @@
+/**
+ * Rooms shared with aikyo 1.6 companions (test/helpers/aikyo-peer.ts behaves
+ * as aikyo's does on the wire): in each mix of ours and aikyo's, with aikyo's
+ * model fast (0.3 s a call) and slow (0.3 to 10 s a call, seeded), a person
+ * says hello and a whole conversation runs to its end with exactly one
+ * speaker per line: every line answers the line right before it (ours say
+ * so in `replyTo`; an aikyo companion had heard that line last when it was
+ * chosen), and both sides speak.
+ *
+ * Mixes: a headless companion and aikyo; companions the relay runs
+ * (`--companion`, which aikyo reaches only through the relay's stand-ins)
+ * and aikyo; a tab, a headless companion and aikyo. Each mix is a LAN of its
+ * own (one host: its relay, companions and aikyo node, with mDNS on), so the
+ * three run at once.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AikyoMessage } from '../helpers/aikyo-peer.ts'
+import { spawnAikyoPeer } from '../helpers/aikyo-peer-process.ts'
+import type { AikyoModel, AikyoView } from '../helpers/aikyo-peer-process.ts'
+import { companionIdOf, launchBrowser, presentIds } from '../helpers/browser.ts'
+import { openFirehose } from '../helpers/firehose-client.ts'
+import type { FirehoseClient } from '../helpers/firehose-client.ts'
+import { spawnHeadless } from '../helpers/headless-process.ts'
+import { createLan, lanSkipReason } from '../helpers/lan.ts'
+import type { Lan, LanHost } from '../helpers/lan.ts'
+import { networkSkipReason } from '../helpers/netns.ts'
+import { spawnRelay } from '../helpers/relay-process.ts'
+import type { RelayProcess } from '../helpers/relay-process.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const skip = networkSkipReason() || lanSkipReason()
+const AYA = { id: 'companion_aya', name: 'Aya', personality: 'cool, and warm about distributed systems', story: 'An aikyo companion.', sample: 'Distributed systems hold each other up.' }
+const KYOKO = { id: 'companion_kyoko', name: 'Kyoko', personality: 'calm and thoughtful', story: 'A librarian.', sample: 'I see.' }
+const REN = { id: 'companion_ren', name: 'Ren', personality: 'curious', story: 'A student.', sample: 'Why?' }
+const MIO = { id: 'companion_mio', name: 'Mio', personality: 'playful', story: 'A painter.', sample: 'Look!' }
+const TURN_LIMIT = '4'
+const CLOSE_AFTER = 4
+
+const SPEEDS: Array<{ name: string, model: AikyoModel, timeout: number }> = [
+  { name: 'a fast aikyo model (0.3 s a call)', model: { kind: 'fast' }, timeout: 120_000 },
+  { name: 'a slow aikyo model (0.3 to 10 s a call)', model: { kind: 'slow', seed: 7 }, timeout: 420_000 }
+]
+
+interface Room {
+  relay: RelayProcess
+  firehose: FirehoseClient
+  aikyo: AikyoView
+  /** Our companions' ids. */
+  ours: string[]
+  /** The logs of our companions' processes (lines, presence, rests). */
+  logs: () => string[]
+}
+
+/** `hello` and what was said after it, in the order the firehose heard it (frames from `since` on; a client does not get its own lines back). */
+function linesAfter (firehose: FirehoseClient, hello: AikyoMessage, since: number): AikyoMessage[] {
+  return [hello, ...firehose.frames.slice(since).filter((f: any): f is AikyoMessage => f?.method === 'message.send')]
+}
+
+const rests = (log: string): number => (log.match(/~ rest/g) ?? []).length
+
+/**
+ * Each of ours rested (more often than `restsBefore`, and after its last
+ * line), aikyo's model is idle, and nothing was said for `quietMs`.
+ */
+async function atRest (room: Room, what: string, timeout: number, quietMs: number, restsBefore?: number[]): Promise<void> {
+  let frames = room.firehose.frames.length
+  let quietAt = Date.now()
+  await waitFor(() => {
+    if (room.firehose.frames.length !== frames || room.aikyo.generating) { frames = room.firehose.frames.length; quietAt = Date.now() }
+    const rested = room.logs().every((log, i) => log.lastIndexOf('~ rest') > log.lastIndexOf(' -> ') && rests(log) > (restsBefore?.[i] ?? 0))
+    return rested && Date.now() - quietAt > quietMs
+  }, what, timeout)
+}
+
+/**
+ * A person says hello to a quiet room; the conversation runs to its end;
+ * every line answers the one right before it, and both sides spoke.
+ */
+async function converse (room: Room, timeout: number): Promise<AikyoMessage[]> {
+  // The room is quiet first (a newcomer's greeting, and what followed, are over).
+  await atRest(room, 'the room to be quiet', timeout, 3000)
+  // To Aya alone, so that both sides speak whatever the models decide: she
+  // answers, to everyone she knows, asking one of ours by name.
+  const hello: AikyoMessage = { jsonrpc: '2.0', method: 'message.send', params: { id: randomUUID(), from: 'user_tester', to: [AYA.id], message: 'Aya, hello! What shall we all talk about?', metadata: { name: 'Tester' } } }
+  const since = room.firehose.frames.length
+  const restsBefore = room.logs().map(rests)
+  room.firehose.send({ topic: 'messages', body: hello })
+  let lines = linesAfter(room.firehose, hello, since)
+  const said = (id: string): string => [
+    ...lines.map(l => `${l.params.id.slice(0, 8)} ${l.params.from}${typeof l.params.metadata?.replyTo === 'string' ? ` (to ${String(l.params.metadata.replyTo).slice(0, 8)})` : ''}`),
+    `(at ${id.slice(0, 8)})`,
+    'everything the firehose heard:', ...room.firehose.frames.map((f: any) => f?.method === 'message.send' ? `line ${String(f.params.id).slice(0, 8)} ${f.params.from} to ${f.params.to.join(',')}${typeof f.params.metadata?.replyTo === 'string' ? ` (answers ${String(f.params.metadata.replyTo).slice(0, 8)})` : ''}` : Array.isArray(f) ? `decision ${f.map((s: any) => `${s.params.from}:${s.params.state}${s.params.importance}${s.params.selected === true ? '*' : ''}${s.params.closing === 'none' ? '' : `/${s.params.closing}`}`).join(' ')}` : f?.method === 'state.send' ? `vote ${f.params.from} ${f.params.state}${f.params.importance} for ${String(f.params.messageId).slice(0, 8)}` : ''),
+    'aikyo:', ...room.aikyo.events.map(e => JSON.stringify(e).slice(0, 200)),
+    'logs:', ...room.logs().map(log => log.slice(-3000))
+  ].join('\n')
+  try {
+    await waitFor(() => linesAfter(room.firehose, hello, since).length > 1, 'an answer', timeout)
+    await atRest(room, 'the conversation to end', timeout, 2000, restsBefore)
+  } catch (err) {
+    lines = linesAfter(room.firehose, hello, since)
+    throw new Error(`${(err as Error).message}\n${said('')}`)
+  }
+  lines = linesAfter(room.firehose, hello, since)
+  const chosen = room.aikyo.events.filter(e => e.type === 'chosen' && e.speaker === AYA.id)
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]
+    const previous = lines[i - 1].params.id
+    if (line.params.from === AYA.id) {
+      // The decision that chose Aya came after the line right before hers.
+      const when = room.aikyo.events.find(e => e.type === 'said' && e.line.params.id === line.params.id)?.at ?? Infinity
+      const choice = chosen.filter(e => e.at <= when).at(-1)
+      assert.equal(choice?.type === 'chosen' ? choice.heard : undefined, previous, `Aya's line answers the line before it:\n${said(line.params.id)}`)
+    } else {
+      assert.ok(room.ours.includes(line.params.from), `only companions speak after the hello:\n${said(line.params.id)}`)
+      assert.equal(line.params.metadata?.replyTo, previous, `each of our lines answers the line right before it:\n${said(line.params.id)}`)
+    }
+  }
+  assert.ok(lines.some(l => l.params.from === AYA.id), `the aikyo companion spoke:\n${said('')}`)
+  assert.ok(lines.some(l => room.ours.includes(l.params.from)), `ours spoke:\n${said('')}`)
+  assert.ok(lines.length >= 4, `a conversation, not a word: ${lines.length} lines`)
+  return lines
+}
+
+async function cardFile (dir: string, card: typeof KYOKO): Promise<string> {
+  const file = join(dir, `${card.name}.json`)
+  await writeFile(file, JSON.stringify(card))
+  return file
+}
+
+/** The aikyo companion holds every card of ours, and ours know it (each log lists it). */
+async function cardsExchanged (room: Room): Promise<void> {
+  await waitFor(() => room.ours.every(id => room.aikyo.companionIds().includes(id)), 'the aikyo companion to hold every card of ours', 20_000)
+  await waitFor(() => room.logs().every(log => log.includes(`+ Aya (${AYA.id}) is here`)), 'ours to know the aikyo companion', 20_000)
+}
+
+/** A LAN of one host for a mix, with what runs there stopped at the end, whatever happens. */
+async function onOwnLan (run: (host: LanHost, dir: string, stops: Array<() => Promise<unknown>>) => Promise<void>): Promise<void> {
+  const lan: Lan = createLan()
+  const dir = await mkdtemp(join(tmpdir(), 'kotoba-aikyo-turns-'))
+  const stops: Array<() => Promise<unknown>> = []
+  try {
+    await run(lan.addHost('mix'), dir, stops)
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+    lan.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+for (const speed of SPEEDS) {
+  describe(`a room shared with aikyo, ${speed.name}`, { skip, concurrency: true }, () => {
+    it('a headless companion and an aikyo companion: one speaker per line, to the end', async () => {
+      await onOwnLan(async (host, dir, stops) => {
+        const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host })
+        stops.push(relay.kill)
+        const firehose = await openFirehose(relay.firehoseUrl)
+        stops.push(firehose.close)
+        const kyoko = await spawnHeadless(['--card', await cardFile(dir, KYOKO), '--data-dir', join(dir, 'kyoko'), '--host', host.ip, '--turn-limit', TURN_LIMIT], host)
+        stops.push(kyoko.kill)
+        const aikyo = await spawnAikyoPeer({ card: AYA, model: speed.model, closeAfter: CLOSE_AFTER }, host)
+        stops.push(aikyo.stop)
+        const room: Room = { relay, firehose, aikyo, ours: [KYOKO.id], logs: () => [kyoko.output()] }
+        await cardsExchanged(room)
+        await converse(room, speed.timeout)
+      })
+    })
+
+    it('companions the relay runs and an aikyo companion (it knows them through stand-ins): one speaker per line, to the end', async () => {
+      await onOwnLan(async (host, dir, stops) => {
+        const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host, args: ['--companion', await cardFile(dir, REN), '--companion', await cardFile(dir, MIO), '--turn-limit', TURN_LIMIT] })
+        stops.push(relay.kill)
+        const firehose = await openFirehose(relay.firehoseUrl)
+        stops.push(firehose.close)
+        const aikyo = await spawnAikyoPeer({ card: AYA, model: speed.model, closeAfter: CLOSE_AFTER }, host)
+        stops.push(aikyo.stop)
+        // The relay's companions print their presence, their own lines and their rests in the relay's log, each marked.
+        const logOf = (name: string) => () => relay.output().split('\n').filter(l => l.startsWith(`[${name}] `)).join('\n')
+        const room: Room = { relay, firehose, aikyo, ours: [REN.id, MIO.id], logs: () => [logOf('Ren')(), logOf('Mio')()] }
+        await cardsExchanged(room)
+        await converse(room, speed.timeout)
+      })
+    })
+
+    it('a tab, a headless companion and an aikyo companion: one speaker per line, to the end', async () => {
+      await onOwnLan(async (host, dir, stops) => {
+        const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host })
+        stops.push(relay.kill)
+        const firehose = await openFirehose(relay.firehoseUrl)
+        stops.push(firehose.close)
+        const kyoko = await spawnHeadless(['--card', await cardFile(dir, KYOKO), '--data-dir', join(dir, 'kyoko'), '--host', host.ip, '--turn-limit', TURN_LIMIT], host)
+        stops.push(kyoko.kill)
+        const browser = await launchBrowser()
+        stops.push(browser.close)
+        const aikyo = await spawnAikyoPeer({ card: AYA, model: speed.model, closeAfter: CLOSE_AFTER }, host)
+        stops.push(aikyo.stop)
+        const tab = await browser.open(`${relay.httpUrl}?turn-limit=${TURN_LIMIT}`)
+        const tabId = await companionIdOf(tab).catch((err: Error) => { throw new Error(`${err.message}\n${browser.consoleErrors.join('\n')}`) })
+        const room: Room = { relay, firehose, aikyo, ours: [KYOKO.id, tabId], logs: () => [kyoko.output()] }
+        await cardsExchanged(room)
+        await waitFor(async () => (await presentIds(tab)).includes(AYA.id), 'the tab to know the aikyo companion (its relay vouches for it)', 20_000)
+        await converse(room, speed.timeout)
+        assert.deepEqual(browser.consoleErrors, [])
+      })
+    })
+  })
+}
