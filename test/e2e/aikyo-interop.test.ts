@@ -4,7 +4,7 @@
  * relay process and a headless companion process, all with mDNS on in the
  * test's namespace. They discover each other, exchange cards over
  * `/aikyo/metadata/1.0.0`, and see each other's messages, states, actions
- * and queries.
+ * and queries; query results reach an aikyo querier on `queries`.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -88,5 +88,27 @@ describe('aikyo interop: an aikyo-style peer, a relay and a headless companion',
     await firehose.next(f => f?.method === 'action.send' && f.params.from === AYA.id, 'aikyo\'s action on the firehose')
     await firehose.next(f => f?.id === result.id, 'aikyo\'s query result (on queries, as newer aikyo sends it) on the firehose')
     assert.doesNotMatch(relay.output(), /refused/, 'the relay refused nothing aikyo sent')
+  })
+
+  it('a query result a client publishes on query-results reaches the aikyo querier on queries; ours are not passed on', async () => {
+    const query = { jsonrpc: '2.0', id: randomUUID(), method: 'query.send', params: { from: AYA.id, type: 'speak', body: { message: 'Hello', emotion: 'happy' } } }
+    await aikyo.publish('queries', query)
+    await firehose.next(f => f?.id === query.id && f.method === 'query.send', 'the aikyo query on the firehose')
+    // A client (a page, a firehose program) answers it, on query-results, as ours listen.
+    firehose.send({ topic: 'query-results', body: { jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } } })
+    await waitFor(() => aikyo.events.some(e => e.type === 'query-result' && e.id === query.id), 'the result at the aikyo peer, on queries (its schema, strictly)', 10_000)
+    // Our companion's own speak queries are answered on query-results only.
+    const ours = { jsonrpc: '2.0', id: randomUUID(), result: { success: false, body: { reason: 'sound is off' } } }
+    firehose.send({ topic: 'query-results', body: ours })
+    // Then another aikyo query and its result: once that one is in, ours would have been too.
+    const second = { ...query, id: randomUUID() }
+    await aikyo.publish('queries', second)
+    await firehose.next(f => f?.id === second.id && f.method === 'query.send', 'the second aikyo query on the firehose')
+    firehose.send({ topic: 'query-results', body: { jsonrpc: '2.0', id: second.id, result: { success: true, body: {} } } })
+    await waitFor(() => aikyo.events.some(e => e.type === 'query-result' && e.id === second.id), 'the second result at the aikyo peer', 10_000)
+    assert.ok(!aikyo.events.some(e => e.type === 'query-result' && e.id === ours.id), 'a result for no aikyo query is not passed on')
+    const health = await (await fetch(`${relay.httpUrl}healthz`)).json() as { aikyo: { companions: string[], resultsPassedOn: number } }
+    assert.deepEqual(health.aikyo.companions, [AYA.id])
+    assert.equal(health.aikyo.resultsPassedOn, 2)
   })
 })

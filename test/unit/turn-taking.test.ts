@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { electLeader } from '../../companion/decisions.ts'
 import { takesOver } from '../../companion/reply-tree.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
-import { isSelected, recipientsOf, step, votedClosing } from '../../companion/turn-taking.ts'
+import { aikyoFreeAt, isSelected, recipientsOf, step, votedClosing } from '../../companion/turn-taking.ts'
 import type { HistoryLine, TurnEffect, TurnState } from '../../companion/turn-state.ts'
 import type { Message, State } from '../../protocol/payloads.ts'
 
@@ -313,5 +313,90 @@ describe('lines remembered from before this companion came (the room\'s history)
   it('nothing new: nothing changes', () => {
     const state = node(A)
     assert.equal(step(state, { type: 'remembered', messages: [] }, 0).state, state)
+  })
+})
+
+describe('step: turns shared with aikyo companions (they never vote one by one)', () => {
+  // Aya is of aikyo's make; Bo and Cy are ours.
+  const mixed = (self: string): TurnState => ({ ...node(self), aikyo: { [A]: 'Aya' } })
+  /** A line to everyone whose election (md5 mod 3, over [A, B, C]) falls on `leader`. */
+  const lineLedBy = (leader: string, from = USER, text = 'Hello all!'): Message => {
+    for (let i = 0; ; i++) {
+      const m = message(`m${i}`, from, [A, B, C], text)
+      if (electLeader(m, [A, B, C]) === leader) return m
+    }
+  }
+
+  it('an aikyo leader decides: ours do not judge, and its array is read by aikyo\'s rule (ties to the first)', () => {
+    const hello = lineLedBy(A)
+    const opened = step(mixed(B), { type: 'message', message: hello }, 0)
+    assert.equal(opened.state.turn?.decider, 'aikyo')
+    assert.equal(ofType(opened.effects, 'judge').length, 0)
+    // C and B tie; aikyo takes the first in the array, as every aikyo node does.
+    const decision = [vote(C, undefined, 'speak', 6), vote(B, undefined, 'speak', 6), vote(A, undefined, 'listen', 0)]
+    const { effects } = step(opened.state, { type: 'states', states: decision, author: A }, 4000)
+    assert.equal(ofType(effects, 'decided')[0].speaker, C)
+    assert.equal(ofType(effects, 'decided')[0].by, 'aikyo')
+  })
+
+  it('an array from an aikyo companion that is not this turn\'s leader, judging other addressees, decides nothing', () => {
+    const opened = step(mixed(B), { type: 'message', message: lineLedBy(A) }, 0).state
+    const stray = step(opened, { type: 'states', states: [vote(B, undefined, 'speak', 9)], author: A }, 100)
+    assert.equal(ofType(stray.effects, 'decided').length, 0)
+  })
+
+  it('when ours lead, the aikyo recipient stands in (speaks when named), nobody waits for its vote, and the array goes best first', () => {
+    const named = lineLedBy(B, USER, 'Aya, Bo, Cy: hello!')
+    let s = step(mixed(B), { type: 'message', message: named }, 0).state
+    assert.equal(s.turn?.leader, B)
+    assert.equal(s.turn?.decider, 'ours')
+    s = step(s, { type: 'states', states: [vote(C, named.params.id, 'speak', 9, true)] }, 10).state
+    const { effects } = step(s, { type: 'states', states: [vote(B, named.params.id, 'speak', 7, true)] }, 20)
+    const [decision] = ofType(effects, 'publish-decision')
+    assert.ok(decision !== undefined, 'decided at once: no 3 s wait for a vote aikyo never sends')
+    assert.deepEqual(decision.states.map(x => [x.params.from, x.params.importance]), [[C, 9], [A, 8], [B, 7]])
+    assert.equal(ofType(effects, 'decided')[0].speaker, C)
+  })
+
+  it('an aikyo leader that is writing its own line drops the line: ours decide among themselves', () => {
+    // Aya was chosen (by an aikyo decision) and has not said her line yet.
+    let s = step(mixed(B), { type: 'message', message: lineLedBy(A) }, 0).state
+    s = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'listen', 0), vote(C, undefined, 'listen', 0)], author: A }, 1000).state
+    assert.deepEqual(Object.keys(s.aikyoWriting), [A])
+    const interjection = lineLedBy(A, 'user_other')
+    const opened = step(s, { type: 'message', message: interjection }, 2000)
+    assert.equal(opened.state.turn?.decider, 'ours')
+    assert.notEqual(opened.state.turn?.leader, A)
+  })
+
+  it('an aikyo leader that never decides: after aikyoDecisionMs ours decide among themselves', () => {
+    const s = step(mixed(B), { type: 'message', message: lineLedBy(A) }, 0).state
+    const early = step(s, { type: 'tick' }, DEFAULT_TURN_SETTINGS.aikyoDecisionMs - 1)
+    assert.equal(early.state.turn?.decider, 'aikyo')
+    const late = step(s, { type: 'tick' }, DEFAULT_TURN_SETTINGS.aikyoDecisionMs)
+    assert.equal(late.state.turn?.decider, 'ours')
+    assert.equal(ofType(late.effects, 'judge').length, 1)
+  })
+
+  it('a late decision for an older line pays its debt and decides nothing now', () => {
+    const first = lineLedBy(A)
+    let s = step(mixed(B), { type: 'message', message: first }, 0).state
+    // The answer to the first line comes before its decision did (another path).
+    const answer = message('ans', C, [A, B], 'Thanks!', first.params.id)
+    s = step(s, { type: 'message', message: answer }, 500).state
+    const late = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 3), vote(B, undefined, 'speak', 9), vote(C, undefined, 'listen', 0)], author: A }, 600)
+    assert.equal(ofType(late.effects, 'decided').length, 0)
+    assert.equal(late.state.aikyoOwed.some(o => o.line === first.params.id), false)
+  })
+
+  it('a line to an aikyo companion that just spoke waits until its model is free', () => {
+    let s = step(mixed(B), { type: 'message', message: lineLedBy(A) }, 0).state
+    s = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'listen', 0), vote(C, undefined, 'listen', 0)], author: A }, 1000).state
+    // Her line comes 4 s after she was chosen: two calls, so one more (about 2 s) follows it.
+    s = step(s, { type: 'message', message: message('aya1', A, [B, C], 'Hi!') }, 5000).state
+    const freeAt = s.aikyoTiming[A]?.freeAt ?? 0
+    assert.ok(freeAt >= 5000 + 2000, `free at ${freeAt}`)
+    assert.equal(aikyoFreeAt(s, message('b1', B, [A, C], 'Aya?')), freeAt)
+    assert.equal(aikyoFreeAt(s, message('b2', B, [C], 'Cy?')), undefined)
   })
 })
