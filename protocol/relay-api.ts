@@ -93,3 +93,21 @@ export function parseRelayInfo (value: unknown): { ok: true, info: RelayInfo } |
 
 /** Checks a history page. */
 export const parseHistoryPage = (value: unknown): ReturnType<typeof parseAnswer<typeof HistoryPageSchema>> => parseAnswer(HistoryPageSchema, value)
+
+/** A model file a relay serves for companions that think in the tab (`--models DIR`). */
+export const ModelInfoSchema = v.object({
+  /** The file's name, `*.gguf`. */
+  name: v.string(),
+  size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** Lowercase hex. */
+  sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /** Where to get it, on the relay (range requests allowed). */
+  url: v.string()
+})
+export type ModelInfo = v.InferOutput<typeof ModelInfoSchema>
+
+/** `GET /api/models`: the model files the relay serves (none without `--models`). */
+export const ModelListSchema = v.object({ models: v.array(ModelInfoSchema) })
+
+/** Checks an `/api/models` answer. */
+export const parseModelList = (value: unknown): ReturnType<typeof parseAnswer<typeof ModelListSchema>> => parseAnswer(ModelListSchema, value)

@@ -1,8 +1,13 @@
 /**
  * The relay's one HTTP port: the built page, `/api/relay` (how a page finds
  * the relay it was served by), a room's history (`/api/rooms/NAME/history`),
- * `/healthz`, the `/api/llm` proxy, and the `/firehose` upgrade.
- * libp2p's WebSocket listener owns a server of its own on another port.
+ * the model files (`/api/models`, `/models/NAME`), `/healthz`, the `/api/llm`
+ * proxy, and the `/firehose` upgrade. libp2p's WebSocket listener owns a
+ * server of its own on another port.
+ *
+ * Every answer says the page is cross-origin isolated (COOP same-origin,
+ * COEP require-corp): a model thinking in the tab runs multi-threaded
+ * WebAssembly, which needs it; everything the page loads is its own.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -16,6 +21,7 @@ import type { RelayInfo } from '../protocol/relay-api.ts'
 import { parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { historyPageJson } from './history.ts'
+import type { ModelLibrary } from './model-files.ts'
 import type { History } from './history.ts'
 
 /** Entries in one history answer, unless `limit` asks for fewer. */
@@ -32,7 +38,15 @@ export interface HttpServerOptions {
   llm?: LlmProxy
   /** The rooms' history, unless `--history 0`. */
   history?: History
+  /** The model files, with `--models DIR`. */
+  models?: ModelLibrary
 }
+
+/** Cross-origin isolation for the page (see the module comment). */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp'
+} as const
 
 function sendJson (res: ServerResponse, status: number, body: unknown): void {
   sendJsonText(res, status, JSON.stringify(body))
@@ -60,7 +74,7 @@ export function requestHostname (request: IncomingMessage): string | undefined {
 }
 
 export function createHttpServer (options: HttpServerOptions): Server {
-  const { webRoot, firehose, relayInfo, health, llm, history } = options
+  const { webRoot, firehose, relayInfo, health, llm, history, models } = options
 
   /** `GET /api/rooms/NAME/history?since=SEQ&limit=N`: the room's entries after SEQ, oldest first, paged. */
   const serveHistory = (res: ServerResponse, name: string, query: URLSearchParams): void => {
@@ -86,6 +100,7 @@ export function createHttpServer (options: HttpServerOptions): Server {
   const serveStatic = pageBuilt ? sirv(webRoot, { etag: true, dev: false }) : undefined
 
   const server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value)
     const [path, search = ''] = (req.url ?? '/').split('?', 2)
     if (path === LLM_PROXY_PATH) {
       if (llm !== undefined) llm.handle(req, res)
@@ -106,6 +121,14 @@ export function createHttpServer (options: HttpServerOptions): Server {
     const rooms = /^\/api\/rooms\/([^/]*)\/history$/.exec(path)
     if (rooms !== null) {
       serveHistory(res, rooms[1], new URLSearchParams(search))
+      return
+    }
+    if (path === '/api/models') {
+      sendJson(res, 200, { models: models?.list() ?? [] })
+      return
+    }
+    if (path.startsWith('/models/')) {
+      if (models?.serve(path.slice('/models/'.length), req, res) !== true) sendJson(res, 404, { error: { code: 'no-model', message: `no model ${path.slice('/models/'.length).slice(0, 100)} here: see /api/models` } })
       return
     }
     if (path === '/healthz') {

@@ -81,6 +81,8 @@ export interface RelayOptions {
   companions: CompanionSpec[]
   /** Lines before their conversations must close (`--turn-limit`; default the companions'). */
   turnLimit?: number
+  /** A folder of GGUF model files served to pages that think in the tab (`--models`). */
+  models?: string
   /** Rooms the relay carries at once; a peer asking for more is not followed. */
   maxRooms: number
   /** Lines of each room's history kept in the data dir (0: none kept). */
@@ -132,7 +134,8 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     tcpPort: partial.tcpPort ?? follow(2),
     dataDir: resolve(base.dataDir),
     companions: base.companions.map(spec => ({ ...spec, file: resolve(spec.file) })),
-    webRoot: resolve(base.webRoot)
+    webRoot: resolve(base.webRoot),
+    ...(base.models === undefined ? {} : { models: resolve(base.models) })
   }
 
   if (options.turnLimit !== undefined && !isTurnLimit(options.turnLimit)) throw new TypeError(`turnLimit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${options.turnLimit}`)
@@ -191,6 +194,7 @@ const FLAGS: Flags = {
   history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
+  models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME)' },
   'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation of the --companion companions must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
 }
@@ -256,6 +260,7 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmTimeoutMs: seconds('llm-timeout'),
       companions: (read('companion') as string[] | undefined)?.map(parseCompanionSpec),
       turnLimit: integer('turn-limit'),
+      models: read('models') as string | undefined,
       maxRooms: integer('max-rooms'),
       history: integer('history')
     })

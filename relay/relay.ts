@@ -20,6 +20,7 @@ import { openHistory } from './history.ts'
 import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
 import { createHttpServer } from './http-server.ts'
+import { openModelLibrary } from './model-files.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { connectLanPeers } from '../p2p/lan-peers.ts'
@@ -162,7 +163,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     aikyo: { companions: [...aikyo.cards().values()].map(c => c.id), standIns: standIns.count, resultsPassedOn: aikyo.resultsPassedOn }
   })
 
-  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history })
+  const models = options.models === undefined ? undefined : openModelLibrary(options.models, join(options.dataDir, 'models.json'), log)
+  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }) })
   http.listen(options.port, options.host)
   try {
     await once(http, 'listening')

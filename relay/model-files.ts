@@ -1,0 +1,144 @@
+/**
+ * Model files for companions that think in the tab (`--models DIR`): the
+ * GGUF files of a folder, listed at `/api/models` with their size and
+ * sha256, and served at `/models/NAME` with range requests (a page resumes,
+ * or reads a file in parts) and caching headers (the sha256 is the ETag).
+ *
+ * The folder is read at start: each `*.gguf` file directly in it whose first
+ * bytes say GGUF is hashed once (in the background, listed when done; the
+ * hashes are kept in `<data dir>/models.json` by name, size and mtime, so a
+ * restart does not read gigabytes again). Anything else is left out, with
+ * a line in the log saying why.
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { join } from 'node:path'
+import type { ModelInfo } from '../protocol/relay-api.ts'
+
+/** A model file's name: no path, ends in .gguf. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.gguf$/
+const GGUF_MAGIC = 'GGUF'
+
+interface ModelFile extends ModelInfo { path: string }
+
+interface HashCache { [name: string]: { size: number, mtimeMs: number, sha256: string } }
+
+export interface ModelLibrary {
+  /** The models ready to serve (hashed), by name. */
+  list: () => ModelInfo[]
+  /** Resolves when every file found at start has been hashed (or refused). */
+  ready: Promise<void>
+  /** Serves `GET`/`HEAD /models/NAME`; false if NAME is not a model of the library. */
+  serve: (name: string, req: IncomingMessage, res: ServerResponse) => boolean
+}
+
+async function sha256Of (path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function isGguf (path: string): Promise<boolean> {
+  const file = await open(path, 'r')
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0)
+    return bytesRead === 4 && buffer.toString('latin1') === GGUF_MAGIC
+  } finally {
+    await file.close()
+  }
+}
+
+export function openModelLibrary (dir: string, cacheFile: string, log: (line: string) => void): ModelLibrary {
+  const models = new Map<string, ModelFile>()
+
+  const ready = (async () => {
+    let names: string[]
+    try {
+      names = (await readdir(dir)).sort()
+    } catch (err) {
+      log(`models: cannot read ${dir}: ${(err as Error).message}`)
+      return
+    }
+    let cache: HashCache = {}
+    try { cache = JSON.parse(await readFile(cacheFile, 'utf8')) as HashCache } catch { /* none yet, or unreadable: hash again */ }
+    const fresh: HashCache = {}
+    for (const name of names) {
+      if (!name.endsWith('.gguf')) continue
+      const path = join(dir, name)
+      try {
+        if (!MODEL_NAME.test(name)) throw new Error('a model file name is letters, digits, dots, dashes and underscores, ending in .gguf')
+        const info = await stat(path)
+        if (!info.isFile()) throw new Error('not a file')
+        if (!await isGguf(path)) throw new Error('not a GGUF file (its first bytes are not "GGUF")')
+        const known = cache[name]
+        const sha256 = known !== undefined && known.size === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256Of(path)
+        fresh[name] = { size: info.size, mtimeMs: info.mtimeMs, sha256 }
+        models.set(name, { name, size: info.size, sha256, url: `/models/${name}`, path })
+        log(`models: ${name} (${(info.size / 1048576).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…)`)
+      } catch (err) {
+        log(`models: left out ${name}: ${(err as Error).message}`)
+      }
+    }
+    await writeFile(cacheFile, JSON.stringify(fresh)).catch((err: Error) => { log(`models: cannot keep the hashes in ${cacheFile}: ${err.message}`) })
+  })()
+
+  const serve = (name: string, req: IncomingMessage, res: ServerResponse): boolean => {
+    let decoded: string
+    try { decoded = decodeURIComponent(name) } catch { return false }
+    const model = models.get(decoded)
+    if (model === undefined) return false
+    const etag = `"${model.sha256}"`
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      etag,
+      // A name may be given other contents later: the page revalidates (304), and keeps its own copy.
+      'cache-control': 'public, max-age=0, must-revalidate'
+    }
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers).end()
+      return true
+    }
+    let start = 0
+    let end = model.size - 1
+    let status = 200
+    const range = req.headers.range
+    const ifRange = req.headers['if-range']
+    if (range !== undefined && (ifRange === undefined || ifRange === etag)) {
+      const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim())
+      const from = match?.[1] === '' ? undefined : Number(match?.[1])
+      const to = match?.[2] === '' ? undefined : Number(match?.[2])
+      if (match === null || (from === undefined && to === undefined)) {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${model.size}` }).end()
+        return true
+      }
+      if (from === undefined) start = Math.max(0, model.size - (to as number)) // the last N bytes
+      else { start = from; end = to === undefined ? model.size - 1 : Math.min(to, model.size - 1) }
+      if (start >= model.size || start > end) {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${model.size}` }).end()
+        return true
+      }
+      status = 206
+      headers['content-range'] = `bytes ${start}-${end}/${model.size}`
+    }
+    headers['content-length'] = end - start + 1
+    res.writeHead(status, headers)
+    if (req.method === 'HEAD' || model.size === 0) {
+      res.end()
+      return true
+    }
+    const stream = createReadStream(model.path, { start, end })
+    stream.on('error', () => { res.destroy() })
+    res.on('close', () => { stream.destroy() })
+    stream.pipe(res)
+    return true
+  }
+
+  return {
+    list: () => [...models.values()].map(({ name, size, sha256, url }) => ({ name, size, sha256, url })),
+    ready,
+    serve
+  }
+}
