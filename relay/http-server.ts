@@ -5,9 +5,12 @@
  * proxy, and the `/firehose` upgrade. libp2p's WebSocket listener owns a
  * server of its own on another port.
  *
- * Every answer says the page is cross-origin isolated (COOP same-origin,
- * COEP require-corp): a model thinking in the tab runs multi-threaded
- * WebAssembly, which needs it; everything the page loads is its own.
+ * An answer to a page reached at a trustworthy origin (localhost; https is
+ * the other, and the relay speaks plain http) says the page is cross-origin
+ * isolated (COOP same-origin, COEP require-corp): a model thinking in the
+ * tab runs multi-threaded WebAssembly, which needs it; everything the page
+ * loads is its own. Browsers ignore COOP on other origins (a LAN address
+ * over plain http), and say so in the console, so it is not sent there.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -73,6 +76,12 @@ export function requestHostname (request: IncomingMessage): string | undefined {
   }
 }
 
+/** Whether a page reached us at a potentially trustworthy origin: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost (hostname: string | undefined): boolean {
+  if (hostname === undefined) return false
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
 export function createHttpServer (options: HttpServerOptions): Server {
   const { webRoot, firehose, relayInfo, health, llm, history, models } = options
 
@@ -100,7 +109,7 @@ export function createHttpServer (options: HttpServerOptions): Server {
   const serveStatic = pageBuilt ? sirv(webRoot, { etag: true, dev: false }) : undefined
 
   const server = createServer((req, res) => {
-    for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value)
+    if (isLoopbackHost(requestHostname(req))) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value)
     const [path, search = ''] = (req.url ?? '/').split('?', 2)
     if (path === LLM_PROXY_PATH) {
       if (llm !== undefined) llm.handle(req, res)

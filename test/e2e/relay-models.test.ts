@@ -8,6 +8,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { request } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -114,13 +116,23 @@ describe('the relay serves model files from --models', { skip }, () => {
     }
   })
 
-  it('serves the page cross-origin isolated (COOP same-origin, COEP require-corp)', async () => {
+  it('serves the page cross-origin isolated (COOP same-origin, COEP require-corp) at a trustworthy origin only', async () => {
     for (const path of ['/', '/api/relay', '/api/models']) {
       const response = await fetch(`${base}${path}`)
       await response.arrayBuffer()
       assert.equal(response.headers.get('cross-origin-opener-policy'), 'same-origin', path)
       assert.equal(response.headers.get('cross-origin-embedder-policy'), 'require-corp', path)
     }
+    // Reached at a LAN address over plain http, browsers would ignore COOP (and complain): not sent.
+    // (fetch may not set Host: a plain request does.)
+    const lan = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: relay.httpPort, path: '/', headers: { host: `10.1.2.3:${relay.httpPort}` } }, (response) => {
+        response.resume()
+        resolve(response.headers)
+      }).on('error', reject).end()
+    })
+    assert.equal(lan['cross-origin-opener-policy'], undefined)
+    assert.equal(lan['cross-origin-embedder-policy'], undefined)
   })
 
   it('keeps the hashes in the data dir: a restart lists at once, without reading the files again', async () => {
