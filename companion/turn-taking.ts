@@ -191,7 +191,7 @@ function onMessage (state: TurnState, message: Message, now: number): StepResult
   let judging: string | null = null
   if (leader === undefined) {
     conversation = { ...conversation, resting: true }
-    effects.push({ type: 'rest', reason: recipients.length === 0 ? 'nobody present was addressed' : 'the aikyo companion that would decide is busy, and nobody else was addressed' })
+    effects.push({ type: 'rest', reason: recipients.length === 0 ? 'nobody present was addressed' : 'only aikyo companions were addressed, and none of them will decide it (busy writing, or the line is to nobody)' })
   } else {
     turn = { message: line, recipients, voters, leader, decider, openedAt: now, decisionSent: false, held: [] }
     if (decider === 'ours' && voters.includes(state.self)) {
@@ -319,15 +319,15 @@ function onStates (state: TurnState, states: State[], author: string | undefined
 }
 
 /**
- * An array published by an aikyo companion: its decision as leader. It
- * decides a turn it leads (or, when aikyo counted other cards than we do,
- * an aikyo-led turn whose addressees it judged); a turn ours decide goes
- * on without it. Either way the companion is no longer busy deciding, and
- * how long it took tells how long its model takes.
+ * An array published by an aikyo companion: a decision it owed as leader
+ * (matched to the line whose addressees it judged; how long it took tells
+ * how long its model takes). It decides the open turn if that is the line
+ * it was for (or, when aikyo counted other cards than we do, an aikyo-led
+ * turn whose addressees it judged); a late one for an older line decides
+ * nothing; a turn ours decide goes on without it.
  */
 function onAikyoDecision (state: TurnState, decision: Vote[], author: string, now: number): StepResult {
   const turn = state.turn
-  // The oldest decision this leader owes is the one that came.
   // The decision it owes for the line whose addressees the array judges (aikyo judges each of `to`), the oldest first.
   const judged = JSON.stringify(decision.map(d => d.from).sort())
   const index = state.aikyoOwed.findIndex(o => o.leader === author && JSON.stringify([...o.to].sort()) === judged)
@@ -445,8 +445,8 @@ function onPresence (state: TurnState, present: string[], aikyo: Record<string, 
  * nothing in `aikyoDecisionMs`): our voters decide among themselves, the
  * leader elected among them, from now.
  */
-function withoutAikyoLeader (state: TurnState, turn: OpenTurn, now: number): StepResult {
-  state = { ...state, aikyoOwed: state.aikyoOwed.filter(o => o.line !== turn.message.id) }
+function withoutAikyoLeader (before: TurnState, turn: OpenTurn, now: number): StepResult {
+  const state: TurnState = { ...before, aikyoOwed: before.aikyoOwed.filter(o => o.line !== turn.message.id) }
   const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: turn.message.id, from: turn.message.from, to: turn.message.to, message: turn.message.text } }
   const voters = turn.voters.filter(id => state.present.includes(id))
   const leader = electLeader(message, voters)

@@ -26,8 +26,9 @@ import { companionIdOf, launchBrowser, presentIds } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { spawnHeadless } from '../helpers/headless-process.ts'
+import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import { createLan, lanSkipReason } from '../helpers/lan.ts'
-import type { Lan, LanHost } from '../helpers/lan.ts'
+import type { Lan } from '../helpers/lan.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
@@ -138,13 +139,41 @@ async function cardsExchanged (room: Room): Promise<void> {
   await waitFor(() => room.logs().every(log => log.includes(`+ Aya (${AYA.id}) is here`)), 'ours to know the aikyo companion', 20_000)
 }
 
-/** A LAN of one host for a mix, with what runs there stopped at the end, whatever happens. */
-async function onOwnLan (run: (host: LanHost, dir: string, stops: Array<() => Promise<unknown>>) => Promise<void>): Promise<void> {
+/** One mix's LAN: its relay and firehose client, and what else runs there (stopped at the end, whatever happens). */
+interface MixLan {
+  relay: RelayProcess
+  firehose: FirehoseClient
+  /** Starts a headless Kyoko on the host. */
+  kyoko: () => Promise<HeadlessProcess>
+  /** Starts the aikyo companion Aya on the host, with the speed's model. */
+  aya: () => Promise<AikyoView>
+  /** Stops `stop` with the rest, at the end. */
+  also: (stop: () => Promise<unknown>) => void
+}
+
+/** A LAN of one host for a mix, with its relay (`relayArgs` added) and a firehose client on it. */
+async function onOwnLan (model: AikyoModel, relayArgs: (dir: string) => Promise<string[]>, run: (lan: MixLan) => Promise<void>): Promise<void> {
   const lan: Lan = createLan()
   const dir = await mkdtemp(join(tmpdir(), 'kotoba-aikyo-turns-'))
   const stops: Array<() => Promise<unknown>> = []
+  const also = (stop: () => Promise<unknown>): void => { stops.push(stop) }
   try {
-    await run(lan.addHost('mix'), dir, stops)
+    const host = lan.addHost('mix')
+    const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host, args: await relayArgs(dir) })
+    also(relay.kill)
+    const firehose = await openFirehose(relay.firehoseUrl)
+    also(firehose.close)
+    const kyoko = async (): Promise<HeadlessProcess> => {
+      const companion = await spawnHeadless(['--card', await cardFile(dir, KYOKO), '--data-dir', join(dir, 'kyoko'), '--host', host.ip, '--turn-limit', TURN_LIMIT], host)
+      also(companion.kill)
+      return companion
+    }
+    const aya = async (): Promise<AikyoView> => {
+      const peer = await spawnAikyoPeer({ card: AYA, model, closeAfter: CLOSE_AFTER }, host)
+      also(peer.stop)
+      return peer
+    }
+    await run({ relay, firehose, kyoko, aya, also })
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {})
     lan.close()
@@ -152,55 +181,39 @@ async function onOwnLan (run: (host: LanHost, dir: string, stops: Array<() => Pr
   }
 }
 
+const noArgs = async (): Promise<string[]> => []
+
 for (const speed of SPEEDS) {
   describe(`a room shared with aikyo, ${speed.name}`, { skip, concurrency: true }, () => {
     it('a headless companion and an aikyo companion: one speaker per line, to the end', async () => {
-      await onOwnLan(async (host, dir, stops) => {
-        const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host })
-        stops.push(relay.kill)
-        const firehose = await openFirehose(relay.firehoseUrl)
-        stops.push(firehose.close)
-        const kyoko = await spawnHeadless(['--card', await cardFile(dir, KYOKO), '--data-dir', join(dir, 'kyoko'), '--host', host.ip, '--turn-limit', TURN_LIMIT], host)
-        stops.push(kyoko.kill)
-        const aikyo = await spawnAikyoPeer({ card: AYA, model: speed.model, closeAfter: CLOSE_AFTER }, host)
-        stops.push(aikyo.stop)
-        const room: Room = { relay, firehose, aikyo, ours: [KYOKO.id], logs: () => [kyoko.output()] }
+      await onOwnLan(speed.model, noArgs, async ({ relay, firehose, kyoko, aya }) => {
+        const headless = await kyoko()
+        const room: Room = { relay, firehose, aikyo: await aya(), ours: [KYOKO.id], logs: () => [headless.output()] }
         await cardsExchanged(room)
         await converse(room, speed.timeout)
       })
     })
 
     it('companions the relay runs and an aikyo companion (it knows them through stand-ins): one speaker per line, to the end', async () => {
-      await onOwnLan(async (host, dir, stops) => {
-        const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host, args: ['--companion', await cardFile(dir, REN), '--companion', await cardFile(dir, MIO), '--turn-limit', TURN_LIMIT] })
-        stops.push(relay.kill)
-        const firehose = await openFirehose(relay.firehoseUrl)
-        stops.push(firehose.close)
-        const aikyo = await spawnAikyoPeer({ card: AYA, model: speed.model, closeAfter: CLOSE_AFTER }, host)
-        stops.push(aikyo.stop)
+      const relayArgs = async (dir: string): Promise<string[]> => ['--companion', await cardFile(dir, REN), '--companion', await cardFile(dir, MIO), '--turn-limit', TURN_LIMIT]
+      await onOwnLan(speed.model, relayArgs, async ({ relay, firehose, aya }) => {
         // The relay's companions print their presence, their own lines and their rests in the relay's log, each marked.
-        const logOf = (name: string) => () => relay.output().split('\n').filter(l => l.startsWith(`[${name}] `)).join('\n')
-        const room: Room = { relay, firehose, aikyo, ours: [REN.id, MIO.id], logs: () => [logOf('Ren')(), logOf('Mio')()] }
+        const logOf = (name: string): string => relay.output().split('\n').filter(l => l.startsWith(`[${name}] `)).join('\n')
+        const room: Room = { relay, firehose, aikyo: await aya(), ours: [REN.id, MIO.id], logs: () => [logOf('Ren'), logOf('Mio')] }
         await cardsExchanged(room)
         await converse(room, speed.timeout)
       })
     })
 
     it('a tab, a headless companion and an aikyo companion: one speaker per line, to the end', async () => {
-      await onOwnLan(async (host, dir, stops) => {
-        const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host })
-        stops.push(relay.kill)
-        const firehose = await openFirehose(relay.firehoseUrl)
-        stops.push(firehose.close)
-        const kyoko = await spawnHeadless(['--card', await cardFile(dir, KYOKO), '--data-dir', join(dir, 'kyoko'), '--host', host.ip, '--turn-limit', TURN_LIMIT], host)
-        stops.push(kyoko.kill)
+      await onOwnLan(speed.model, noArgs, async ({ relay, firehose, kyoko, aya, also }) => {
+        const headless = await kyoko()
         const browser = await launchBrowser()
-        stops.push(browser.close)
-        const aikyo = await spawnAikyoPeer({ card: AYA, model: speed.model, closeAfter: CLOSE_AFTER }, host)
-        stops.push(aikyo.stop)
+        also(browser.close)
+        const aikyo = await aya()
         const tab = await browser.open(`${relay.httpUrl}?turn-limit=${TURN_LIMIT}`)
         const tabId = await companionIdOf(tab).catch((err: Error) => { throw new Error(`${err.message}\n${browser.consoleErrors.join('\n')}`) })
-        const room: Room = { relay, firehose, aikyo, ours: [KYOKO.id, tabId], logs: () => [kyoko.output()] }
+        const room: Room = { relay, firehose, aikyo, ours: [KYOKO.id, tabId], logs: () => [headless.output()] }
         await cardsExchanged(room)
         await waitFor(async () => (await presentIds(tab)).includes(AYA.id), 'the tab to know the aikyo companion (its relay vouches for it)', 20_000)
         await converse(room, speed.timeout)

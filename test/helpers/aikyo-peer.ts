@@ -114,12 +114,11 @@ export interface AikyoPeer {
  * `selected` when the line is to it alone; the closing walk (begun after
  * `closeAfter` lines without a person) goes on with each judgement.
  */
-export function defaultJudge (id: string, history: readonly AikyoMessage[], peer: AikyoPeer, walk: { lines: number, stage: number }): AikyoStateBody {
+export function defaultJudge (id: string, history: readonly AikyoMessage[], walk: { lines: number, stage: number }): AikyoStateBody {
   const last = history.at(-1)
   const hash = createHash('md5').update(`${id} ${last?.params.id ?? ''}`).digest()[0]
   const speak = last?.params.from !== id
   const closing = CLOSING[walk.stage]
-  void peer
   return { from: id, state: speak ? 'speak' : 'listen', importance: speak ? 1 + (hash % 10) : 0, selected: last?.params.to.length === 1 && last.params.to[0] === id, closing }
 }
 
@@ -206,7 +205,7 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
     }
   }
 
-  const judge = (id: string): AikyoStateBody => opts.judge?.(id, history, self) ?? defaultJudge(id, history, self, walk)
+  const judge = (id: string): AikyoStateBody => opts.judge?.(id, history, self) ?? defaultJudge(id, history, walk)
   const write = (): { message: string, to: string[], emotion: string } => {
     if (opts.write !== undefined) return opts.write(history, self)
     const last = history.at(-1)

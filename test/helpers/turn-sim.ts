@@ -187,7 +187,6 @@ export class TurnSim {
       const valid = p.to.filter(id => active.includes(id))
       if (valid.length === 0) return
       const hash = BigInt(`0x${createHash('md5').update(JSON.stringify(event.message)).digest('hex')}`)
-      if (process.env.SIMDEBUG !== undefined) console.log("aikyo", node.id, "at", this.now, "line", p.id, "valid", valid.join(","), "leader", valid[Number(hash % BigInt(valid.length))])
       if (valid[Number(hash % BigInt(valid.length))] !== node.id) return
       node.generating = true
       if (node.lines >= this.options.settings.turnLimit) node.closing = Math.min(node.closing + 1, 3)
