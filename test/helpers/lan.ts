@@ -42,6 +42,10 @@ export function createLan (subnet = 77 + lanCount): Lan {
   const prefix = `10.${subnet}.0`
   const holders: ChildProcess[] = []
   run('ip', ['link', 'add', bridge, 'type', 'bridge'])
+  // No IPv6 link-local addresses on the LAN's links: one that becomes valid
+  // a second or two after a link comes up is a network change to Chromium,
+  // which then fails the page loads in flight (ERR_NETWORK_CHANGED).
+  run('ip', ['link', 'set', 'dev', bridge, 'addrgenmode', 'none'])
   run('ip', ['addr', 'add', `${prefix}.1/24`, 'dev', bridge])
   run('ip', ['link', 'set', bridge, 'up'])
 
@@ -61,9 +65,10 @@ export function createLan (subnet = 77 + lanCount): Lan {
       spawnSync('sleep', ['0.02'])
     }
     run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)])
+    run('ip', ['link', 'set', 'dev', veth, 'addrgenmode', 'none'])
     run('ip', ['link', 'set', veth, 'master', bridge, 'up'])
     const inHost = (script: string): void => { run('nsenter', ['-t', String(pid), '-n', 'sh', '-c', script]) }
-    inHost(`ip link set lo up && ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip route add 224.0.0.0/4 dev eth0`)
+    inHost(`ip link set lo up && ip link set dev eth0 addrgenmode none && ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip route add 224.0.0.0/4 dev eth0`)
     return {
       name,
       ip,
