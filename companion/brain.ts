@@ -2,8 +2,9 @@
  * The brain handed to a companion: it judges whether and how much it wants
  * to speak, and writes its next line with the actions that go with it. The
  * turn-taking rules decide WHEN it speaks; the brain only decides WHAT.
- * Two ship: the built-in brain (no model, no network) and the LLM brain
- * (any OpenAI-compatible chat-completions endpoint).
+ * Three kinds ship: the built-in brain (no model, no network), the LLM
+ * brain over any OpenAI-compatible chat-completions endpoint, and the same
+ * model brain thinking with a model file that runs here (`local`).
  */
 import { isCompanionId } from '../protocol/ids.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -60,7 +61,7 @@ export interface WrittenLine {
 }
 
 export interface Brain {
-  readonly kind: 'builtin' | 'llm'
+  readonly kind: 'builtin' | 'llm' | 'local'
   judge: (context: BrainContext, request: JudgeRequest, signal: AbortSignal) => Promise<Judgement>
   write: (context: BrainContext, request: WriteRequest, signal: AbortSignal) => Promise<WrittenLine>
 }

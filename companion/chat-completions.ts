@@ -31,7 +31,7 @@ export interface ChatEndpoint {
 export interface ChatMessage { role: 'system' | 'user' | 'assistant', content: string }
 
 /** An object schema: the one object wanted. */
-type AnswerObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>
+export type AnswerObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>
 
 export interface StructuredRequest<S extends AnswerObjectSchema> {
   messages: ChatMessage[]
@@ -46,6 +46,9 @@ export interface StructuredRequest<S extends AnswerObjectSchema> {
   temperature?: number
   maxTokens?: number
 }
+
+/** Asks a model, wherever it runs, for one object of `request.schema`, checked. */
+export type StructuredCompleter = <S extends AnswerObjectSchema>(request: StructuredRequest<S>, signal: AbortSignal) => Promise<v.InferOutput<S>>
 
 /**
  * The JSON Schema for structured output: the schema's fields, all required,

@@ -8,15 +8,18 @@
  * repairs (`v.fallback`): addressees outside the conversation are dropped,
  * an unknown emotion or gesture falls back to neutral or none, a missing
  * closing stage is none; the text is trimmed to a line.
- * The endpoint's failures come out as `BrainError`s (chat-completions.ts);
- * the companion then listens instead of hanging.
+ * The same brain thinks with a model server (chat-completions.ts) or with a
+ * model that runs here (local-model.ts); either way failures come out as
+ * `BrainError`s and the companion then listens instead of hanging.
  */
 import * as v from 'valibot'
 import { CLOSING_STAGES } from '../protocol/payloads.ts'
 import type { Brain, BrainAction, BrainContext, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
 import { EMOTIONS, GESTURES, defaultAddressees } from './brain.ts'
 import { completeStructured } from './chat-completions.ts'
-import type { ChatEndpoint, ChatMessage } from './chat-completions.ts'
+import type { ChatEndpoint, ChatMessage, StructuredCompleter } from './chat-completions.ts'
+import { LOCAL_TOKEN_BUDGET, completeLocally } from './local-model.ts'
+import type { LocalModel } from './local-model.ts'
 import type { Judgement } from './turn-state.ts'
 
 /** Lines of history the model sees. */
@@ -32,9 +35,15 @@ const JudgementSchema = v.object({
 
 const GESTURE_CHOICES = [...GESTURES, 'none'] as const
 
-/** A line, addressed to some of `addressees` (anyone, when there are none to choose from). */
-const lineSchema = (addressees: string[]) => v.object({
-  text: v.pipe(v.string(), v.regex(/\S/, 'the line is empty')),
+/**
+ * A line, addressed to some of `addressees` (anyone, when there are none to
+ * choose from). `maxChars` bounds the text in the schema itself, for models
+ * whose grammar enforces it (a line too long is otherwise clipped).
+ */
+const lineSchema = (addressees: string[], maxChars?: number) => v.object({
+  text: maxChars === undefined
+    ? v.pipe(v.string(), v.regex(/\S/, 'the line is empty'))
+    : v.pipe(v.string(), v.regex(/\S/, 'the line is empty'), v.maxLength(maxChars)),
   // An id outside the conversation becomes '' and is dropped below.
   to: v.fallback(v.array(addressees.length > 0 ? v.fallback(v.picklist(addressees), '') : v.string()), []),
   emotion: v.fallback(v.picklist(EMOTIONS), 'neutral'),
@@ -106,24 +115,32 @@ function clip (text: string): string {
   return end > MAX_LINE_CHARS / 2 ? cut.slice(0, end + 1) : `${cut.trimEnd()}…`
 }
 
-export function createLlmBrain (endpoint: ChatEndpoint): Brain {
+interface ModelLimits {
+  judgeTokens: number
+  writeTokens: number
+  /** Bound the line's length in the answer's schema. */
+  lineChars?: number
+}
+
+/** The model brain over any way of asking a model. */
+function createModelBrain (kind: 'llm' | 'local', complete: StructuredCompleter, limits: ModelLimits): Brain {
   const judge = async (context: BrainContext, request: JudgeRequest, signal: AbortSignal): Promise<Judgement> =>
-    await completeStructured(endpoint, {
+    await complete({
       name: 'judgement',
       messages: judgeMessages(context, request),
       schema: JudgementSchema,
       temperature: 0.3,
-      maxTokens: 60
+      maxTokens: limits.judgeTokens
     }, signal)
 
   const write = async (context: BrainContext, request: WriteRequest, signal: AbortSignal): Promise<WrittenLine> => {
     const fallback = request.greet === null ? defaultAddressees(context, request.replyTo) : [request.greet, ...defaultAddressees(context, null)]
     const allowed = [...new Set(fallback)]
-    const answer = await completeStructured(endpoint, {
+    const answer = await complete({
       name: 'line',
       messages: writeMessages(context, request, allowed),
-      schema: lineSchema(allowed),
-      maxTokens: 300
+      schema: lineSchema(allowed, limits.lineChars),
+      maxTokens: limits.writeTokens
     }, signal)
     const to = answer.to.filter(id => allowed.includes(id))
     const { emotion, gesture } = answer
@@ -133,7 +150,24 @@ export function createLlmBrain (endpoint: ChatEndpoint): Brain {
     return { text: clip(answer.text), to: to.length > 0 ? to : allowed, emotion, actions }
   }
 
-  return { kind: 'llm', judge, write }
+  return { kind, judge, write }
+}
+
+/** The brain thinking with a model server's chat-completions endpoint. */
+export function createLlmBrain (endpoint: ChatEndpoint): Brain {
+  return createModelBrain('llm', async (request, signal) => await completeStructured(endpoint, request, signal), { judgeTokens: 60, writeTokens: 300 })
+}
+
+/** Characters of a line a model running here may write (its grammar holds it to them). */
+const LOCAL_LINE_CHARS = 400
+
+/** The brain thinking with a model that runs here (in the tab, or in the headless companion). */
+export function createLocalBrain (model: LocalModel): Brain {
+  return createModelBrain('local', async (request, signal) => await completeLocally(model, request, signal), {
+    judgeTokens: LOCAL_TOKEN_BUDGET.judge,
+    writeTokens: LOCAL_TOKEN_BUDGET.write,
+    lineChars: LOCAL_LINE_CHARS
+  })
 }
 
 const CheckSchema = v.object({ ok: v.boolean() })

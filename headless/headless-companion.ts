@@ -6,7 +6,9 @@
  */
 import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import type { Companion } from '../companion/companion.ts'
-import { createLlmBrain } from '../companion/llm-brain.ts'
+import type { Brain } from '../companion/brain.ts'
+import { createLlmBrain, createLocalBrain } from '../companion/llm-brain.ts'
+import type { LocalModel } from '../companion/local-model.ts'
 import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 import { startCompanionPeer } from '../p2p/companion-peer.ts'
@@ -15,6 +17,7 @@ import { connectLanPeers } from '../p2p/lan-peers.ts'
 import type { RoomChannel } from '../p2p/topic-bus.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { createHeadlessNode } from './libp2p-node.ts'
+import { loadModelFile } from './model-file.ts'
 import type { HeadlessNode } from './libp2p-node.ts'
 import type { HeadlessOptions } from './options.ts'
 
@@ -45,6 +48,13 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
 
 async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDeps): Promise<HeadlessCompanion> {
   const log = deps.log ?? ((line: string) => { console.log(line) })
+  // A model file that cannot be used is refused before anything joins the network.
+  let model: LocalModel | undefined
+  if (options.model !== undefined) {
+    const loaded = await loadModelFile(options.model)
+    model = loaded.model
+    log(`! brain: ${model.name} (${(loaded.size / 2 ** 20).toFixed(1)} MiB) loaded in ${loaded.loadMs} ms`)
+  }
   const lifetime = new AbortController()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
   const node = await createHeadlessNode({ privateKey, room: options.room, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
@@ -60,7 +70,9 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   // Companions found by mDNS are linked by the room's directory (at most a few), not by mDNS.
   connectLanPeers(node, options.bootstrap, lifetime.signal, log, { skipCompanions: true })
 
-  const brain = options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
+  const brain: Brain = model !== undefined
+    ? createLocalBrain(model)
+    : options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
   const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
   const peer = await startCompanionPeer(node, joined, { card, brain, settings })
   // Another peer was this companion in the room first (the same card on two hosts): say so, stay quiet.
@@ -111,6 +123,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
         await peer.stop()
         await joined.leave()
         await node.stop()
+        await model?.unload()
       })()
       await closing
     }

@@ -6,6 +6,7 @@
 import { DataDirInUseError } from '../host/data-dir.ts'
 import { exitOnSignals } from '../host/shutdown.ts'
 import { startHeadlessCompanion } from './headless-companion.ts'
+import { ModelFileError } from './model-file.ts'
 import { helpText, parseCommandLine } from './options.ts'
 import type { HeadlessOptions } from './options.ts'
 
@@ -32,7 +33,7 @@ async function main (): Promise<void> {
     ...headless.node.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit')).map((ma, i) => `  ${i === 0 ? 'listening' : '         '}  ${ma.toString()}`),
     `  mdns       ${options.mdns ? 'on' : 'off'}`,
     ...options.bootstrap.map((address, i) => `  ${i === 0 ? 'bootstrap' : '         '}  ${address}`),
-    `  brain      ${options.llm === undefined ? 'built-in' : `${options.llm.model} at ${options.llm.baseUrl}`}`,
+    `  brain      ${options.model !== undefined ? `${options.model}, in this process` : options.llm === undefined ? 'built-in' : `${options.llm.model} at ${options.llm.baseUrl}`}`,
     `  data dir   ${options.dataDir}`
   ].join('\n'))
 
@@ -44,6 +45,6 @@ async function main (): Promise<void> {
 
 main().catch((err: Error) => {
   // A refusal a person can act on is said plainly; anything else is a bug to report.
-  console.error(`companion: ${err instanceof DataDirInUseError ? err.message : err.stack ?? err.message}`)
+  console.error(`companion: ${err instanceof DataDirInUseError || err instanceof ModelFileError ? err.message : err.stack ?? err.message}`)
   process.exit(1)
 })

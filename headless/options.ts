@@ -28,6 +28,8 @@ export interface HeadlessOptions {
   dataDir: string
   /** A language model to think with; the built-in brain when absent. */
   llm?: ChatEndpoint
+  /** A GGUF model file to think with, run in this process (instead of `llm`). */
+  model?: string
   /** Lines before the conversation must close. */
   turnLimit?: number
   /** The room it converses in. */
@@ -45,6 +47,7 @@ const FLAGS: Flags = {
   'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key for --llm-url (prefer the env var: flags show in ps)' },
   'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model to ask --llm-url for' },
   'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: 'how long one model request may take (default 30)' },
+  model: { type: 'string', env: 'KOTOBA_MODEL', arg: 'FILE', help: 'GGUF model file to think with, run in this process: no model server (see docs/companions.md for models that fit)' },
   room: { type: 'string', env: 'KOTOBA_ROOM', arg: 'NAME', help: `the room to converse in (default ${DEFAULT_ROOM}, the room aikyo companions are in)` },
   'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
   help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
@@ -56,7 +59,7 @@ export function helpText (): string {
     '',
     'Runs a companion without a browser: the same companion as the page, over',
     'TCP and mDNS on the LAN (relays, other companions, aikyo nodes) and WebRTC',
-    'to tabs, thinking with the built-in brain or a language model.',
+    'to tabs, thinking with the built-in brain, a model server, or a model file.',
     '',
     'Options (each also read from the environment variable in brackets; flags win):',
     ...flagRows(FLAGS)
@@ -80,6 +83,9 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
   const turnLimit = integer('turn-limit')
   if (turnLimit !== undefined && !isTurnLimit(turnLimit)) throw new TypeError(`--turn-limit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${turnLimit}`)
   const llm = llmEndpoint(read('llm-url') as string | undefined, read('llm-model') as string | undefined, read('llm-key') as string | undefined, timeout === undefined ? undefined : timeout * 1000)
+  const model = read('model') as string | undefined
+  if (model !== undefined && llm !== undefined) throw new TypeError('--model and --llm-url are two brains: choose one')
+  if (model === '') throw new TypeError('--model needs a GGUF file')
   return {
     help: false,
     options: {
@@ -91,6 +97,7 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
       bootstrap,
       dataDir: resolve((read('data-dir') as string | undefined) ?? join('.kotoba', 'companions', card.id)),
       ...(llm === undefined ? {} : { llm }),
+      ...(model === undefined ? {} : { model: resolve(model) }),
       ...(turnLimit === undefined ? {} : { turnLimit })
     }
   }

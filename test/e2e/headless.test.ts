@@ -6,8 +6,6 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +13,7 @@ import type { Page } from 'playwright-core'
 import { messageSend } from '../../protocol/build.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
-import { spawnHeadless } from '../helpers/headless-process.ts'
+import { runHeadlessCommand, spawnHeadless } from '../helpers/headless-process.ts'
 import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import { createLan, lanSkipReason } from '../helpers/lan.ts'
 import type { Lan } from '../helpers/lan.ts'
@@ -28,7 +26,6 @@ import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
 import { waitFor } from '../helpers/wait.ts'
 
-const root = join(import.meta.dirname, '..', '..')
 const skip = networkSkipReason({ browser: true }) || lanSkipReason()
 const CARD = { id: 'companion_kyoko', name: 'Kyoko', personality: 'calm and thoughtful; speaks carefully', story: 'A librarian who reads three books at once.', sample: 'That reminds me of something I read last winter.' }
 
@@ -145,14 +142,7 @@ describe('headless companions that think with a model', { skip: networkSkipReaso
 })
 
 describe('the headless companion command line', () => {
-  const run = async (args: string[]): Promise<{ code: number | null, text: string }> => {
-    const child = spawn(process.execPath, [join(root, 'headless'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    let text = ''
-    child.stdout.on('data', (c: Buffer) => { text += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { text += c.toString() })
-    const [code] = await once(child, 'exit') as [number | null]
-    return { code, text }
-  }
+  const run = runHeadlessCommand
 
   it('explains itself with --help', async () => {
     const { code, text } = await run(['--help'])

@@ -42,3 +42,13 @@ export async function spawnHeadless (args: string[], lanHost?: LanHost): Promise
     }
   }
 }
+
+/** Runs `npm run companion -- ARGS` to its end (for what it refuses): exit code and everything printed. */
+export async function runHeadlessCommand (args: string[]): Promise<{ code: number | null, text: string }> {
+  const child = spawn(process.execPath, [join(root, 'headless'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let text = ''
+  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+  const [code] = await once(child, 'exit') as [number | null]
+  return { code, text }
+}
