@@ -1,21 +1,24 @@
 /**
  * Which brain the tab's companion thinks with, as the person chose it in the
- * page: the built-in brain, or a language model reached through the relay's
+ * page: the built-in brain, a language model reached through the relay's
  * `/api/llm` proxy (the key stays on the relay) or at an endpoint of their
  * own (base URL, model and key kept in this browser's localStorage; the
- * endpoint must allow the page's origin by CORS). One choice per browser:
- * every tab started afterwards uses it.
+ * endpoint must allow the page's origin by CORS), or a model file that runs
+ * in the tab (one the relay lists at `/api/models`, or any URL; see
+ * tab-brain.ts). One choice per browser: every tab started afterwards uses it.
  */
 import * as v from 'valibot'
 import type { Brain } from '../companion/brain.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
 import type { RelayLlm } from '../protocol/relay-api.ts'
+import type { ModelSource } from './model-store.ts'
 
 export const BRAIN_STORAGE_KEY = 'kotoba.brain'
 
 export type BrainChoice =
   | { kind: 'builtin' }
   | { kind: 'llm', via: 'relay' | 'direct', baseUrl: string, model: string, apiKey: string }
+  | { kind: 'tab', model: ModelSource }
 
 
 const ChoiceSchema = v.variant('kind', [
@@ -26,6 +29,15 @@ const ChoiceSchema = v.variant('kind', [
     baseUrl: v.pipe(v.string(), v.maxLength(2000)),
     model: v.pipe(v.string(), v.maxLength(200)),
     apiKey: v.pipe(v.string(), v.maxLength(500))
+  }),
+  v.object({
+    kind: v.literal('tab'),
+    model: v.object({
+      name: v.pipe(v.string(), v.maxLength(300)),
+      url: v.pipe(v.string(), v.maxLength(2000)),
+      sha256: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+      size: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)))
+    })
   })
 ])
 
@@ -79,10 +91,14 @@ function lazyBrain (kind: Brain['kind'], load: () => Promise<Brain>): Brain {
   }
 }
 
-/** The brain for a choice; a choice that cannot be used gives the built-in brain and why. */
+/**
+ * The brain for a choice; a choice that cannot be used gives the built-in
+ * brain and why. A model in the tab is not ready at once (it downloads and
+ * loads: tab-brain.ts): until it is, the built-in brain thinks.
+ */
 export function brainFor (choice: BrainChoice, relayLlm: RelayLlm | null, origin: string, seed: string): { brain: Brain, problem?: string } {
   const builtin = (): Brain => lazyBrain('builtin', async () => (await builtinModule()).createBuiltinBrain({ seed }))
-  if (choice.kind === 'builtin') return { brain: builtin() }
+  if (choice.kind === 'builtin' || choice.kind === 'tab') return { brain: builtin() }
   const resolved = endpointFor(choice, relayLlm, origin)
   if (!resolved.ok) return { brain: builtin(), problem: resolved.message }
   const { endpoint } = resolved
@@ -91,7 +107,7 @@ export function brainFor (choice: BrainChoice, relayLlm: RelayLlm | null, origin
 
 /** Fetches the code of the brain `choice` means ahead of its first thought (a failure shows when it thinks). */
 export function preloadBrain (choice: BrainChoice): void {
-  void (choice.kind === 'builtin' ? builtinModule() : modelClient()).catch(() => {})
+  void (choice.kind === 'llm' ? modelClient() : builtinModule()).catch(() => {})
 }
 
 /** One small request to `endpoint` (the Brain panel's Test): the round trip in ms; throws `BrainError`. */
@@ -102,6 +118,7 @@ export async function checkModelEndpoint (endpoint: ChatEndpoint, signal: AbortS
 /** A short description for the page. */
 export function describeChoice (choice: BrainChoice, relayLlm: RelayLlm | null): string {
   if (choice.kind === 'builtin') return 'built-in brain'
+  if (choice.kind === 'tab') return `model ${choice.model.name}, in this tab`
   if (choice.via === 'relay') return `language model via the relay${relayLlm?.model != null ? ` (${relayLlm.model})` : choice.model !== '' ? ` (${choice.model})` : ''}`
   return `language model ${choice.model} at ${choice.baseUrl}`
 }

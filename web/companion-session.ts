@@ -13,7 +13,8 @@ import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
 import type { Action, Query, QueryResult } from '../protocol/payloads.ts'
-import { brainFor, checkModelEndpoint, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
+import type { LocalModel } from '../companion/local-model.ts'
+import { BUILTIN, brainFor, checkModelEndpoint, describeChoice, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
@@ -31,8 +32,14 @@ export interface CompanionSession {
   rename: (name: string) => { ok: true } | { ok: false, message: string }
   /** Lines before the conversation must close (kept for this browser). */
   setTurnLimit: (limit: number) => { ok: true } | { ok: false, message: string }
-  /** Switches brain (and remembers the choice for this browser). */
+  /**
+   * Switches brain (and remembers the choice for this browser). A model in
+   * the tab switches once it is ready (`state.modelJob` follows it); the
+   * previous brain thinks meanwhile and stays if it fails.
+   */
   setBrain: (choice: BrainChoice) => { ok: true } | { ok: false, message: string }
+  /** Stops getting the model ready (download or load); the previous brain stays. */
+  cancelModel: () => void
   /** One small request to the choice's endpoint: its round trip, or what went wrong. */
   testBrain: (choice: BrainChoice) => Promise<{ ok: true, ms: number } | { ok: false, message: string }>
   stop: () => Promise<void>
@@ -62,8 +69,10 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   // Earlier lines shown before we knew who we are: mark ours.
   state.timeline = state.timeline.map(l => l.own || (l.from !== card.id && l.from !== person.id) ? l : { ...l, own: true })
   state.relayLlm = network.relay.llm
-  state.brain = loadBrainChoice(place.storage)
-  const first = brainFor(state.brain, network.relay.llm, place.origin, card.id)
+  const saved = loadBrainChoice(place.storage)
+  // A model in the tab thinks once it is ready; the built-in brain until then.
+  state.brain = saved.kind === 'tab' ? BUILTIN : saved
+  const first = brainFor(saved, network.relay.llm, place.origin, card.id)
   if (first.problem !== undefined) state.brainError = `using the built-in brain: ${first.problem}`
   const bus = network.joined.channel
   const peer = await startCompanionPeer(network.node, network.joined, { card, brain: first.brain, settings })
@@ -137,6 +146,52 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     }
   })
 
+  // A model running in this tab: the one thinking now, and the one being readied.
+  let tabModel: LocalModel | undefined
+  let readying: AbortController | undefined
+  const useBrain = (brain: Parameters<Companion['setBrain']>[0], choice: BrainChoice, model?: LocalModel): void => {
+    companion.setBrain(brain)
+    const previous = tabModel
+    tabModel = model
+    if (previous !== model) void previous?.unload()
+    saveBrainChoice(place.storage, choice)
+    state.brain = choice
+    state.brainError = ''
+  }
+  const readyTabModel = async (choice: Extract<BrainChoice, { kind: 'tab' }>): Promise<void> => {
+    readying?.abort()
+    const job = new AbortController()
+    readying = job
+    const { name } = choice.model
+    const view = (phase: NonNullable<CompanionState['modelJob']>['phase'], loaded: number, total: number | null, message = ''): void => {
+      if (readying === job) state.modelJob = { name, phase, loaded, total, message }
+    }
+    view('checking', 0, choice.model.size ?? null)
+    try {
+      const { prepareTabBrain } = await import('./tab-brain.ts')
+      const ready = await prepareTabBrain(choice.model, (p) => { view(p.phase, p.loaded, p.total) }, job.signal)
+      if (readying !== job) { await ready.model.unload(); return }
+      readying = undefined
+      useBrain(ready.brain, choice, ready.model)
+      const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
+      const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
+      state.modelJob = { name, phase: 'ready', loaded: ready.obtained.size, total: ready.obtained.size, message: `${name}: ${how}, loaded in ${ready.loadMs} ms on ${ready.threads} thread${ready.threads === 1 ? '' : 's'}${kept}` }
+    } catch (err) {
+      if (readying !== job) return
+      readying = undefined
+      const cancelled = (err as { cancelled?: boolean }).cancelled === true
+      const current = state.modelJob
+      state.modelJob = {
+        name,
+        phase: cancelled ? 'cancelled' : 'failed',
+        loaded: current?.loaded ?? 0,
+        total: current?.total ?? null,
+        message: `${(err as Error).message}; still thinking with the ${describeChoice(state.brain, network.relay.llm)}`
+      }
+    }
+  }
+  if (saved.kind === 'tab') void readyTabModel(saved)
+
   return {
     companion,
     say: async (text, to) => {
@@ -173,16 +228,22 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       return { ok: true }
     },
     setBrain: (choice) => {
+      if (choice.kind === 'tab') {
+        if (choice.model.url.trim() === '') return { ok: false, message: 'choose a model the relay offers, or give the URL of a GGUF file' }
+        void readyTabModel(choice)
+        return { ok: true }
+      }
       const chosen = brainFor(choice, network.relay.llm, place.origin, card.id)
       if (chosen.problem !== undefined) return { ok: false, message: chosen.problem }
-      companion.setBrain(chosen.brain)
-      saveBrainChoice(place.storage, choice)
-      state.brain = choice
-      state.brainError = ''
+      readying?.abort()
+      readying = undefined
+      if (state.modelJob !== null && !['ready', 'failed', 'cancelled'].includes(state.modelJob.phase)) state.modelJob = null
+      useBrain(chosen.brain, choice)
       return { ok: true }
     },
+    cancelModel: () => { readying?.abort() },
     testBrain: async (choice) => {
-      if (choice.kind === 'builtin') return { ok: true, ms: 0 }
+      if (choice.kind !== 'llm') return { ok: true, ms: 0 }
       const resolved = endpointFor(choice, network.relay.llm, place.origin)
       if (!resolved.ok) return resolved
       try {
@@ -193,7 +254,9 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     },
     stop: async () => {
       unsubscribe()
+      readying?.abort()
       await peer.stop()
+      await tabModel?.unload()
     }
   }
 }

@@ -9,6 +9,7 @@ import type { CompanionCard } from '../protocol/payloads.ts'
 import { BUILTIN } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import type { RelayLlm } from '../protocol/relay-api.ts'
+import type { TabBrainPhase } from './tab-brain.ts'
 
 export interface TimelineLine {
   id: string
@@ -30,6 +31,19 @@ export interface Present { peerId: string, card: CompanionCard }
 export interface LastAction { name: string, detail: string, time: number }
 
 export interface TurnView { votes: Vote[], speaker: string | null, by: string }
+
+/**
+ * Getting a model ready to think in this tab: where it is (checking,
+ * downloading, storing, loading), bytes so far, and how it ended (ready,
+ * failed, cancelled) with a message for the person.
+ */
+export interface ModelJobView {
+  name: string
+  phase: TabBrainPhase | 'ready' | 'failed' | 'cancelled'
+  loaded: number
+  total: number | null
+  message: string
+}
 
 /** Lines kept on the page. */
 export const TIMELINE_LIMIT = 200
@@ -54,6 +68,8 @@ export class CompanionState {
   /** The brain the person chose, and what the relay offers. */
   brain = $state.raw<BrainChoice>(BUILTIN)
   relayLlm = $state.raw<RelayLlm | null>(null)
+  /** The model being readied for this tab, or the last one's outcome (null: none). */
+  modelJob = $state.raw<ModelJobView | null>(null)
   sound = $state(false)
   personId = $state('')
   personName = $state('You')

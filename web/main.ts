@@ -33,6 +33,7 @@ const actions = {
   edit: (edit: Parameters<CompanionSession['edit']>[0]) => session?.edit(edit) ?? { ok: false as const, message: 'still starting' },
   setBrain: (choice: BrainChoice) => session?.setBrain(choice) ?? { ok: false as const, message: 'still starting' },
   testBrain: async (choice: BrainChoice) => await session?.testBrain(choice) ?? { ok: false as const, message: 'still starting' },
+  cancelModel: () => { session?.cancelModel() },
   rename: (name: string) => session?.rename(name) ?? { ok: false as const, message: 'still starting' },
   setTurnLimit: (limit: number) => session?.setTurnLimit(limit) ?? { ok: false as const, message: 'still starting' },
   /** STUN/TURN servers take effect at the next load (the node is configured at start). */

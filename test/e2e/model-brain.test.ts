@@ -1,16 +1,27 @@
 /**
  * Companions that think with a model file, no model server: the tiny GGUF
  * model the suite writes itself (test/helpers/tiny-gguf.ts), run by
- * llama.cpp in WebAssembly. A headless companion started with `--model`
- * converses with a built-in companion the relay runs: it answers when named,
- * one speaker per line, every line parses and answers the line before it.
+ * llama.cpp in WebAssembly.
+ * - In real Chromium against a real relay (`--models DIR`): the model is
+ *   listed, downloaded with progress, checked, kept, and found again after
+ *   a reload and in another tab without a second request; the in-tab
+ *   companion converses with a built-in tab; each failure (404, not GGUF,
+ *   sha256 mismatch, no memory, no storage, cancel) says so and the brain
+ *   before stays.
+ * - A headless companion started with `--model` converses with a built-in
+ *   companion the relay runs.
+ * Either way: it answers when named, one speaker per line, every line parses
+ * and answers the line before it.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Page } from 'playwright-core'
 import { messageSend } from '../../protocol/build.ts'
+import { launchBrowser, openPanel } from '../helpers/browser.ts'
+import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { runHeadlessCommand, spawnHeadless } from '../helpers/headless-process.ts'
@@ -56,6 +67,172 @@ function assertOneSpeakerPerLine (said: Line[], speakers: string[]): void {
   }
 }
 
+/** Waits for a room to be quiet for `quietMs` (greetings and what followed are over). */
+async function quiet (firehose: FirehoseClient, quietMs: number): Promise<void> {
+  let frames = -1
+  let quietAt = Date.now()
+  await waitFor(() => {
+    if (firehose.frames.length !== frames) { frames = firehose.frames.length; quietAt = Date.now() }
+    return Date.now() - quietAt > quietMs
+  }, 'the room to be quiet', 60_000)
+}
+
+describe('a companion that thinks in the tab', { skip: networkSkipReason({ browser: true }) }, () => {
+  let dir: string
+  let relay: RelayProcess
+  let browser: Browser
+  let aya: Page
+  let ren: Page
+  let ayaId: string
+  let firehose: FirehoseClient
+  const tiny = tinyGguf(1)
+  /** Requests for model files, per page. */
+  const modelRequests = new Map<Page, string[]>()
+  const watchModelRequests = (page: Page): void => {
+    modelRequests.set(page, [])
+    page.on('request', request => { if (request.url().includes('/models/')) modelRequests.get(page)!.push(request.url()) })
+  }
+  const job = (page: Page): ReturnType<Page['getByTestId']> => page.getByTestId('model-job')
+  const phase = async (page: Page): Promise<string | null> => await job(page).getAttribute('data-phase').catch(() => null)
+  const brainNow = async (page: Page): Promise<string | null> => await page.getByTestId('brain-current').textContent()
+  /** Chooses "In this tab" with the listed model `name` (or a URL) and clicks "Use this brain". */
+  const choose = async (page: Page, model: { name: string } | { url: string }): Promise<void> => {
+    await openPanel(page, 'brain-panel')
+    await page.getByTestId('brain-tab').check()
+    await waitFor(async () => await page.getByTestId('tab-model-url-choice').count() === 1, 'the model list')
+    if ('name' in model) await page.locator(`[data-testid="tab-model"][value="${model.name}"]`).check()
+    else {
+      await page.getByTestId('tab-model-url-choice').check()
+      await page.getByTestId('tab-model-url').fill(model.url)
+    }
+    await page.getByTestId('brain-save').click()
+  }
+  /** Chooses, waits for the outcome, and returns its message. */
+  const chooseAndWait = async (page: Page, model: { name: string } | { url: string }, outcome: 'ready' | 'failed' | 'cancelled'): Promise<string> => {
+    await choose(page, model)
+    await waitFor(async () => ['ready', 'failed', 'cancelled'].includes(await phase(page) ?? ''), 'the model to be ready or to fail', 60_000)
+    const message = (await page.getByTestId('model-message').textContent())!
+    assert.equal(await phase(page), outcome, message)
+    return message
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kotoba-tab-model-'))
+    await mkdir(join(dir, 'models'))
+    await writeFile(join(dir, 'models', 'tiny.gguf'), tiny.bytes)
+    await writeFile(join(dir, 'models', 'other.gguf'), tinyGguf(2).bytes)
+    relay = await spawnRelay({ dataDir: join(dir, 'relay'), args: ['--models', join(dir, 'models')] })
+    await waitFor(async () => (await (await fetch(new URL('/api/models', relay.httpUrl))).json() as { models: unknown[] }).models.length === 2, 'the relay to list its models')
+    browser = await launchBrowser()
+    // Ren first, while this browser has no choice saved: the built-in brain.
+    ren = await browser.open(`${relay.httpUrl}?companion=ren&turn-limit=4&pace=100&vote-window=1500`)
+    aya = await browser.open(`${relay.httpUrl}?companion=aya&turn-limit=4&pace=100&vote-window=1500`)
+    watchModelRequests(aya)
+    ayaId = (await aya.getByTestId('companion-id').textContent({ timeout: 15_000 }))!
+    await waitFor(async () => await aya.getByTestId('present-companion').count() === 1, 'the tabs to see each other', 20_000)
+    firehose = await openFirehose(relay.firehoseUrl)
+  })
+
+  after(async () => {
+    await firehose?.close()
+    await browser?.close()
+    await relay?.kill()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('lists the relay\'s models; the chosen one downloads with progress, is checked, kept, and thinks', async () => {
+    // Every state the progress passes through, as the page shows it.
+    await openPanel(aya, 'brain-panel')
+    await aya.evaluate(() => {
+      const seen: string[] = []
+      ;(window as unknown as { modelJobSeen: string[] }).modelJobSeen = seen
+      new MutationObserver(() => {
+        const el = document.querySelector('[data-testid="model-job"]')
+        const text = document.querySelector('[data-testid="model-progress-text"]')?.textContent ?? ''
+        if (el !== null) seen.push(`${el.getAttribute('data-phase')} ${el.getAttribute('data-loaded')}/${el.getAttribute('data-total')} ${text}`)
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true })
+    })
+    await aya.getByTestId('brain-tab').check()
+    await waitFor(async () => await aya.getByTestId('tab-model').count() === 2, 'both models listed')
+    assert.deepEqual(await aya.getByTestId('tab-model').evaluateAll(els => els.map(el => el.parentElement!.textContent!.trim())), ['other.gguf (0.5 MB)', 'tiny.gguf (0.5 MB)'])
+    const message = await chooseAndWait(aya, { name: 'tiny.gguf' }, 'ready')
+    assert.match(message, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on \d threads?$/)
+    assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+    assert.equal(modelRequests.get(aya)!.filter(url => url.endsWith('/models/tiny.gguf')).length, 1)
+    const seen = await aya.evaluate(() => (window as unknown as { modelJobSeen: string[] }).modelJobSeen)
+    const downloading = seen.filter(s => s.startsWith('downloading '))
+    assert.ok(downloading.some(s => s.includes(`/${tiny.bytes.length} `) && /of 0\.5 MB \(\d+%\)/.test(s)), `bytes and percent shown while downloading:\n${seen.join('\n')}`)
+    assert.ok(seen.some(s => s.startsWith('loading ')), `then loading:\n${seen.join('\n')}`)
+  })
+
+  it('converses with a built-in tab: one speaker per line, every line parses', async () => {
+    await quiet(firehose, 3000)
+    const said = await askAndListen(firehose, { id: ayaId, name: 'Aya' }, 'Aya, what would you like to talk about?', 4000)
+    const renId = (await ren.getByTestId('companion-id').textContent())!
+    assertOneSpeakerPerLine(said, [ayaId, renId])
+    assert.ok(said.filter(l => l.from === ayaId).every(l => l.message.length <= 400))
+    assert.equal(await aya.getByTestId('brain-error').count(), 0)
+    assert.deepEqual(browser.consoleErrors, [])
+  })
+
+  it('a reload, and another tab of this browser, use the stored copy: no second download', async () => {
+    modelRequests.get(aya)!.length = 0
+    await aya.reload()
+    await openPanel(aya, 'brain-panel')
+    await waitFor(async () => await phase(aya) === 'ready', 'the stored model to load', 30_000)
+    assert.match((await aya.getByTestId('model-message').textContent())!, /^tiny\.gguf: found in this browser's storage, loaded in \d+ ms/)
+    assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+    const third = await browser.open(`${relay.httpUrl}?companion=kyoko`)
+    watchModelRequests(third)
+    await openPanel(third, 'brain-panel')
+    await waitFor(async () => await phase(third) === 'ready', 'the stored model to load in another tab', 30_000)
+    assert.match((await third.getByTestId('model-message').textContent())!, /found in this browser's storage/)
+    await third.close()
+    assert.deepEqual(modelRequests.get(aya), [], 'the reload fetched no model')
+    assert.deepEqual(modelRequests.get(third), [], 'the other tab fetched no model')
+  })
+
+  it('each failure says what went wrong, and the brain before stays', async () => {
+    const still = /; still thinking with the model tiny\.gguf, in this tab$/
+    let message = await chooseAndWait(aya, { url: new URL('/models/missing.gguf', relay.httpUrl).toString() }, 'failed')
+    assert.match(message, /^missing\.gguf is not there: \S+ answered HTTP 404/)
+    assert.match(message, still)
+    message = await chooseAndWait(aya, { url: new URL('/index.html', relay.httpUrl).toString() }, 'failed')
+    assert.match(message, /^index\.html is not a GGUF model file/)
+    // The file changed on the relay after it was listed: what arrives is not what was listed.
+    await writeFile(join(dir, 'models', 'other.gguf'), tinyGguf(4).bytes)
+    message = await chooseAndWait(aya, { name: 'other.gguf' }, 'failed')
+    assert.match(message, /^other\.gguf does not match its sha256 \(expected [0-9a-f]{12}…, got [0-9a-f]{12}…\): the file is corrupt or was changed, and was not kept/)
+    assert.match(message, still)
+    // A device with little memory, then a browser with little storage.
+    await aya.evaluate(() => { Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 0.05, configurable: true }) })
+    message = await chooseAndWait(aya, { name: 'other.gguf' }, 'failed')
+    assert.match(message, /^not enough memory for other\.gguf: it needs about \d+ MB and this device has 0\.05 GB; choose a smaller model/)
+    await aya.evaluate(() => {
+      Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 8, configurable: true })
+      navigator.storage.estimate = async () => ({ quota: 100_000, usage: 40_000 })
+    })
+    message = await chooseAndWait(aya, { name: 'other.gguf' }, 'failed')
+    assert.match(message, /^not enough storage in this browser for other\.gguf: it needs 0\.5 MB and 0\.1 MB are free/)
+    assert.match(message, still)
+    assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+  })
+
+  it('a download can be cancelled; the brain before stays', async () => {
+    await aya.evaluate(() => { delete (navigator.storage as { estimate?: unknown }).estimate })
+    // The relay answers this one never: it stays downloading until cancelled.
+    await aya.route('**/models/other.gguf', () => {})
+    await choose(aya, { name: 'other.gguf' })
+    await waitFor(async () => ['checking', 'downloading'].includes(await phase(aya) ?? ''), 'the download to start')
+    assert.match((await aya.getByTestId('model-progress-text').textContent())!, /^0\.0 MB of 0\.5 MB \(0%\)$/)
+    await aya.getByTestId('model-cancel').click()
+    await waitFor(async () => await phase(aya) === 'cancelled', 'the download to stop')
+    assert.match((await aya.getByTestId('model-message').textContent())!, /^the download of other\.gguf was cancelled; still thinking with the model tiny\.gguf, in this tab$/)
+    await aya.unroute('**/models/other.gguf')
+    assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+  })
+})
+
 describe('a headless companion thinking with a model file (--model)', { skip: networkSkipReason() }, () => {
   let dir: string
   let relay: RelayProcess
@@ -87,13 +264,7 @@ describe('a headless companion thinking with a model file (--model)', { skip: ne
 
   it('converses with a built-in companion: one speaker per line, every line parses', async () => {
     await waitFor(() => /\+ Kyoko \(companion_kyoko\) is here/.test(headless.output()), 'Ren to hold Kyoko\'s card', 20_000)
-    // The greetings are over before the question.
-    let frames = -1
-    let quietAt = Date.now()
-    await waitFor(() => {
-      if (firehose.frames.length !== frames) { frames = firehose.frames.length; quietAt = Date.now() }
-      return Date.now() - quietAt > 3000
-    }, 'the room to be quiet', 60_000)
+    await quiet(firehose, 3000)
     const said = await askAndListen(firehose, REN, 'Ren, what are you baking today?', 4000)
     assertOneSpeakerPerLine(said, [REN.id, KYOKO.id])
     const rens = said.filter(l => l.from === REN.id)

@@ -25,6 +25,17 @@ describe('brain choice', () => {
     assert.deepEqual(loadBrainChoice(storage), choice)
   })
 
+  it('keeps a model in the tab across loads; the built-in brain thinks until it is ready', () => {
+    const storage = memory()
+    const choice: BrainChoice = { kind: 'tab', model: { name: 'tiny.gguf', url: `${ORIGIN}/models/tiny.gguf`, sha256: 'a'.repeat(64), size: 470_000 } }
+    saveBrainChoice(storage, choice)
+    assert.deepEqual(loadBrainChoice(storage), choice)
+    assert.equal(describeChoice(choice, null), 'model tiny.gguf, in this tab')
+    assert.equal(brainFor(choice, null, ORIGIN, 'seed').brain.kind, 'builtin')
+    // A stored sha256 that is not one is not trusted.
+    assert.deepEqual(loadBrainChoice(memory(JSON.stringify({ kind: 'tab', model: { name: 'x', url: 'http://h/x', sha256: 'nope' } }))), { kind: 'builtin' })
+  })
+
   it('resolves the relay proxy against the page origin, and refuses it when the relay has none', () => {
     const via = { kind: 'llm', via: 'relay', baseUrl: '', model: '', apiKey: '' } as const
     assert.deepEqual(endpointFor(via, relayLlm, ORIGIN), { ok: true, endpoint: { baseUrl: `${ORIGIN}/api/llm`, model: '' } })
