@@ -45,6 +45,14 @@ export interface LocalModel {
   unload: () => Promise<void>
 }
 
+/** wllama's logger: its chatter (model metadata, each step of loading) dropped, warnings and errors kept. */
+export const ENGINE_LOGGER = {
+  debug: () => {},
+  log: () => {},
+  warn: (...args: unknown[]) => { console.warn('model engine:', ...args) },
+  error: (...args: unknown[]) => { console.error('model engine:', ...args) }
+}
+
 /** Longest one request may take, waiting in the queue included. */
 export const LOCAL_ANSWER_TIMEOUT_MS = 60_000
 

@@ -12,7 +12,7 @@ import { basename } from 'node:path'
 import { freemem } from 'node:os'
 import type { StorageBackend } from '@wllama/wllama/esm/storage/index.js'
 import type { LocalModel } from '../companion/local-model.ts'
-import { wllamaModel } from '../companion/local-model.ts'
+import { ENGINE_LOGGER, wllamaModel } from '../companion/local-model.ts'
 import { installWebWorker } from './web-worker.ts'
 
 export interface LoadedModelFile {
@@ -78,7 +78,7 @@ export async function loadModelFile (path: string, options: ModelFileOptions = {
   installWebWorker()
   const { Wllama, CacheManager } = await import('@wllama/wllama/esm/index.js')
   const wasm = createRequire(import.meta.url).resolve('@wllama/wllama/esm/wasm/wllama.wasm')
-  const engine = new Wllama({ default: wasm }, { suppressNativeLog: true, cacheManager: new CacheManager([NO_STORAGE]) })
+  const engine = new Wllama({ default: wasm }, { suppressNativeLog: true, logger: ENGINE_LOGGER, cacheManager: new CacheManager([NO_STORAGE]) })
   engine.setCompat(null)
   const started = Date.now()
   try {

@@ -40,6 +40,8 @@ export interface CompanionSession {
   setBrain: (choice: BrainChoice) => { ok: true } | { ok: false, message: string }
   /** Stops getting the model ready (download or load); the previous brain stays. */
   cancelModel: () => void
+  /** The model thinking in this tab now, if one is. */
+  tabModel: () => LocalModel | undefined
   /** One small request to the choice's endpoint: its round trip, or what went wrong. */
   testBrain: (choice: BrainChoice) => Promise<{ ok: true, ms: number } | { ok: false, message: string }>
   stop: () => Promise<void>
@@ -242,6 +244,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       return { ok: true }
     },
     cancelModel: () => { readying?.abort() },
+    tabModel: () => tabModel,
     testBrain: async (choice) => {
       if (choice.kind !== 'llm') return { ok: true, ms: 0 }
       const resolved = endpointFor(choice, network.relay.llm, place.origin)

@@ -6,6 +6,7 @@
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionSession } from './companion-session.ts'
 import type { RoomChannel } from '../p2p/topic-bus.ts'
+import type { LocalModel } from '../companion/local-model.ts'
 
 export interface TestHooks {
   peerId: string
@@ -19,6 +20,8 @@ export interface TestHooks {
   contextLines: () => string[]
   /** The room's peers its directory knows, and those it holds a direct link to. */
   room: () => { known: string[], linked: string[] }
+  /** The model thinking in this tab, if one is (the brain benchmark asks it directly). */
+  tabModel: () => LocalModel | undefined
 }
 
 declare global {
@@ -33,6 +36,7 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
     onPayload: network.joined.channel.onPayload,
     companionId: session?.companion.card.id,
     contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? [],
-    room: () => ({ known: network.joined.directory.peers(), linked: network.joined.links.linked() })
+    room: () => ({ known: network.joined.directory.peers(), linked: network.joined.links.linked() }),
+    tabModel: () => session?.tabModel()
   }
 }
