@@ -56,6 +56,15 @@ export const ENGINE_LOGGER = {
 /** Longest one request may take, waiting in the queue included. */
 export const LOCAL_ANSWER_TIMEOUT_MS = 60_000
 
+/**
+ * Throws when `loadModel` resolved but llama.cpp read no model (wllama does
+ * not say so itself: a file that is GGUF by its first bytes only "loads").
+ */
+export function checkLoaded (engine: Wllama): void {
+  const info = engine.getLoadedContextInfo() as ReturnType<Wllama['getLoadedContextInfo']> & { success?: boolean }
+  if (info.success === false || !(info.n_vocab > 0) || !(info.n_layer > 0)) throw new Error('llama.cpp could not read a model from it (a damaged or unsupported GGUF file)')
+}
+
 /** Wraps a loaded wllama engine. */
 export function wllamaModel (engine: Wllama, name: string, timeoutMs = LOCAL_ANSWER_TIMEOUT_MS): LocalModel {
   let queue: Promise<unknown> = Promise.resolve()

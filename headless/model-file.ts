@@ -12,7 +12,7 @@ import { basename } from 'node:path'
 import { freemem } from 'node:os'
 import type { StorageBackend } from '@wllama/wllama/esm/storage/index.js'
 import type { LocalModel } from '../companion/local-model.ts'
-import { ENGINE_LOGGER, wllamaModel } from '../companion/local-model.ts'
+import { ENGINE_LOGGER, checkLoaded, wllamaModel } from '../companion/local-model.ts'
 import { installWebWorker } from './web-worker.ts'
 
 export interface LoadedModelFile {
@@ -84,6 +84,7 @@ export async function loadModelFile (path: string, options: ModelFileOptions = {
   try {
     const blob = await openAsBlob(path)
     await engine.loadModel([blob], { n_ctx: options.contextTokens ?? 4096, n_threads: 1 })
+    checkLoaded(engine)
   } catch (err) {
     await engine.exit().catch(() => {})
     throw new ModelFileError(`--model ${path} could not be loaded: ${(err as Error).message ?? String(err)}`)

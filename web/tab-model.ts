@@ -10,7 +10,7 @@
 import { Wllama } from '@wllama/wllama/esm/index.js'
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import type { LocalModel } from '../companion/local-model.ts'
-import { ENGINE_LOGGER, wllamaModel } from '../companion/local-model.ts'
+import { ENGINE_LOGGER, checkLoaded, wllamaModel } from '../companion/local-model.ts'
 
 /** What this browser lacks to run the engine ('' when it has it all). */
 export function engineSupportProblem (): string {
@@ -40,6 +40,7 @@ export async function loadTabModel (file: Blob, name: string): Promise<{ model: 
   const started = performance.now()
   try {
     await engine.loadModel([file], { n_ctx: 4096 })
+    checkLoaded(engine)
   } catch (err) {
     await engine.exit().catch(() => {})
     const message = (err as Error).message ?? String(err)

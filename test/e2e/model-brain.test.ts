@@ -121,8 +121,10 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     await mkdir(join(dir, 'models'))
     await writeFile(join(dir, 'models', 'tiny.gguf'), tiny.bytes)
     await writeFile(join(dir, 'models', 'other.gguf'), tinyGguf(2).bytes)
+    // GGUF by its first bytes, and nothing after them.
+    await writeFile(join(dir, 'models', 'broken.gguf'), Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(60, 7)]))
     relay = await spawnRelay({ dataDir: join(dir, 'relay'), args: ['--models', join(dir, 'models')] })
-    await waitFor(async () => (await (await fetch(new URL('/api/models', relay.httpUrl))).json() as { models: unknown[] }).models.length === 2, 'the relay to list its models')
+    await waitFor(async () => (await (await fetch(new URL('/api/models', relay.httpUrl))).json() as { models: unknown[] }).models.length === 3, 'the relay to list its models')
     browser = await launchBrowser()
     // Ren first, while this browser has no choice saved: the built-in brain.
     ren = await browser.open(`${relay.httpUrl}?companion=ren&turn-limit=4&pace=100&vote-window=1500`)
@@ -153,10 +155,14 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
       }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true })
     })
     await aya.getByTestId('brain-tab').check()
-    await waitFor(async () => await aya.getByTestId('tab-model').count() === 2, 'both models listed')
-    assert.deepEqual(await aya.getByTestId('tab-model').evaluateAll(els => els.map(el => el.parentElement!.textContent!.trim())), ['other.gguf (0.5 MB)', 'tiny.gguf (0.5 MB)'])
+    await waitFor(async () => await aya.getByTestId('tab-model').count() === 3, 'the models listed')
+    assert.deepEqual(await aya.getByTestId('tab-model').evaluateAll(els => els.map(el => el.parentElement!.textContent!.trim())), ['broken.gguf (0.0 MB)', 'other.gguf (0.5 MB)', 'tiny.gguf (0.5 MB)'])
+    // A page at localhost is cross-origin isolated: the engine runs on threads (half the
+    // cores it is told of; this machine has two, so it is told of four).
+    assert.equal(await aya.evaluate(() => crossOriginIsolated), true)
+    await aya.evaluate(() => { Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4, configurable: true }) })
     const message = await chooseAndWait(aya, { name: 'tiny.gguf' }, 'ready')
-    assert.match(message, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on \d threads?$/)
+    assert.match(message, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 2 threads$/)
     assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
     assert.equal(modelRequests.get(aya)!.filter(url => url.endsWith('/models/tiny.gguf')).length, 1)
     const seen = await aya.evaluate(() => (window as unknown as { modelJobSeen: string[] }).modelJobSeen)
@@ -199,6 +205,10 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     assert.match(message, still)
     message = await chooseAndWait(aya, { url: new URL('/index.html', relay.httpUrl).toString() }, 'failed')
     assert.match(message, /^index\.html is not a GGUF model file/)
+    // Downloaded and checked, but the engine cannot read it.
+    message = await chooseAndWait(aya, { name: 'broken.gguf' }, 'failed')
+    assert.match(message, /^could not load broken\.gguf: /)
+    assert.match(message, still)
     // The file changed on the relay after it was listed: what arrives is not what was listed.
     await writeFile(join(dir, 'models', 'other.gguf'), tinyGguf(4).bytes)
     message = await chooseAndWait(aya, { name: 'other.gguf' }, 'failed')
@@ -277,7 +287,7 @@ describe('a headless companion thinking with a model file (--model)', { skip: ne
 describe('the headless companion refuses a model file it cannot use', () => {
   const run = runHeadlessCommand
 
-  it('a missing file, a file that is not GGUF, and two brains at once each get a clear message', async () => {
+  it('a missing file, a file that is not GGUF, a damaged one, and two brains at once each get a clear message', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kotoba-model-bad-'))
     try {
       await writeFile(join(dir, 'ren.json'), JSON.stringify(REN))
@@ -290,6 +300,10 @@ describe('the headless companion refuses a model file it cannot use', () => {
       result = await run([...common, '--model', join(dir, 'notes.gguf')])
       assert.equal(result.code, 1)
       assert.match(result.text, /is not a GGUF model file/)
+      await writeFile(join(dir, 'broken.gguf'), Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(60, 7)]))
+      result = await run([...common, '--model', join(dir, 'broken.gguf')])
+      assert.equal(result.code, 1)
+      assert.match(result.text, /--model \S+broken\.gguf could not be loaded: llama\.cpp could not read a model from it/)
       result = await run([...common, '--model', join(dir, 'notes.gguf'), '--llm-url', 'http://127.0.0.1:9/v1', '--llm-model', 'm'])
       assert.equal(result.code, 2)
       assert.match(result.text, /--model and --llm-url are two brains: choose one/)
