@@ -21,7 +21,7 @@ import type { LocalModel, LocalRequest } from '../companion/local-model.ts'
 import { loadModelFile } from '../headless/model-file.ts'
 import { messageSend } from '../protocol/build.ts'
 import { launchBrowser, openPanel } from '../test/helpers/browser.ts'
-import { openFirehose } from '../test/helpers/firehose-client.ts'
+import { openFirehose, quietFor } from '../test/helpers/firehose-client.ts'
 import type { FirehoseClient } from '../test/helpers/firehose-client.ts'
 import { spawnHeadless } from '../test/helpers/headless-process.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
@@ -76,20 +76,11 @@ async function generateInTab (page: Page): Promise<{ runs: Generation[], longest
   }, { request: REQUEST, count: ANSWERS })
 }
 
-async function quiet (firehose: FirehoseClient, quietMs: number): Promise<void> {
-  let frames = -1
-  let quietAt = Date.now()
-  await waitFor(() => {
-    if (firehose.frames.length !== frames) { frames = firehose.frames.length; quietAt = Date.now() }
-    return Date.now() - quietAt > quietMs
-  }, 'the room to be quiet', 180_000)
-}
-
 /** Time from a person's line naming `card` to `card`'s answer to it, REPLIES times, each in a quiet room. */
 async function replyTimes (firehose: FirehoseClient, card: { id: string, name: string }): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < REPLIES; i++) {
-    await quiet(firehose, 2500)
+    await quietFor(firehose, 2500, 180_000)
     const hello = messageSend({ from: 'user_bench', to: [card.id], message: `${card.name}, what is on your mind today?` })
     const sent = now()
     firehose.send({ topic: 'messages', body: hello })

@@ -13,6 +13,7 @@
  * grammar), so each one parses; it is still checked.
  */
 import type { Wllama } from '@wllama/wllama/esm/index.js'
+import type { StorageBackend } from '@wllama/wllama/esm/storage/index.js'
 import * as v from 'valibot'
 import { BrainError } from './brain.ts'
 import { answerJsonSchema, extractJsonObject } from './chat-completions.ts'
@@ -51,6 +52,21 @@ export const ENGINE_LOGGER = {
   log: () => {},
   warn: (...args: unknown[]) => { console.warn('model engine:', ...args) },
   error: (...args: unknown[]) => { console.error('model engine:', ...args) }
+}
+
+/**
+ * wllama's download cache, which we do not use: the engine is handed the
+ * file (Node reads it where it lies; the page keeps its own copies,
+ * web/model-store.ts). wllama insists on a storage backend, and its default
+ * one fails where the page is not a secure context (a plain-http LAN page).
+ */
+export const NO_ENGINE_STORAGE: StorageBackend = {
+  isSupported: () => true,
+  read: async () => null,
+  write: async () => { throw new Error('the engine keeps no downloaded copies: it is handed the file') },
+  getSize: async () => 0,
+  list: async () => [],
+  delete: async () => {}
 }
 
 /** Longest one request may take, waiting in the queue included. */

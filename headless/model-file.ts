@@ -10,9 +10,8 @@ import { open, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename } from 'node:path'
 import { freemem } from 'node:os'
-import type { StorageBackend } from '@wllama/wllama/esm/storage/index.js'
 import type { LocalModel } from '../companion/local-model.ts'
-import { ENGINE_LOGGER, checkLoaded, wllamaModel } from '../companion/local-model.ts'
+import { ENGINE_LOGGER, NO_ENGINE_STORAGE, checkLoaded, wllamaModel } from '../companion/local-model.ts'
 import { installWebWorker } from './web-worker.ts'
 
 export interface LoadedModelFile {
@@ -30,19 +29,6 @@ export interface ModelFileOptions {
 
 /** llama.cpp needs the weights and some room besides (context, compute buffers). */
 const MEMORY_HEADROOM = 1.2
-
-/**
- * wllama's download cache, which Node does not need: the file is read where
- * it lies (wllama insists on a storage backend even when nothing downloads).
- */
-const NO_STORAGE: StorageBackend = {
-  isSupported: () => true,
-  read: async () => null,
-  write: async () => { throw new Error('a headless companion keeps no downloaded copies: name a file with --model') },
-  getSize: async () => 0,
-  list: async () => [],
-  delete: async () => {}
-}
 
 export class ModelFileError extends Error {
   override name = 'ModelFileError'
@@ -78,7 +64,7 @@ export async function loadModelFile (path: string, options: ModelFileOptions = {
   installWebWorker()
   const { Wllama, CacheManager } = await import('@wllama/wllama/esm/index.js')
   const wasm = createRequire(import.meta.url).resolve('@wllama/wllama/esm/wasm/wllama.wasm')
-  const engine = new Wllama({ default: wasm }, { suppressNativeLog: true, logger: ENGINE_LOGGER, cacheManager: new CacheManager([NO_STORAGE]) })
+  const engine = new Wllama({ default: wasm }, { suppressNativeLog: true, logger: ENGINE_LOGGER, cacheManager: new CacheManager([NO_ENGINE_STORAGE]) })
   engine.setCompat(null)
   const started = Date.now()
   try {

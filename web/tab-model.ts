@@ -7,10 +7,10 @@
  * person chooses this brain. Nothing is fetched from anywhere but this
  * page's origin: no CDN fallback (compat builds are switched off).
  */
-import { Wllama } from '@wllama/wllama/esm/index.js'
+import { CacheManager, Wllama } from '@wllama/wllama/esm/index.js'
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import type { LocalModel } from '../companion/local-model.ts'
-import { ENGINE_LOGGER, checkLoaded, wllamaModel } from '../companion/local-model.ts'
+import { ENGINE_LOGGER, NO_ENGINE_STORAGE, checkLoaded, wllamaModel } from '../companion/local-model.ts'
 
 /** What this browser lacks to run the engine ('' when it has it all). */
 export function engineSupportProblem (): string {
@@ -35,7 +35,7 @@ export interface TabEngineInfo {
 export async function loadTabModel (file: Blob, name: string): Promise<{ model: LocalModel, info: TabEngineInfo }> {
   const problem = engineSupportProblem()
   if (problem !== '') throw new Error(problem)
-  const engine = new Wllama({ default: wasmUrl }, { suppressNativeLog: true, logger: ENGINE_LOGGER, allowOffline: true })
+  const engine = new Wllama({ default: wasmUrl }, { suppressNativeLog: true, logger: ENGINE_LOGGER, cacheManager: new CacheManager([NO_ENGINE_STORAGE]) })
   engine.setCompat(null)
   const started = performance.now()
   try {

@@ -22,10 +22,12 @@ import type { Page } from 'playwright-core'
 import { messageSend } from '../../protocol/build.ts'
 import { launchBrowser, openPanel } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
-import { openFirehose } from '../helpers/firehose-client.ts'
+import { openFirehose, quietFor } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { runHeadlessCommand, spawnHeadless } from '../helpers/headless-process.ts'
 import type { HeadlessProcess } from '../helpers/headless-process.ts'
+import { createLan, lanSkipReason } from '../helpers/lan.ts'
+import type { Lan } from '../helpers/lan.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
@@ -48,13 +50,7 @@ async function askAndListen (firehose: FirehoseClient, card: { id: string, name:
   const since = firehose.frames.length
   firehose.send({ topic: 'messages', body: hello })
   await firehose.next(f => f?.params?.from === card.id && f.params.metadata?.replyTo === hello.params.id, `${card.name}'s answer`, 30_000)
-  let count = 0
-  let quietAt = Date.now()
-  await waitFor(() => {
-    const now = lines(firehose, since).length
-    if (now !== count) { count = now; quietAt = Date.now() }
-    return Date.now() - quietAt > quietMs
-  }, 'the conversation to end', 120_000)
+  await quietFor(firehose, quietMs, 120_000)
   return [hello.params as Line, ...lines(firehose, since)]
 }
 
@@ -65,16 +61,6 @@ function assertOneSpeakerPerLine (said: Line[], speakers: string[]): void {
     assert.equal(said[i].metadata?.replyTo, said[i - 1].id, `each line answers the line right before it:\n${story}`)
     assert.ok(said[i].message.trim() !== '', `every line has words:\n${story}`)
   }
-}
-
-/** Waits for a room to be quiet for `quietMs` (greetings and what followed are over). */
-async function quiet (firehose: FirehoseClient, quietMs: number): Promise<void> {
-  let frames = -1
-  let quietAt = Date.now()
-  await waitFor(() => {
-    if (firehose.frames.length !== frames) { frames = firehose.frames.length; quietAt = Date.now() }
-    return Date.now() - quietAt > quietMs
-  }, 'the room to be quiet', 60_000)
 }
 
 describe('a companion that thinks in the tab', { skip: networkSkipReason({ browser: true }) }, () => {
@@ -172,7 +158,7 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
   })
 
   it('converses with a built-in tab: one speaker per line, every line parses', async () => {
-    await quiet(firehose, 3000)
+    await quietFor(firehose, 3000)
     const said = await askAndListen(firehose, { id: ayaId, name: 'Aya' }, 'Aya, what would you like to talk about?', 4000)
     const renId = (await ren.getByTestId('companion-id').textContent())!
     assertOneSpeakerPerLine(said, [ayaId, renId])
@@ -243,6 +229,55 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
   })
 })
 
+describe('a companion that thinks in a tab of a LAN page (plain http)', { skip: networkSkipReason({ browser: true }) || lanSkipReason() }, () => {
+  let lan: Lan
+  let dir: string
+  let relay: RelayProcess
+  let browser: Browser
+
+  before(async () => {
+    lan = createLan()
+    dir = await mkdtemp(join(tmpdir(), 'kotoba-lan-model-'))
+    await mkdir(join(dir, 'models'))
+    await writeFile(join(dir, 'models', 'tiny.gguf'), tinyGguf(1).bytes)
+    relay = await spawnRelay({ dataDir: join(dir, 'relay'), lanHost: lan.addHost('relay'), args: ['--models', join(dir, 'models')] })
+    browser = await launchBrowser()
+  })
+
+  after(async () => {
+    await browser?.close()
+    await relay?.kill()
+    lan?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('is neither isolated nor a secure context, keeps the model in IndexedDB, and finds it after a reload', async () => {
+    assert.match(relay.httpUrl, /^http:\/\/10\./)
+    const tab = await browser.open(`${relay.httpUrl}?companion=aya`)
+    const requests: string[] = []
+    tab.on('request', request => { if (request.url().includes('/models/')) requests.push(request.url()) })
+    await tab.getByTestId('companion-id').textContent({ timeout: 15_000 })
+    assert.deepEqual(await tab.evaluate(() => [crossOriginIsolated, isSecureContext, typeof caches]), [false, false, 'undefined'])
+    await openPanel(tab, 'brain-panel')
+    await tab.getByTestId('brain-tab').check()
+    await waitFor(async () => await tab.getByTestId('tab-model').count() === 1, 'the model listed')
+    await tab.getByTestId('brain-save').click()
+    await waitFor(async () => ['ready', 'failed'].includes(await tab.getByTestId('model-job').getAttribute('data-phase') ?? ''), 'the model to be ready', 60_000)
+    assert.match((await tab.getByTestId('model-message').textContent())!, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 1 thread$/)
+    assert.deepEqual(await tab.evaluate(async () => await new Promise(resolve => {
+      const open = indexedDB.open('kotoba-models-v1')
+      open.onsuccess = () => { const keys = open.result.transaction('copies').objectStore('copies').getAllKeys(); keys.onsuccess = () => { resolve(keys.result) } }
+    })), [tinyGguf(1).sha256])
+    assert.equal(requests.length, 1)
+    await tab.reload()
+    await openPanel(tab, 'brain-panel')
+    await waitFor(async () => await tab.getByTestId('model-job').getAttribute('data-phase').catch(() => null) === 'ready', 'the stored model to load', 30_000)
+    assert.match((await tab.getByTestId('model-message').textContent())!, /^tiny\.gguf: found in this browser's storage/)
+    assert.equal(requests.length, 1, 'no second download')
+    assert.equal(await tab.getByTestId('brain-current').textContent(), 'model tiny.gguf, in this tab')
+  })
+})
+
 describe('a headless companion thinking with a model file (--model)', { skip: networkSkipReason() }, () => {
   let dir: string
   let relay: RelayProcess
@@ -274,7 +309,7 @@ describe('a headless companion thinking with a model file (--model)', { skip: ne
 
   it('converses with a built-in companion: one speaker per line, every line parses', async () => {
     await waitFor(() => /\+ Kyoko \(companion_kyoko\) is here/.test(headless.output()), 'Ren to hold Kyoko\'s card', 20_000)
-    await quiet(firehose, 3000)
+    await quietFor(firehose, 3000)
     const said = await askAndListen(firehose, REN, 'Ren, what are you baking today?', 4000)
     assertOneSpeakerPerLine(said, [REN.id, KYOKO.id])
     const rens = said.filter(l => l.from === REN.id)

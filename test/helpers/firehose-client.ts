@@ -46,3 +46,13 @@ export async function openFirehose (url: string): Promise<FirehoseClient> {
     }
   }
 }
+
+/** Waits until the client has heard nothing for `quietMs` (a room's greetings and what followed are over). */
+export async function quietFor (client: FirehoseClient, quietMs: number, timeout = 60_000): Promise<void> {
+  let frames = -1
+  let quietAt = Date.now()
+  await waitFor(() => {
+    if (client.frames.length !== frames) { frames = client.frames.length; quietAt = Date.now() }
+    return Date.now() - quietAt > quietMs
+  }, 'the room to be quiet', timeout)
+}
