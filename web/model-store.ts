@@ -139,6 +139,7 @@ async function checkRoom (source: ModelSource, size: number): Promise<void> {
 
 async function download (source: ModelSource, options: ObtainOptions): Promise<{ blob: Blob, sha256: string }> {
   const { signal } = options
+  options.onProgress?.({ phase: 'downloading', loaded: 0, total: source.size ?? null })
   let response: Response
   try {
     response = await fetch(source.url, { signal, cache: 'no-store' })
