@@ -177,7 +177,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       useBrain(ready.brain, choice, ready.model)
       const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
       const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
-      state.modelJob = { name, phase: 'ready', loaded: ready.obtained.size, total: ready.obtained.size, message: `${name}: ${how}, loaded in ${ready.loadMs} ms on ${ready.threads} thread${ready.threads === 1 ? '' : 's'}${kept}` }
+      state.modelJob = { name, phase: 'ready', loaded: ready.obtained.size, total: ready.obtained.size, message: `${name}: ${how}, loaded in ${ready.loadMs} ms on ${ready.threads} thread${ready.threads === 1 ? '' : 's'}${ready.compat ? ' (compatibility build: slower)' : ''}${kept}` }
     } catch (err) {
       if (readying !== job) return
       readying = undefined

@@ -23,6 +23,7 @@ export interface TabBrain {
   model: LocalModel
   obtained: Omit<ObtainedModel, 'blob'> & { size: number }
   threads: number
+  compat: boolean
   loadMs: number
 }
 
@@ -43,5 +44,5 @@ export async function prepareTabBrain (source: ModelSource, onProgress: (progres
     await model.unload()
     throw new ModelStoreError(`loading ${source.name} was cancelled`, true)
   }
-  return { brain: createLocalBrain(model), model, obtained: { ...obtained, size: blob.size }, threads: info.threads, loadMs: info.loadMs }
+  return { brain: createLocalBrain(model), model, obtained: { ...obtained, size: blob.size }, threads: info.threads, compat: info.compat, loadMs: info.loadMs }
 }

@@ -184,6 +184,22 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     assert.deepEqual(modelRequests.get(third), [], 'the other tab fetched no model')
   })
 
+  it('a browser without WebAssembly JSPI gets the compatibility build, served by the relay too', async () => {
+    const page = await browser.context.newPage()
+    /** Sizes of the WebAssembly files it fetched. */
+    const wasm: number[] = []
+    page.on('response', response => { if (response.url().endsWith('.wasm')) wasm.push(Number(response.headers()['content-length'])) })
+    await page.addInitScript(() => { delete (WebAssembly as { Suspending?: unknown }).Suspending })
+    await page.goto(`${relay.httpUrl}?companion=kyoko`)
+    await openPanel(page, 'brain-panel')
+    // The choice saved in this browser: the stored copy, on the other build.
+    await waitFor(async () => await phase(page) === 'ready', 'the stored model to load', 60_000)
+    assert.match((await page.getByTestId('model-message').textContent())!, /^tiny\.gguf: found in this browser's storage, loaded in \d+ ms on \d threads? \(compatibility build: slower\)$/)
+    // The compatibility build's WebAssembly (16 MB; the main build's is 8.7 MB), from the relay.
+    assert.deepEqual(wasm.map(size => Math.round(size / 1e6)), [16])
+    await page.close()
+  })
+
   it('each failure says what went wrong, and the brain before stays', async () => {
     const still = /; still thinking with the model tiny\.gguf, in this tab$/
     let message = await chooseAndWait(aya, { url: new URL('/models/missing.gguf', relay.httpUrl).toString() }, 'failed')
