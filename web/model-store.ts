@@ -210,6 +210,9 @@ export async function obtainModel (source: ModelSource, options: ObtainOptions =
     options.onProgress?.({ phase: 'storing', loaded: fresh.blob.size, total: fresh.blob.size })
     try {
       await shelf.put(key, fresh)
+      // The kept copy is on disk: hand that on, and the downloaded bytes can go from memory.
+      const kept = await shelf.get(key)
+      if (kept !== undefined && kept.blob.size === fresh.blob.size) return { blob: kept.blob, sha256: fresh.sha256, downloaded: true, keepProblem }
     } catch (err) {
       keepProblem = `this browser would not keep it (${(err as Error).name}: ${(err as Error).message})`
     }
