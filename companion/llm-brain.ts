@@ -161,13 +161,45 @@ export function createLlmBrain (endpoint: ChatEndpoint): Brain {
 /** Characters of a line a model running here may write (its grammar holds it to them). */
 const LOCAL_LINE_CHARS = 400
 
-/** The brain thinking with a model that runs here (in the tab, or in the headless companion). */
-export function createLocalBrain (model: LocalModel): Brain {
-  return createModelBrain('local', async (request, signal) => await completeLocally(model, request, signal), {
+/**
+ * How long a model running here may take to judge a line. A vote counts
+ * only within the turn's vote window (3 s by default); a small model on a
+ * slow CPU can take longer than that to read the conversation.
+ */
+export const LOCAL_JUDGE_WITHIN_MS = 2000
+
+export class SlowJudgement extends Error {
+  override name = 'SlowJudgement'
+}
+
+/**
+ * The brain thinking with a model that runs here (in the tab, or in the
+ * headless companion). It writes every line with the model. It judges with
+ * the model too, but where that cannot help, `quick` (the built-in brain)
+ * judges instead, at once: a line that names it (it speaks, whatever the
+ * model would say), and a line the model has not judged within
+ * `judgeWithinMs` (then the model stops, so that it is free to write).
+ */
+export function createLocalBrain (model: LocalModel, quick: Brain, judgeWithinMs = LOCAL_JUDGE_WITHIN_MS): Brain {
+  const brain = createModelBrain('local', async (request, signal) => await completeLocally(model, request, signal), {
     judgeTokens: LOCAL_TOKEN_BUDGET.judge,
     writeTokens: LOCAL_TOKEN_BUDGET.write,
     lineChars: LOCAL_LINE_CHARS
   })
+  const judge: Brain['judge'] = async (context, request, signal) => {
+    if (request.selected) return await quick.judge(context, request, signal)
+    const slow = new AbortController()
+    const timer = setTimeout(() => { slow.abort(new SlowJudgement(`the model did not judge within ${judgeWithinMs} ms`)) }, judgeWithinMs)
+    try {
+      return await brain.judge(context, request, AbortSignal.any([signal, slow.signal]))
+    } catch (err) {
+      if (signal.aborted || !slow.signal.aborted) throw err
+      return await quick.judge(context, request, signal)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  return { ...brain, judge }
 }
 
 const CheckSchema = v.object({ ok: v.boolean() })

@@ -71,7 +71,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   connectLanPeers(node, options.bootstrap, lifetime.signal, log, { skipCompanions: true })
 
   const brain: Brain = model !== undefined
-    ? createLocalBrain(model)
+    ? createLocalBrain(model, createBuiltinBrain({ seed: card.id }))
     : options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
   const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
   const peer = await startCompanionPeer(node, joined, { card, brain, settings })

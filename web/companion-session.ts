@@ -171,7 +171,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     view('checking', 0, choice.model.size ?? null)
     try {
       const { prepareTabBrain } = await import('./tab-brain.ts')
-      const ready = await prepareTabBrain(choice.model, (p) => { view(p.phase, p.loaded, p.total) }, job.signal)
+      const ready = await prepareTabBrain(choice.model, card.id, (p) => { view(p.phase, p.loaded, p.total) }, job.signal)
       if (readying !== job) { await ready.model.unload(); return }
       readying = undefined
       useBrain(ready.brain, choice, ready.model)

@@ -27,12 +27,14 @@ export interface TabBrain {
   loadMs: number
 }
 
-export async function prepareTabBrain (source: ModelSource, onProgress: (progress: TabBrainProgress) => void, signal: AbortSignal): Promise<TabBrain> {
+/** `seed` seeds the built-in brain that judges when the model cannot in time (companion/llm-brain.ts). */
+export async function prepareTabBrain (source: ModelSource, seed: string, onProgress: (progress: TabBrainProgress) => void, signal: AbortSignal): Promise<TabBrain> {
   onProgress({ phase: 'checking', loaded: 0, total: source.size ?? null })
-  const [{ obtainModel, ModelStoreError }, engine, { createLocalBrain }] = await Promise.all([
+  const [{ obtainModel, ModelStoreError }, engine, { createLocalBrain }, { createBuiltinBrain }] = await Promise.all([
     import('./model-store.ts'),
     import('./tab-model.ts'),
-    import('../companion/llm-brain.ts')
+    import('../companion/llm-brain.ts'),
+    import('../companion/builtin-brain.ts')
   ])
   const problem = engine.engineSupportProblem()
   if (problem !== '') throw new Error(problem)
@@ -44,5 +46,5 @@ export async function prepareTabBrain (source: ModelSource, onProgress: (progres
     await model.unload()
     throw new ModelStoreError(`loading ${source.name} was cancelled`, true)
   }
-  return { brain: createLocalBrain(model), model, obtained: { ...obtained, size: blob.size }, threads: info.threads, compat: info.compat, loadMs: info.loadMs }
+  return { brain: createLocalBrain(model, createBuiltinBrain({ seed })), model, obtained: { ...obtained, size: blob.size }, threads: info.threads, compat: info.compat, loadMs: info.loadMs }
 }

@@ -12,7 +12,8 @@ import { join } from 'node:path'
 import type { Wllama } from '@wllama/wllama/esm/index.js'
 import * as v from 'valibot'
 import { BrainError } from '../../companion/brain.ts'
-import type { BrainContext } from '../../companion/brain.ts'
+import type { Brain, BrainContext } from '../../companion/brain.ts'
+import { createBuiltinBrain } from '../../companion/builtin-brain.ts'
 import { createLocalBrain } from '../../companion/llm-brain.ts'
 import { completeLocally, wllamaModel } from '../../companion/local-model.ts'
 import type { LocalModel } from '../../companion/local-model.ts'
@@ -123,15 +124,65 @@ describe('the local brain with the tiny test model in the real engine', () => {
   })
 
   it('every judgement and every line it writes parses and fits', async () => {
-    const brain = createLocalBrain(model)
+    const brain = createLocalBrain(model, createBuiltinBrain({ seed: 'x' }), 60_000)
     assert.equal(brain.kind, 'local')
     for (let i = 0; i < 5; i++) {
-      const judgement = await brain.judge(context, { message: question, selected: true, conversation }, never)
+      const judgement = await brain.judge(context, { message: question, selected: false, conversation }, never)
       assert.ok(['speak', 'listen'].includes(judgement.state))
       assert.ok(Number.isInteger(judgement.importance) && judgement.importance >= 0 && judgement.importance <= 10, `importance ${judgement.importance}`)
       const line = await brain.write(context, { replyTo: question, vote: null, greet: null, conversation }, never)
       assert.ok(line.text.trim().length > 0 && line.text.length <= 400, `a line: ${JSON.stringify(line.text)}`)
       assert.ok(line.to.length > 0 && line.to.every(id => [question.from, other.id].includes(id)), `addressees ${line.to.join(',')}`)
     }
+  })
+})
+
+describe('the local brain judges in time', () => {
+  const card = { id: 'companion_ren', name: 'Ren', personality: 'quick and cheerful', story: 'Bakes.', sample: 'Bread!' }
+  const line: HistoryLine = { id: 'line-1', from: 'user_reader', to: [], text: 'Nice weather today.' } as HistoryLine
+  const context: BrainContext = { card, companions: [], history: [line], nameOf: id => id }
+  const conversation = { lines: 1, closing: 'none', resting: false } as const
+  /** A model that judges `speak 7` after `delay` ms (or never, stopping when told), and counts its calls. */
+  const judging = (delay: number): LocalModel & { calls: number, stopped: number } => {
+    const model = {
+      name: 'm.gguf',
+      calls: 0,
+      stopped: 0,
+      answer: async (_request: unknown, signal: AbortSignal) => {
+        model.calls++
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, delay)
+          signal.addEventListener('abort', () => { clearTimeout(timer); model.stopped++; reject(signal.reason as Error) }, { once: true })
+        })
+        return { text: '{"state":"speak","importance":7,"closing":"none"}', tokens: 10, ms: delay }
+      },
+      unload: async () => {}
+    }
+    return model
+  }
+  const quick: Brain = { kind: 'builtin', judge: async () => ({ state: 'listen', importance: 0, closing: 'pre-closing' }), write: async () => { throw new Error('unused') } }
+
+  it('the model judges when it is quick enough', async () => {
+    const model = judging(10)
+    assert.deepEqual(await createLocalBrain(model, quick, 500).judge(context, { message: line, selected: false, conversation }, never), { state: 'speak', importance: 7, closing: 'none' })
+  })
+
+  it('a model too slow to judge is stopped, and the quick brain judges', async () => {
+    const model = judging(5000)
+    const started = Date.now()
+    assert.deepEqual(await createLocalBrain(model, quick, 50).judge(context, { message: line, selected: false, conversation }, never), { state: 'listen', importance: 0, closing: 'pre-closing' })
+    assert.ok(Date.now() - started < 1000)
+    assert.equal(model.stopped, 1, 'the model stopped, free to write')
+  })
+
+  it('a line that names it is judged at once, without the model', async () => {
+    const model = judging(10)
+    assert.equal((await createLocalBrain(model, quick, 500).judge(context, { message: line, selected: true, conversation }, never)).closing, 'pre-closing')
+    assert.equal(model.calls, 0)
+  })
+
+  it('a model that fails still says so (no quiet fallback)', async () => {
+    const broken: LocalModel = { name: 'm.gguf', answer: async () => { throw new BrainError('the model m.gguf failed: crashed') }, unload: async () => {} }
+    await assert.rejects(createLocalBrain(broken, quick, 500).judge(context, { message: line, selected: false, conversation }, never), /crashed/)
   })
 })
