@@ -60,9 +60,9 @@ async function generateHeadless (model: LocalModel): Promise<Generation[]> {
 
 /**
  * The tab's model answers; also the longest main-thread tasks meanwhile (ms):
- * those the engine started (its worker's messages to the page, and what the
- * page does with an answer in the same task), and those of any kind (the
- * room's conversation goes on meanwhile: network, rendering). Chromium reports
+ * those the engine started (its worker's messages to the page; the companion
+ * uses an answer in a task of its own), and those of any kind (the room's
+ * conversation goes on meanwhile: network, rendering). Chromium reports
  * frames over 50 ms (long-animation-frame), each with the scripts it ran; 0
  * when there was none.
  */

@@ -103,13 +103,14 @@ export function wllamaModel (engine: Wllama, name: string, timeoutMs = LOCAL_ANS
       if (signal.aborted) throw signal.reason
       throw new BrainError(`the model ${name} failed: ${(err as Error).message ?? String(err)}`)
     }
+    const ms = Date.now() - started
     // What the companion does with the answer (say the line, show it) runs
     // in a task of its own, not in the engine's message handler: the
     // engine's own tasks on the page stay a few milliseconds long.
     await new Promise(resolve => setTimeout(resolve, 0))
     const choice = answer.choices[0]
     const text = typeof choice?.message?.content === 'string' ? choice.message.content : ''
-    return { text, tokens: answer.usage?.completion_tokens ?? 0, ms: Date.now() - started }
+    return { text, tokens: answer.usage?.completion_tokens ?? 0, ms }
   }
 
   return {
