@@ -64,19 +64,28 @@ async function generateHeadless (model: LocalModel): Promise<Generation[]> {
  * uses an answer in a task of its own), and those of any kind (the room's
  * conversation goes on meanwhile: network, rendering). Chromium reports
  * frames over 50 ms (long-animation-frame), each with the scripts it ran; 0
- * when there was none.
+ * when there was none. `worst` says what the longest frame was made of.
  */
-async function generateInTab (page: Page): Promise<{ runs: Generation[], engineTaskMs: number, anyTaskMs: number }> {
+async function generateInTab (page: Page): Promise<{ runs: Generation[], engineTaskMs: number, anyTaskMs: number, worst: string }> {
   return await page.evaluate(async ({ request, count }) => {
     let engineTaskMs = 0
     let anyTaskMs = 0
-    interface FrameScript { duration: number, invoker: string, sourceURL: string }
+    let worst = ''
+    interface FrameScript { duration: number, invoker: string, sourceURL: string, sourceFunctionName: string, forcedStyleAndLayoutDuration: number }
+    interface Frame extends PerformanceEntry { scripts: FrameScript[], renderStart: number, styleAndLayoutStart: number }
     const observer = new PerformanceObserver(list => {
-      for (const frame of list.getEntries() as Array<PerformanceEntry & { scripts: FrameScript[] }>) {
-        anyTaskMs = Math.max(anyTaskMs, frame.duration)
+      for (const frame of list.getEntries() as Frame[]) {
         for (const script of frame.scripts) {
           if (script.invoker === 'Worker.onmessage' || /\/tab-model[^/]*\.js$/.test(script.sourceURL)) engineTaskMs = Math.max(engineTaskMs, script.duration)
         }
+        if (frame.duration <= anyTaskMs) continue
+        anyTaskMs = frame.duration
+        // What the frame was made of: its longest scripts (with the layout they forced), then rendering.
+        const where = (s: FrameScript): string => `${s.invoker}${s.sourceFunctionName === '' ? '' : ` ${s.sourceFunctionName}`} (${s.sourceURL.split('/').pop() ?? ''})`
+        const scripts = [...frame.scripts].sort((a, b) => b.duration - a.duration).slice(0, 3)
+          .map(s => `${Math.round(s.duration)} ms ${where(s)}${s.forcedStyleAndLayoutDuration >= 1 ? `, ${Math.round(s.forcedStyleAndLayoutDuration)} ms of it forced layout` : ''}`)
+        const rendering = frame.renderStart === 0 ? 0 : frame.startTime + frame.duration - frame.renderStart
+        worst = `${scripts.length === 0 ? 'no script' : scripts.join('; ')}; rendering ${Math.round(rendering)} ms`
       }
     })
     observer.observe({ type: 'long-animation-frame', buffered: false })
@@ -89,7 +98,7 @@ async function generateInTab (page: Page): Promise<{ runs: Generation[], engineT
     }
     await new Promise(resolve => setTimeout(resolve, 100))
     observer.disconnect()
-    return { runs, engineTaskMs, anyTaskMs }
+    return { runs, engineTaskMs, anyTaskMs, worst }
   }, { request: REQUEST, count: ANSWERS })
 }
 
@@ -166,6 +175,7 @@ async function benchModel (file: string, label: string): Promise<void> {
     console.log(`  tokens per second   tab ${tabTps.toFixed(1)}   headless ${headlessTps.toFixed(1)}   tab/headless ${(tabTps / headlessTps).toFixed(2)}x   (${ANSWERS} answers of up to ${REQUEST.maxTokens} tokens each)`)
     const longest = (value: number): string => value === 0 ? 'none over 50 ms' : ms(value)
     console.log(`  longest main-thread task in the tab while it generated: from the engine ${longest(tab.engineTaskMs)}; of any kind ${longest(tab.anyTaskMs)} (the room's conversation goes on)`)
+    if (tab.worst !== '') console.log(`    that longest one: ${tab.worst}`)
     console.log(`  person's line -> reply (median of ${REPLIES})   tab ${ms(stats(tabReplies).median)} (${(stats(tabReplies).median / builtin).toFixed(2)}x)   headless ${ms(stats(headlessReplies).median)} (${(stats(headlessReplies).median / builtin).toFixed(2)}x)   built-in brain ${ms(builtin)} (1.00x, baseline)`)
   } finally {
     await firehose.close()
