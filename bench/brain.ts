@@ -72,7 +72,7 @@ async function generateInTab (page: Page): Promise<{ runs: Generation[], engineT
     let anyTaskMs = 0
     let worst = ''
     interface FrameScript { duration: number, invoker: string, sourceURL: string, sourceFunctionName: string, forcedStyleAndLayoutDuration: number }
-    interface Frame extends PerformanceEntry { scripts: FrameScript[], renderStart: number, styleAndLayoutStart: number }
+    interface Frame extends PerformanceEntry { scripts: FrameScript[], renderStart: number }
     const observer = new PerformanceObserver(list => {
       for (const frame of list.getEntries() as Frame[]) {
         for (const script of frame.scripts) {
