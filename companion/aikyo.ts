@@ -1,36 +1,23 @@
 /**
- * Sharing turns with aikyo 1.6 companions (shared aikyo-behaviour.md), as
- * pure functions the reducer (turn-taking.ts) uses. aikyo companions never
- * vote one by one: the leader of a line (aikyo's election, which ours is)
- * judges for every addressee and publishes one array, and every aikyo node
- * that is not busy with its model picks the speaker from it by aikyo's rule.
- * An aikyo node busy with its model drops lines and decisions. So:
- *
- * - every node elects the leader exactly as aikyo does (`electionPool`);
- * - when it is an aikyo companion, ours follow its array (`aikyoSpeaker`,
- *   aikyo's rule, so everyone picks the same) and do not vote; unless it is
- *   certainly busy (leading another line, or writing), when it will drop the
- *   line: then ours decide among themselves;
- * - when it is ours, aikyo recipients stand in with a computed state
- *   (`standInVote`), the same on every node, and the leader publishes the
- *   array best first, so aikyo's rule picks from it what ours picks.
+ * aikyo 1.6's own rules, as ours mirror them (docs/companions.md, "Sharing
+ * turns with aikyo"): how an aikyo node picks the speaker from a decision array, the
+ * vote an aikyo recipient stands in with when ours decide, the order that
+ * makes aikyo's pick ours, and how long its model keeps it busy. Pure
+ * functions; what a node remembers of aikyo companions is aikyo-turns.ts.
  */
-import type { HistoryLine, AikyoTiming } from './turn-state.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 import { selectSpeaker } from './speaker-selection.ts'
 
+/** What we know of an aikyo companion's model: how long a call takes, and when it is free again. */
+export interface AikyoTiming {
+  /** The longest model call seen (its leader's decision time), or a guess. */
+  callMs: number
+  /** It is busy with its model until then (after its line, one more call). */
+  freeAt: number
+}
+
 /** Before we have seen an aikyo companion's model at work, we guess a call takes this long (ms). */
 export const AIKYO_CALL_GUESS_MS = 3000
-
-/**
- * The companions aikyo's election counts (its `valid`): the line's `to` that
- * are present, in `to` order, repeats and the sender kept. A line to nobody
- * (`to` empty, ours only: it addresses everyone) elects among its recipients.
- */
-export function electionPool (line: Pick<HistoryLine, 'to'>, present: readonly string[], recipients: readonly string[]): string[] {
-  const valid = line.to.filter(id => present.includes(id))
-  return valid.length > 0 ? valid : [...recipients]
-}
 
 /**
  * aikyo's pick from a decision array (its `decideNextSpeaker`): among the
@@ -75,7 +62,16 @@ export function bestFirst (votes: readonly Vote[]): Vote[] {
  */
 export function afterLine (timing: AikyoTiming | undefined, writingMs: number | undefined, now: number): AikyoTiming {
   const callMs = Math.max(timing?.callMs ?? 0, writingMs === undefined ? AIKYO_CALL_GUESS_MS : writingMs / 2)
-  return { callMs, freeAt: now + 1.5 * callMs + 500 }
+  return { callMs, freeAt: busyUntil(callMs, now) }
+}
+
+/**
+ * When an aikyo companion that starts a model call taking about `callMs`
+ * now is surely done with it: half as long again and half a second more,
+ * since a line that reaches it while it is busy is lost.
+ */
+export function busyUntil (callMs: number, now: number): number {
+  return now + 1.5 * callMs + 500
 }
 
 /** Its leader took `ms` to decide: one model call; we keep the longest seen. */

@@ -5,7 +5,8 @@
  * only needs a `publish` function and to be fed what arrives.
  *
  * It never writes two lines at once (a new write aborts the old one) and
- * never blocks: the brain is awaited off the event path.
+ * never blocks: the brain is awaited off the event path (brain-calls.ts).
+ * What it tells a page is in companion-events.ts.
  */
 import type { TopicPayload } from '../protocol/codec.ts'
 import { nameFromId, randomId } from '../protocol/ids.ts'
@@ -16,9 +17,12 @@ import type { Brain, BrainContext, WrittenLine } from './brain.ts'
 import { PendingQueries } from './queries.ts'
 import type { QueryOutcome } from './queries.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from './turn-state.ts'
-import { aikyoFreeAt, nextDeadline, step } from './turn-taking.ts'
-import type { DecidedBy, TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-state.ts'
-import type { ClosingStage, Vote } from './speaker-selection.ts'
+import { aikyoFreeAt } from './aikyo-turns.ts'
+import { nextDeadline, step } from './turn-taking.ts'
+import type { TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-state.ts'
+import { BrainCalls } from './brain-calls.ts'
+import { conversationViewOf, statusOf } from './companion-events.ts'
+import type { CompanionEvent, CompanionStatus, ConversationView } from './companion-events.ts'
 
 export interface CompanionSettings extends TurnSettings {
   /** The least time between the line answered and our answer (ms): a human pace. */
@@ -32,37 +36,6 @@ export interface CompanionSettings extends TurnSettings {
 export const DEFAULT_COMPANION_SETTINGS: CompanionSettings = {
   ...DEFAULT_TURN_SETTINGS, paceMs: 1200, queryTimeoutMs: 30_000, speakQueries: true
 }
-
-export type CompanionStatus =
-  | 'resting' // no conversation going on
-  | 'listening' // a conversation goes on; not our turn
-  | 'judging' // the brain is weighing whether to speak
-  | 'writing' // our turn: the brain is writing the line
-
-export type CompanionEvent =
-  | { type: 'status', status: CompanionStatus }
-  | { type: 'vote', messageId: string, vote: Vote }
-  | { type: 'decided', messageId: string, votes: Vote[], speaker: string | null, by: DecidedBy }
-  | { type: 'rest', reason: string }
-  | { type: 'line-discarded', reason: string }
-  | { type: 'brain-error', message: string }
-  /** The brain answered again after a `brain-error`. */
-  | { type: 'brain-ok' }
-  | { type: 'query-result', query: Query, outcome: QueryOutcome }
-  /** What the conversation looks like from here changed (for a page to show). */
-  | { type: 'conversation', view: ConversationView }
-
-/** The conversation as a page shows it. */
-export interface ConversationView {
-  /** Who was chosen and has not spoken yet (a companion id), or null. */
-  holder: string | null
-  closing: ClosingStage
-  resting: boolean
-  /** Our vote on the open line, while its speaker is not chosen yet. */
-  wants: Vote | null
-}
-
-export type { QueryOutcome } from './queries.ts'
 
 /** A companion present in the room, as the companion is told of it. */
 export interface PresentCompanion {
@@ -83,7 +56,7 @@ export interface CompanionOptions {
 
 export class Companion {
   #card: CompanionCard
-  #brain: Brain
+  readonly #brain: BrainCalls
   readonly #publish: CompanionOptions['publish']
   readonly #now: () => number
   #settings: CompanionSettings
@@ -94,23 +67,22 @@ export class Companion {
   #names = new Map<string, string>()
   #listeners = new Set<(event: CompanionEvent) => void>()
   #timer: ReturnType<typeof setTimeout> | undefined
-  #judging: AbortController | undefined
-  #writing: { id: number, abort: AbortController } | undefined
-  /** Lines written and waiting for the reducer's go-ahead, by write id. */
-  #written = new Map<number, { line: WrittenLine, after: string | null }>()
   #queries = new PendingQueries()
   #status: CompanionStatus = 'resting'
   #stopped = false
-  /** The last brain call failed (a `brain-error` was emitted). */
-  #brainFailing = false
   #lastView: ConversationView | undefined
 
   constructor (options: CompanionOptions) {
     this.#card = options.card
-    this.#brain = options.brain
     this.#publish = options.publish
     this.#now = options.now ?? Date.now
     this.#settings = { ...DEFAULT_COMPANION_SETTINGS, ...options.settings }
+    this.#brain = new BrainCalls({
+      brain: options.brain,
+      now: this.#now,
+      paceMs: () => this.#settings.paceMs,
+      onHealth: (health) => { this.#emit(health.ok ? { type: 'brain-ok' } : { type: 'brain-error', message: health.message }) }
+    })
     this.#state = initialTurnState(this.#card.id, this.#card.name, this.#settings)
   }
 
@@ -131,8 +103,7 @@ export class Companion {
   }
 
   setBrain (brain: Brain): void {
-    this.#brain = brain
-    this.#brainFailing = false
+    this.#brain.setBrain(brain)
   }
 
   setSettings (settings: Partial<CompanionSettings>): void {
@@ -160,10 +131,7 @@ export class Companion {
   /** Lines said in the room before this companion came, oldest first: context for its brain. */
   remember (messages: Message[]): void {
     if (this.#stopped) return
-    for (const m of messages) {
-      const name = m.params.metadata?.name
-      if (typeof name === 'string' && !this.#names.has(m.params.from)) this.#names.set(m.params.from, name)
-    }
+    for (const m of messages) this.#learnName(m)
     this.#dispatch({ type: 'remembered', messages })
   }
 
@@ -172,10 +140,8 @@ export class Companion {
     if (this.#stopped) return
     switch (delivery.topic) {
       case 'messages': {
-        const message = delivery.payload
-        const name = message.params.metadata?.name
-        if (typeof name === 'string' && !this.#names.has(message.params.from)) this.#names.set(message.params.from, name)
-        this.#dispatch({ type: 'message', message })
+        this.#learnName(delivery.payload)
+        this.#dispatch({ type: 'message', message: delivery.payload })
         break
       }
       case 'states': {
@@ -207,9 +173,14 @@ export class Companion {
   stop (): void {
     this.#stopped = true
     clearTimeout(this.#timer)
-    this.#judging?.abort()
-    this.#writing?.abort.abort()
+    this.#brain.stop()
     this.#queries.cancelAll('the companion stopped')
+  }
+
+  /** The name a line's writer goes by (`metadata.name`), unless we know it already. */
+  #learnName (message: Message): void {
+    const name = message.params.metadata?.name
+    if (typeof name === 'string' && !this.#names.has(message.params.from)) this.#names.set(message.params.from, name)
   }
 
   #emit (event: CompanionEvent): void {
@@ -244,12 +215,7 @@ export class Companion {
   }
 
   /** The page's view of the conversation, as of now. */
-  get conversationView (): ConversationView {
-    const s = this.#state
-    const open = s.turn?.message.id
-    const wants = open === undefined ? null : [...s.ballots].reverse().find(b => b.messageId === open && b.vote.from === s.self)?.vote ?? null
-    return { holder: s.awaiting?.speaker ?? (s.writing !== null ? s.self : null), closing: s.conversation.closing, resting: s.conversation.resting, wants }
-  }
+  get conversationView (): ConversationView { return conversationViewOf(this.#state) }
 
   #updateStatus (): void {
     const view = this.conversationView
@@ -257,44 +223,19 @@ export class Companion {
       this.#lastView = view
       this.#emit({ type: 'conversation', view })
     }
-    const s = this.#state
-    const status: CompanionStatus = s.writing !== null
-      ? 'writing'
-      : s.judging !== null ? 'judging' : s.conversation.resting ? 'resting' : 'listening'
+    const status = statusOf(this.#state)
     if (status === this.#status) return
     this.#status = status
     this.#emit({ type: 'status', status })
   }
 
-  #brainAnswered (): void {
-    if (!this.#brainFailing) return
-    this.#brainFailing = false
-    this.#emit({ type: 'brain-ok' })
-  }
-
-  #fail (what: string, err: unknown): void {
-    if ((err as Error)?.name === 'AbortError') return
-    this.#brainFailing = true
-    this.#emit({ type: 'brain-error', message: `${what}: ${(err as Error)?.message ?? String(err)}` })
-  }
-
   #run (effect: TurnEffect): void {
     switch (effect.type) {
       case 'judge': {
-        this.#judging?.abort()
-        const abort = new AbortController()
-        this.#judging = abort
         const { message, selected, conversation } = effect
-        this.#brain.judge(this.#context(), { message, selected, conversation }, abort.signal).then(
-          (judgement) => {
-            this.#brainAnswered()
-            if (!abort.signal.aborted) this.#dispatch({ type: 'judged', messageId: message.id, judgement })
-          },
-          (err) => {
-            if (abort.signal.aborted) return
-            this.#fail('could not judge the turn', err)
-            this.#dispatch({ type: 'judged', messageId: message.id, judgement: null })
-          })
+        this.#brain.judge(this.#context(), { message, selected, conversation }, (judgement) => {
+          this.#dispatch({ type: 'judged', messageId: message.id, judgement })
+        })
         break
       }
       case 'publish-vote':
@@ -308,43 +249,17 @@ export class Companion {
         break
       }
       case 'write': {
-        this.#writing?.abort.abort()
-        const abort = new AbortController()
-        const id = effect.id
-        this.#writing = { id, abort }
-        const startedAt = this.#now()
         const request = { replyTo: effect.replyTo, vote: effect.vote, greet: effect.greet, conversation: effect.conversation }
-        const after = effect.after
-        this.#brain.write(this.#context(), request, abort.signal).then(
-          async (line) => {
-            this.#brainAnswered()
-            // Keep a human pace: never answer faster than paceMs.
-            const wait = this.#settings.paceMs - (this.#now() - startedAt)
-            if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
-            if (abort.signal.aborted) return
-            this.#written.set(id, { line, after })
-            this.#dispatch({ type: 'written', id, ok: true })
-          },
-          (err) => {
-            if (abort.signal.aborted) return
-            this.#fail('could not write a line', err)
-            this.#dispatch({ type: 'written', id, ok: false })
-          })
+        this.#brain.write(effect.id, this.#context(), request, effect.after, (ok) => { this.#dispatch({ type: 'written', id: effect.id, ok }) })
         break
       }
       case 'publish-line': {
-        const ready = this.#written.get(effect.id)
-        this.#written.delete(effect.id)
-        if (this.#writing?.id === effect.id) this.#writing = undefined
-        if (ready !== undefined) this.#say(ready.line, ready.after)
+        const held = this.#brain.take(effect.id)
+        if (held !== undefined) this.#say(held.line, held.after)
         break
       }
       case 'discard-line':
-        this.#written.delete(effect.id)
-        if (this.#writing?.id === effect.id) {
-          this.#writing.abort.abort()
-          this.#writing = undefined
-        }
+        this.#brain.discard(effect.id)
         this.#emit({ type: 'line-discarded', reason: effect.reason })
         break
       case 'decided':
@@ -371,7 +286,7 @@ export class Companion {
     if (after !== null) metadata.replyTo = after
     const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
     // aikyo companions it addresses that are still busy with their model would drop it: wait till they are free.
-    const wait = (aikyoFreeAt(this.#state, message) ?? 0) - this.#now()
+    const wait = (aikyoFreeAt(this.#state.aikyo, line.to, this.#state.present) ?? 0) - this.#now()
     const send = (): void => {
       if (this.#stopped) return
       this.#send('messages', message)

@@ -7,6 +7,7 @@
 import { md5 } from '@noble/hashes/legacy.js'
 import type { Message } from '../protocol/payloads.ts'
 import type { Vote } from './speaker-selection.ts'
+import type { HistoryLine } from './turn-state.ts'
 
 /** A vote seen for a line (its line may not have arrived yet). */
 export interface Ballot { messageId: string, vote: Vote }
@@ -24,12 +25,35 @@ function canonicalJson (message: Message): string {
   return JSON.stringify({ jsonrpc: '2.0', method: 'message.send', params })
 }
 
-/** aikyo 1.6's leader: md5(JSON of the message) mod the number of recipients. */
-export function electLeader (message: Message, recipients: readonly string[]): string | undefined {
-  if (recipients.length === 0) return undefined
-  let value = 0n
-  for (const byte of md5(encoder.encode(canonicalJson(message)))) value = (value << 8n) | BigInt(byte)
-  return recipients[Number(value % BigInt(recipients.length))]
+/**
+ * What a line's election is drawn from: md5 of the message as aikyo hashes
+ * it, as a hex string. Computed once, when the line arrives, and kept with
+ * its turn, so every later election for that line draws from the same bytes.
+ */
+export function electionHash (message: Message): string {
+  let hex = ''
+  for (const byte of md5(encoder.encode(canonicalJson(message)))) hex += byte.toString(16).padStart(2, '0')
+  return hex
+}
+
+/**
+ * Who a line's election is among (aikyo's `valid`): the line's `to` that are
+ * present, in `to` order, repeats and the sender kept. A line to nobody
+ * (`to` empty, ours only: it addresses everyone) elects among everyone
+ * present but its sender, in id order.
+ */
+export function electionPool (line: Pick<HistoryLine, 'from' | 'to'>, present: readonly string[]): string[] {
+  const valid = line.to.filter(id => present.includes(id))
+  return valid.length > 0 || line.to.length > 0 ? valid : [...new Set(present)].filter(id => id !== line.from).sort()
+}
+
+/**
+ * aikyo 1.6's leader: the election hash mod the size of the pool. `pool`
+ * is the line's `electionPool`, narrowed to those who may lead now.
+ */
+export function electLeader (hash: string, pool: readonly string[]): string | undefined {
+  if (pool.length === 0) return undefined
+  return pool[Number(BigInt(`0x${hash}`) % BigInt(pool.length))]
 }
 
 /** The latest vote of each companion for one line. */

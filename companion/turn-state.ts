@@ -3,6 +3,8 @@
  * state, the events it steps on and the effects it asks for (the reducer is
  * turn-taking.ts). Plain data: a node's whole turn-taking is one value.
  */
+import { NO_AIKYO } from './aikyo-turns.ts'
+import type { AikyoState } from './aikyo-turns.ts'
 import type { Ballot } from './decisions.ts'
 import type { Seen } from './reply-tree.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
@@ -60,6 +62,8 @@ export interface OpenTurn {
   /** The recipients that vote one by one (ours; aikyo's never do). */
   voters: string[]
   leader: string
+  /** What every election for this line draws from (decisions.ts `electionHash`), taken when it arrived. */
+  electionHash: string
   /**
    * Who decides: `aikyo` (the leader is an aikyo companion: it judges for
    * everyone and publishes the decision; nobody of ours votes) or `ours`
@@ -88,42 +92,14 @@ export interface Conversation {
   resting: boolean
 }
 
-/** What we know of an aikyo companion's model: how long a call takes, and when it is free again. */
-export interface AikyoTiming {
-  /** The longest model call seen (its leader's decision time), or a guess. */
-  callMs: number
-  /** It is busy with its model until then (after its line, one more call). */
-  freeAt: number
-}
-
-/** A decision an aikyo leader owes: for `line`, which came at `since`. */
-export interface AikyoDebt {
-  leader: string
-  line: string
-  /** The line's addressees: the array judges each of them. */
-  to: string[]
-  since: number
-  /** An answer to the line came (so the leader has decided; its array is on its way). */
-  answered: boolean
-}
-
 export interface TurnState {
   self: string
   selfName: string
   settings: TurnSettings
   /** Companion ids present (this one included). */
   present: string[]
-  /** Present companions of aikyo's make (they never vote one by one), id -> name. */
-  aikyo: Record<string, string>
-  /** aikyo companions chosen to speak whose line has not come (busy with their model), id -> since. */
-  aikyoWriting: Record<string, number>
-  /**
-   * Decisions aikyo leaders owe, oldest first: one per turn an aikyo
-   * companion led. An answer can come before the decision did (by another
-   * path); the array that comes later pays its debt and decides nothing.
-   */
-  aikyoOwed: AikyoDebt[]
-  aikyoTiming: Record<string, AikyoTiming>
+  /** The aikyo companions present, and what we know of their models and debts (aikyo-turns.ts). */
+  aikyo: AikyoState
   /** The last lines, oldest first (at most HISTORY_LIMIT). */
   history: HistoryLine[]
   /** The line the conversation hangs on: the last one that opened a turn. */
@@ -199,10 +175,7 @@ export function initialTurnState (self: string, selfName: string, settings: Turn
     selfName,
     settings,
     present: [self],
-    aikyo: {},
-    aikyoWriting: {},
-    aikyoOwed: [],
-    aikyoTiming: {},
+    aikyo: NO_AIKYO,
     history: [],
     head: null,
     seen: [],

@@ -2,7 +2,7 @@
  * What the page knows about its companion and the conversation, as reactive
  * state. `companion-session.ts` writes it; components only read it.
  */
-import type { CompanionStatus, ConversationView } from '../companion/companion.ts'
+import type { CompanionStatus, ConversationView } from '../companion/companion-events.ts'
 import type { Vote } from '../companion/speaker-selection.ts'
 import { nameFromId } from '../protocol/ids.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'

@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto'
 import { aikyoSpeaker } from '../../companion/aikyo.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
-import { aikyoFreeAt, nextDeadline, step } from '../../companion/turn-taking.ts'
+import { aikyoFreeAt } from '../../companion/aikyo-turns.ts'
+import { nextDeadline, step } from '../../companion/turn-taking.ts'
 import type { Judgement, TurnEffect, TurnEvent, TurnSettings, TurnState } from '../../companion/turn-state.ts'
 import { seededRandom } from '../../companion/random.ts'
 import type { Message, State } from '../../protocol/payloads.ts'
@@ -121,7 +122,8 @@ export class TurnSim {
         this.aikyoNodes.set(id, { id, alive: true, generating: false, history: [], dropped: 0, lines: 0, closing: 0 })
         continue
       }
-      const state = { ...initialTurnState(id, id.replace('companion_', ''), this.options.settings), present: [...options.companions], aikyo: { ...this.names } }
+      const initial = initialTurnState(id, id.replace('companion_', ''), this.options.settings)
+      const state = { ...initial, present: [...options.companions], aikyo: { ...initial.aikyo, names: { ...this.names } } }
       this.nodes.set(id, { id, state, alive: true, pending: new Map(), ticks: new Set() })
     }
   }
@@ -301,7 +303,7 @@ export class TurnSim {
           if (pending.after !== null) line.replyTo = pending.after
           this.publishLine(line, metadata)
         }
-        const freeAt = aikyoFreeAt(node.state, message)
+        const freeAt = aikyoFreeAt(node.state.aikyo, others, node.state.present)
         if (freeAt !== undefined && freeAt > this.now) this.later(freeAt - this.now, publish)
         else publish()
         break

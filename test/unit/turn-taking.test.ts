@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { electLeader } from '../../companion/decisions.ts'
+import { aikyoFreeAt } from '../../companion/aikyo-turns.ts'
+import { electLeader, electionHash } from '../../companion/decisions.ts'
 import { takesOver } from '../../companion/reply-tree.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
-import { aikyoFreeAt, isSelected, recipientsOf, step, votedClosing } from '../../companion/turn-taking.ts'
+import { isSelected, votedClosing } from '../../companion/turn-decision.ts'
+import { recipientsOf, step } from '../../companion/turn-taking.ts'
 import type { HistoryLine, TurnEffect, TurnState } from '../../companion/turn-state.ts'
 import type { Message, State } from '../../protocol/payloads.ts'
 
@@ -37,15 +39,15 @@ describe('electLeader', () => {
     const m = message('1b4e28ba-2fa1-11d2-883f-0016d3cca427', USER, [A, B, C], 'Hello everyone!')
     const hex = createHash('md5').update(JSON.stringify(m)).digest('hex')
     const expected = [A, B, C][Number(BigInt(`0x${hex}`) % 3n)]
-    assert.equal(electLeader(m, [A, B, C]), expected)
+    assert.equal(electLeader(electionHash(m), [A, B, C]), expected)
   })
   it('ignores fields aikyo strips, and is the same on every node', () => {
     const m = message('x', USER, [A, B], 'hey')
     const extra = { ...m, params: { ...m.params, extra: 1 } } as Message
-    assert.equal(electLeader(extra, [A, B]), electLeader(m, [A, B]))
+    assert.equal(electLeader(electionHash(extra), [A, B]), electLeader(electionHash(m), [A, B]))
   })
   it('elects nobody without recipients', () => {
-    assert.equal(electLeader(message('x', USER, [], 'hey'), []), undefined)
+    assert.equal(electLeader(electionHash(message('x', USER, [], 'hey')), []), undefined)
   })
 })
 
@@ -121,7 +123,7 @@ describe('takesOver', () => {
 
 describe('step: one turn', () => {
   const hello = message('m1', USER, [A, B, C], 'Hello all!')
-  const leader = electLeader(hello, [A, B, C])!
+  const leader = electLeader(electionHash(hello), [A, B, C])!
 
   it('a recipient judges the line; a failed brain still votes (listen)', () => {
     const { state, effects } = step(node(A), { type: 'message', message: hello }, 0)
@@ -318,12 +320,12 @@ describe('lines remembered from before this companion came (the room\'s history)
 
 describe('step: turns shared with aikyo companions (they never vote one by one)', () => {
   // Aya is of aikyo's make; Bo and Cy are ours.
-  const mixed = (self: string): TurnState => ({ ...node(self), aikyo: { [A]: 'Aya' } })
+  const mixed = (self: string): TurnState => ({ ...node(self), aikyo: { ...node(self).aikyo, names: { [A]: 'Aya' } } })
   /** A line to everyone whose election (md5 mod 3, over [A, B, C]) falls on `leader`. */
   const lineLedBy = (leader: string, from = USER, text = 'Hello all!'): Message => {
     for (let i = 0; ; i++) {
       const m = message(`m${i}`, from, [A, B, C], text)
-      if (electLeader(m, [A, B, C]) === leader) return m
+      if (electLeader(electionHash(m), [A, B, C]) === leader) return m
     }
   }
 
@@ -362,7 +364,7 @@ describe('step: turns shared with aikyo companions (they never vote one by one)'
     // Aya was chosen (by an aikyo decision) and has not said her line yet.
     let s = step(mixed(B), { type: 'message', message: lineLedBy(A) }, 0).state
     s = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'listen', 0), vote(C, undefined, 'listen', 0)], author: A }, 1000).state
-    assert.deepEqual(Object.keys(s.aikyoWriting), [A])
+    assert.deepEqual(Object.keys(s.aikyo.writing), [A])
     const interjection = lineLedBy(A, 'user_other')
     const opened = step(s, { type: 'message', message: interjection }, 2000)
     assert.equal(opened.state.turn?.decider, 'ours')
@@ -378,6 +380,26 @@ describe('step: turns shared with aikyo companions (they never vote one by one)'
     assert.equal(ofType(late.effects, 'judge').length, 1)
   })
 
+  it('the election after the aikyo leader leaves draws from the bytes the line came with (metadata and all)', () => {
+    // A line with metadata, led by Aya, whose election among [B, C] falls
+    // otherwise if its metadata were left out of the hash.
+    const withMeta = (i: number): Message => ({ ...message(`m${i}`, USER, [A, B, C], 'Hello all!'), params: { id: `m${i}`, from: USER, to: [A, B, C], message: 'Hello all!', metadata: { replyTo: 'earlier', emotion: 'happy', name: 'Yamada' } } })
+    const bare = (m: Message): Message => message(m.params.id, USER, [A, B, C], m.params.message)
+    let m = withMeta(0)
+    for (let i = 1; electLeader(electionHash(m), [A, B, C]) !== A || electLeader(electionHash(m), [B, C]) === electLeader(electionHash(bare(m)), [B, C]); i++) m = withMeta(i)
+    const expected = electLeader(electionHash(m), [B, C])
+    const opened = step(mixed(B), { type: 'message', message: m }, 0).state
+    assert.equal(opened.turn?.decider, 'aikyo')
+    assert.equal(opened.turn?.electionHash, electionHash(m), 'the hash taken on arrival is kept with the turn')
+    // Aya leaves before deciding: ours elect among themselves, from the same hash.
+    const left = step(opened, { type: 'presence', present: [B, C], aikyo: {} }, 1000).state
+    assert.equal(left.turn?.decider, 'ours')
+    assert.equal(left.turn?.leader, expected)
+    // Aya stays silent instead: the same leader after aikyoDecisionMs.
+    const silent = step(opened, { type: 'tick' }, DEFAULT_TURN_SETTINGS.aikyoDecisionMs).state
+    assert.equal(silent.turn?.leader, expected)
+  })
+
   it('a late decision for an older line pays its debt and decides nothing now', () => {
     const first = lineLedBy(A)
     let s = step(mixed(B), { type: 'message', message: first }, 0).state
@@ -386,7 +408,7 @@ describe('step: turns shared with aikyo companions (they never vote one by one)'
     s = step(s, { type: 'message', message: answer }, 500).state
     const late = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 3), vote(B, undefined, 'speak', 9), vote(C, undefined, 'listen', 0)], author: A }, 600)
     assert.equal(ofType(late.effects, 'decided').length, 0)
-    assert.equal(late.state.aikyoOwed.some(o => o.line === first.params.id), false)
+    assert.equal(late.state.aikyo.owed.some(o => o.line === first.params.id), false)
   })
 
   it('a line to an aikyo companion that just spoke waits until its model is free', () => {
@@ -394,9 +416,9 @@ describe('step: turns shared with aikyo companions (they never vote one by one)'
     s = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'listen', 0), vote(C, undefined, 'listen', 0)], author: A }, 1000).state
     // Her line comes 4 s after she was chosen: two calls, so one more (about 2 s) follows it.
     s = step(s, { type: 'message', message: message('aya1', A, [B, C], 'Hi!') }, 5000).state
-    const freeAt = s.aikyoTiming[A]?.freeAt ?? 0
+    const freeAt = s.aikyo.timing[A]?.freeAt ?? 0
     assert.ok(freeAt >= 5000 + 2000, `free at ${freeAt}`)
-    assert.equal(aikyoFreeAt(s, message('b1', B, [A, C], 'Aya?')), freeAt)
-    assert.equal(aikyoFreeAt(s, message('b2', B, [C], 'Cy?')), undefined)
+    assert.equal(aikyoFreeAt(s.aikyo, [A, C], s.present), freeAt)
+    assert.equal(aikyoFreeAt(s.aikyo, [C], s.present), undefined)
   })
 })
