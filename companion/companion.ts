@@ -11,7 +11,7 @@
 import type { TopicPayload } from '../protocol/codec.ts'
 import { nameFromId, randomId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { Action, CompanionCard, Message, PublishedPayloads, Query } from '../protocol/payloads.ts'
+import type { Action, CompanionCard, Message, MessageMetadata, PublishedPayloads, Query } from '../protocol/payloads.ts'
 import type { Topic } from '../protocol/topics.ts'
 import type { Brain, BrainContext, WrittenLine } from './brain.ts'
 import { PendingQueries } from './queries.ts'
@@ -180,7 +180,7 @@ export class Companion {
   /** The name a line's writer goes by (`metadata.name`), unless we know it already. */
   #learnName (message: Message): void {
     const name = message.params.metadata?.name
-    if (typeof name === 'string' && !this.#names.has(message.params.from)) this.#names.set(message.params.from, name)
+    if (name !== undefined && !this.#names.has(message.params.from)) this.#names.set(message.params.from, name)
   }
 
   #emit (event: CompanionEvent): void {
@@ -282,7 +282,7 @@ export class Companion {
       const payload: Action = { jsonrpc: '2.0', method: 'action.send', params: { from, name: action.name, params: action.params } }
       this.#send('actions', payload)
     }
-    const metadata: Record<string, unknown> = { emotion: line.emotion }
+    const metadata: MessageMetadata = { emotion: line.emotion }
     if (after !== null) metadata.replyTo = after
     const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
     // aikyo companions it addresses that are still busy with their model would drop it: wait till they are free.

@@ -40,6 +40,7 @@
  *    terminal speaker (or no speaker) ends the conversation: it rests until
  *    someone speaks again.
  */
+import { isDecision } from '../protocol/payloads.ts'
 import type { Message, State } from '../protocol/payloads.ts'
 import { arrayArrived, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
 import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine } from './decisions.ts'
@@ -59,7 +60,7 @@ export function recipientsOf (message: HistoryLine, present: readonly string[]):
 function toHistoryLine (message: Message): HistoryLine {
   const { id, from, to, message: text, metadata } = message.params
   const replyTo = metadata?.replyTo
-  return typeof replyTo === 'string' ? { id, from, to, text, replyTo } : { id, from, to, text }
+  return replyTo === undefined ? { id, from, to, text } : { id, from, to, text, replyTo }
 }
 
 const seenOf = (line: HistoryLine): Seen => line.replyTo === undefined ? { id: line.id, from: line.from } : { id: line.id, from: line.from, replyTo: line.replyTo }
@@ -125,11 +126,12 @@ function onMessage (state: TurnState, message: Message, now: number): StepResult
 }
 
 function onStates (state: TurnState, states: State[], author: string | undefined, now: number): StepResult {
-  const votes = states.filter(s => s.params.messageId !== undefined)
-  if (votes.length === 0) {
+  if (isDecision(states)) {
     if (author !== undefined && isAikyo(state.aikyo, author)) return onAikyoArray(state, states.map(s => s.params), author, now)
     return onDecision(state, states.map(s => s.params), now)
   }
+  const votes = states.filter(s => s.params.messageId !== undefined)
+  if (votes.length === 0) return { state, effects: [] }
   const ballots = [...state.ballots, ...votes.map(s => ({ messageId: s.params.messageId as string, vote: s.params }))].slice(-BALLOT_LIMIT)
   if (yielded(state, votes)) return passOver({ ...state, ballots }, now)
   return mayDecide({ ...state, ballots }, now)

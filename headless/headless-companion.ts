@@ -104,7 +104,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     if (delivery.topic !== 'messages') return
     const m = delivery.payload.params
     if (deps.showConversation === false && m.from !== card.id) return
-    const speaker = typeof m.metadata?.name === 'string' ? m.metadata.name : names.get(m.from) ?? m.from
+    const speaker = m.metadata?.name ?? names.get(m.from) ?? m.from
     const to = m.to.map(id => names.get(id) ?? id).join(', ')
     log(`${speaker}${to === '' ? '' : ` -> ${to}`}: ${m.message}`)
   })

@@ -3,13 +3,13 @@
  * aikyo shape (aikyo validates strictly: no extra fields).
  */
 import { randomId } from './ids.ts'
-import type { Message } from './payloads.ts'
+import type { Message, MessageMetadata } from './payloads.ts'
 
 export interface MessageInit {
   from: string
   to: string[]
   message: string
-  metadata?: Record<string, unknown>
+  metadata?: MessageMetadata
   /** Defaults to a fresh UUID. */
   id?: string
 }

@@ -3,7 +3,7 @@
  * schemas; every TypeScript type is inferred from its schema.
  *
  * Objects are "loose": unknown fields are kept, so a newer peer's extra
- * fields pass through untouched. Compatibility rules (shared protocol.md):
+ * fields pass through untouched. Compatibility rules (docs/protocol.md):
  * - `messages` also accepts the seed's bare `{id, from, to, message}` form,
  *   normalised to `message.send`;
  * - `states` accepts one state or an array of states (aikyo's leader sends arrays);
@@ -22,12 +22,34 @@ const Envelope = <M extends string, P extends v.GenericSchema>(method: M, params
     params
   })
 
+/** The fields of a line's `metadata` this implementation reads. */
+const MetadataFields = v.looseObject({
+  /** The line its writer was answering (the reply tree: docs/protocol.md). */
+  replyTo: v.optional(Id),
+  /** The name a person goes by (companions go by their card's). */
+  name: v.optional(v.string()),
+  /** How the writer feels (aikyo's companions say it too). */
+  emotion: v.optional(v.string())
+})
+export type MessageMetadata = v.InferOutput<typeof MetadataFields>
+
+/**
+ * A line's `metadata`: the fields this implementation reads, typed; any
+ * other field (aikyo's, a client's) passes through untouched. Checked, not
+ * rebuilt: the object keeps its keys in the order they came, since aikyo
+ * elects a line's leader from the hash of the line as it arrived.
+ */
+export const MessageMetadataSchema = v.custom<MessageMetadata>(
+  value => v.is(MetadataFields, value),
+  'metadata: replyTo must be a non-empty string, name and emotion strings'
+)
+
 const MessageParams = v.looseObject({
   id: Id,
   from: Id,
   to: v.array(v.string()),
   message: v.string(),
-  metadata: v.optional(Metadata)
+  metadata: v.optional(MessageMetadataSchema)
 })
 
 export const MessageSchema = Envelope('message.send', MessageParams)
@@ -110,6 +132,13 @@ export interface TopicPayloads {
 export interface PublishedPayloads extends Omit<TopicPayloads, 'states'> {
   states: State | State[]
 }
+
+/**
+ * The one rule for what a `states` payload is: a vote is a state that names
+ * its line (`messageId`, ours only); a decision is states none of which
+ * does (a leader's array, ours or aikyo's, which aikyo validates strictly).
+ */
+export const isDecision = (states: readonly State[]): boolean => states.length > 0 && states.every(s => s.params.messageId === undefined)
 
 /** Tells a query from a query result (both travel on `queries`). */
 export const isQuery = (payload: Query | QueryResult): payload is Query => payload.method === 'query.send'

@@ -73,6 +73,7 @@ export const HistoryPageSchema = v.object({
   next: v.nullable(v.number())
 })
 export type HistoryPage = v.InferOutput<typeof HistoryPageSchema>
+export type HistoryEntry = v.InferOutput<typeof HistoryEntrySchema>
 
 /** The path of a page of a room's history. */
 export const historyPath = (room: string, since: number): string => `/api/rooms/${room}/history?since=${since}`

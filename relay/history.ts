@@ -17,22 +17,12 @@ import { existsSync, renameSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
 import type { TopicPayload } from '../protocol/codec.ts'
+import { isDecision } from '../protocol/payloads.ts'
+import type { HistoryEntry, HistoryPage } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 
-export type HistoryKind = 'line' | 'action' | 'decision'
-
-export interface HistoryEntry {
-  seq: number
-  /** ms since the epoch, when the relay saw it */
-  time: number
-  kind: HistoryKind
-  /** The line it belongs to: a line's own id; for an action or a decision, the room's line before it. */
-  line: string | null
-  /** The peer that published it, or `firehose`. */
-  peer: string
-  /** The payload's JSON text as it travelled. */
-  json: string
-}
+/** An entry as stored: the payload's JSON text as it travelled. */
+type StoredEntry = Omit<HistoryEntry, 'payload'> & { json: string }
 
 export interface HistoryLimits {
   /** Lines kept per room (with their actions and decisions). */
@@ -43,28 +33,14 @@ export interface HistoryLimits {
   rooms: number
 }
 
-export interface HistoryPage {
-  entries: HistoryEntry[]
-  /** More entries follow the last one: ask again with `since` = its seq. */
-  more: boolean
-}
-
 export interface History {
   /** Keeps what belongs in a room's history (a line, an action, a decision); anything else is ignored. */
   record: (room: RoomName, arrival: TopicPayload & { json: string, peer: string }) => void
-  /** The room's entries after `since`, oldest first, at most `limit`. */
+  /** The room's entries after `since`, oldest first, at most `limit`: the answer of `/api/rooms/NAME/history`. */
   page: (room: RoomName, since: number, limit: number) => HistoryPage
   /** Writes what is queued now (also done on its own, every turn of the event loop). */
   flush: () => void
   close: () => void
-}
-
-/** What the HTTP answer is made of: the stored JSON goes out as it is, never parsed again. */
-export function historyPageJson (room: RoomName, page: HistoryPage): string {
-  const entries = page.entries.map(e =>
-    `{"seq":${e.seq},"time":${e.time},"kind":"${e.kind}","line":${JSON.stringify(e.line)},"peer":${JSON.stringify(e.peer)},"payload":${e.json}}`)
-  const next = page.entries.at(-1)?.seq ?? null
-  return `{"room":${JSON.stringify(room)},"entries":[${entries.join(',')}],"more":${page.more},"next":${JSON.stringify(next)}}`
 }
 
 const SCHEMA = `
@@ -116,8 +92,9 @@ export function openHistory (file: string, limits: HistoryLimits, log: (line: st
     return latestLine.get(room)!
   }
 
-  type Row = [RoomName, number, HistoryKind, string | null, string, string]
-  let queue: Row[] = []
+  /** An entry waiting to be written: room, time, kind, line, peer, json. */
+  type Queued = [RoomName, number, HistoryEntry['kind'], string | null, string, string]
+  let queue: Queued[] = []
   let scheduled: ReturnType<typeof setImmediate> | undefined
 
   const count = (statement: StatementSync, ...args: Array<string | number>): number => Number(statement.get(...args)?.n ?? 0)
@@ -165,7 +142,7 @@ export function openHistory (file: string, limits: HistoryLimits, log: (line: st
 
   return {
     record: (room, arrival) => {
-      let kind: HistoryKind
+      let kind: HistoryEntry['kind']
       let line: string | null
       if (arrival.topic === 'messages') {
         kind = 'line'
@@ -174,8 +151,8 @@ export function openHistory (file: string, limits: HistoryLimits, log: (line: st
       } else if (arrival.topic === 'actions') {
         kind = 'action'
         line = lineOf(room)
-      } else if (arrival.topic === 'states' && arrival.json.trimStart().startsWith('[')) {
-        // An array is a decision (the leader's, ours or aikyo's); a single state is one companion's vote.
+      } else if (arrival.topic === 'states' && isDecision(arrival.payload)) {
+        // Decisions are kept (the leader's, ours or aikyo's); single votes are not.
         kind = 'decision'
         line = lineOf(room)
       } else {
@@ -186,9 +163,10 @@ export function openHistory (file: string, limits: HistoryLimits, log: (line: st
     },
     page: (room, since, limit) => {
       flush()
-      const rows = select.all(room, since, limit + 1) as unknown as HistoryEntry[]
+      const rows = select.all(room, since, limit + 1) as unknown as StoredEntry[]
       const more = rows.length > limit
-      return { entries: (more ? rows.slice(0, limit) : rows).map(r => ({ ...r, seq: Number(r.seq), time: Number(r.time) })), more }
+      const entries = (more ? rows.slice(0, limit) : rows).map(({ json, ...r }) => ({ ...r, seq: Number(r.seq), time: Number(r.time), payload: JSON.parse(json) as unknown }))
+      return { room, entries, more, next: entries.at(-1)?.seq ?? null }
     },
     flush,
     close: () => {

@@ -23,7 +23,6 @@ import type { LlmProxy } from './llm-proxy.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import { parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import { historyPageJson } from './history.ts'
 import type { ModelLibrary } from './model-files.ts'
 import type { History } from './history.ts'
 
@@ -102,7 +101,7 @@ export function createHttpServer (options: HttpServerOptions): Server {
     if (typeof since === 'string') return refuse(since)
     if (typeof limit === 'string') return refuse(limit)
     if (history === undefined) return sendJson(res, 404, { error: { code: 'no-history', message: 'this relay keeps no history (--history 0)' } })
-    sendJsonText(res, 200, historyPageJson(room.room, history.page(room.room, since, Math.max(1, limit))))
+    sendJson(res, 200, history.page(room.room, since, Math.max(1, limit)))
   }
   const pageBuilt = existsSync(join(webRoot, 'index.html'))
   // sirv indexes the folder once at start: a page rebuilt later needs a relay restart.

@@ -12,7 +12,7 @@ import { startCompanionPeer } from '../p2p/companion-peer.ts'
 import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { Action, Query, QueryResult } from '../protocol/payloads.ts'
+import type { Action, MessageMetadata, Query, QueryResult } from '../protocol/payloads.ts'
 import type { LocalModel } from '../companion/local-model.ts'
 import { BUILTIN, brainFor, checkModelEndpoint, describeChoice, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
@@ -123,10 +123,10 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     const { own } = delivery
     if (delivery.topic === 'messages') {
       const m = delivery.payload.params
-      const emotion = typeof m.metadata?.emotion === 'string' ? m.metadata.emotion : ''
+      const { emotion = '', name: named, replyTo } = m.metadata ?? {}
       // People name themselves in metadata.name (companions by their card).
-      if (typeof m.metadata?.name === 'string' && !isCompanionId(m.from)) {
-        const name = m.metadata.name.slice(0, PERSON_NAME_MAX)
+      if (named !== undefined && !isCompanionId(m.from)) {
+        const name = named.slice(0, PERSON_NAME_MAX)
         state.names[m.from] = name
         // This person, renamed in another tab of this browser.
         if (m.from === person.id && name !== person.name && name.trim() !== '') {
@@ -135,10 +135,9 @@ export async function startCompanionSession (network: CompanionNetwork, identity
         }
       }
       const line: TimelineLine = { id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id }
-      if (typeof m.metadata?.replyTo === 'string') line.replyTo = m.metadata.replyTo
+      if (replyTo !== undefined) line.replyTo = replyTo
       state.addLine(line)
-      const name = typeof m.metadata?.name === 'string' ? m.metadata.name : undefined
-      void place.transcript?.then((t) => { t.keep(line, name) })
+      void place.transcript?.then((t) => { t.keep(line, named) })
     } else if (delivery.topic === 'actions') {
       const a = delivery.payload
       state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }
@@ -201,7 +200,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       // Mid-conversation the line answers the head (one conversation, not two);
       // after a rest it starts the next one.
       const { head, conversation } = companion.turnState
-      const metadata: Record<string, unknown> = { name: person.name }
+      const metadata: MessageMetadata = { name: person.name }
       if (head !== null && !conversation.resting) metadata.replyTo = head.id
       await bus.publish('messages', messageSend({ from: person.id, to: addressees, message: text, metadata }))
     },

@@ -9,7 +9,7 @@
  * they come.
  */
 import { validatePayload } from '../protocol/codec.ts'
-import type { Message } from '../protocol/payloads.ts'
+import type { Message, MessageMetadata } from '../protocol/payloads.ts'
 import { historyPath, parseHistoryPage } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
@@ -35,7 +35,7 @@ const KEEP = 500
 const MAX_PAGES = 10
 
 const asMessage = (l: StoredLine): Message => {
-  const metadata: Record<string, unknown> = {}
+  const metadata: MessageMetadata = {}
   if (l.replyTo !== undefined) metadata.replyTo = l.replyTo
   if (l.name !== undefined) metadata.name = l.name
   if (l.emotion !== '') metadata.emotion = l.emotion
@@ -44,9 +44,9 @@ const asMessage = (l: StoredLine): Message => {
 
 const asStored = (room: RoomName, m: Message, time: number): StoredLine => {
   const { id, from, to, message, metadata } = m.params
-  const line: StoredLine = { room, id, from, to, text: message, emotion: typeof metadata?.emotion === 'string' ? metadata.emotion : '', time }
-  if (typeof metadata?.replyTo === 'string') line.replyTo = metadata.replyTo
-  if (typeof metadata?.name === 'string') line.name = metadata.name
+  const line: StoredLine = { room, id, from, to, text: message, emotion: metadata?.emotion ?? '', time }
+  if (metadata?.replyTo !== undefined) line.replyTo = metadata.replyTo
+  if (metadata?.name !== undefined) line.name = metadata.name
   return line
 }
 

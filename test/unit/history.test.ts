@@ -7,7 +7,7 @@ import { messageSend } from '../../protocol/build.ts'
 import { decodePayload } from '../../protocol/codec.ts'
 import { DEFAULT_ROOM, roomName } from '../../protocol/rooms.ts'
 import type { Topic } from '../../protocol/topics.ts'
-import { historyPageJson, openHistory } from '../../relay/history.ts'
+import { openHistory } from '../../relay/history.ts'
 import type { History, HistoryLimits } from '../../relay/history.ts'
 
 const blue = roomName('blue')
@@ -53,7 +53,7 @@ describe('the rooms\' history (SQLite in the data dir)', () => {
     const page = history.page(blue, 0, 100)
     assert.deepEqual(page.entries.map(e => [e.kind, e.line]), [['line', 'l1'], ['decision', 'l1'], ['action', 'l1']])
     assert.equal(page.more, false)
-    assert.equal(page.entries[0].json, line('l1').json, 'the JSON as it travelled')
+    assert.deepEqual(page.entries[0].payload, JSON.parse(line('l1').json), 'the payload as it travelled')
     assert.deepEqual(history.page(DEFAULT_ROOM, 0, 100).entries.map(e => e.line), ['other-room'])
   })
 
@@ -68,7 +68,7 @@ describe('the rooms\' history (SQLite in the data dir)', () => {
     const last = history.page(blue, second.entries.at(-1)!.seq, 3)
     assert.deepEqual(last.entries.map(e => e.line), ['l6'])
     assert.equal(last.more, false)
-    const json = JSON.parse(historyPageJson(blue, last))
+    const json = JSON.parse(JSON.stringify(last))
     assert.equal(json.room, 'blue')
     assert.equal(json.next, last.entries[0].seq)
     assert.equal(json.entries[0].payload.params.id, 'l6', 'the payload goes out as JSON, not as a string')
@@ -90,7 +90,7 @@ describe('the rooms\' history (SQLite in the data dir)', () => {
     for (let i = 0; i < 10; i++) history.record(blue, line(`l${i}`, 'x'.repeat(400)))
     history.flush()
     const entries = history.page(blue, 0, 100).entries
-    assert.ok(entries.reduce((n, e) => n + e.json.length, 0) <= 2000)
+    assert.ok(entries.reduce((n, e) => n + JSON.stringify(e.payload).length, 0) <= 2000)
     assert.deepEqual(entries.map(e => e.line), ['l6', 'l7', 'l8', 'l9'])
   })
 

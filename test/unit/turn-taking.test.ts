@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { aikyoFreeAt } from '../../companion/aikyo-turns.ts'
 import { electLeader, electionHash } from '../../companion/decisions.ts'
 import { takesOver } from '../../companion/reply-tree.ts'
+import { decodePayload } from '../../protocol/codec.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
 import { isSelected, votedClosing } from '../../companion/turn-decision.ts'
 import { recipientsOf, step } from '../../companion/turn-taking.ts'
@@ -45,6 +46,13 @@ describe('electLeader', () => {
     const m = message('x', USER, [A, B], 'hey')
     const extra = { ...m, params: { ...m.params, extra: 1 } } as Message
     assert.equal(electLeader(electionHash(extra), [A, B]), electLeader(electionHash(m), [A, B]))
+  })
+  it('hashes a decoded line as aikyo hashes it as it came: metadata keys in their order', () => {
+    // Ours write emotion before replyTo; aikyo hashes the line as received.
+    const raw = { jsonrpc: '2.0', method: 'message.send', params: { id: 'm1', from: B, to: [A, C], message: 'hi', metadata: { emotion: 'happy', replyTo: 'm0', extra: 1 } } }
+    const decoded = decodePayload('messages', JSON.stringify(raw))
+    assert.ok(decoded.ok && decoded.topic === 'messages')
+    assert.equal(electionHash(decoded.payload), createHash('md5').update(JSON.stringify(raw)).digest('hex'))
   })
   it('elects nobody without recipients', () => {
     assert.equal(electLeader(electionHash(message('x', USER, [], 'hey')), []), undefined)
