@@ -1,6 +1,6 @@
 /**
  * aikyo's turn-taking rules that decide who speaks next, as pure functions
- * (shared protocol.md, "Turn-taking"). No clock, no network: the companion
+ * (docs/protocol.md, "Turn-taking"). No clock, no network: the companion
  * runtime feeds them the states that arrived and acts on the answer.
  */
 import type { State } from '../protocol/payloads.ts'

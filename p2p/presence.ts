@@ -1,6 +1,6 @@
 /**
  * Who is present: companion cards exchanged over `/aikyo/metadata/1.0.0`
- * (shared protocol.md). We serve our card to whoever asks (ONE UTF-8 JSON
+ * (docs/protocol.md). We serve our card to whoever asks (ONE UTF-8 JSON
  * object, then close; no length prefix) and ask every peer that, after
  * identify, says it speaks the protocol and is in our room (its agent
  * version says the room; protocol/rooms.ts). A peer that does not speak it

@@ -21,7 +21,7 @@ export function isTopic (value: unknown): value is Topic {
  */
 export const KOTOBA_AGENT = 'kotoba/1'
 
-/** Stream protocol over which a companion serves its card (see shared protocol.md). */
+/** Stream protocol over which a companion serves its card (see docs/protocol.md). */
 export const METADATA_PROTOCOL = '/aikyo/metadata/1.0.0'
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The aikyo nodes connected to this relay (shared aikyo-behaviour.md). They
+ * The aikyo nodes connected to this relay (docs/companions.md). They
  * reach only peers they can dial over TCP and never announce themselves, so
  * the relay, which they dial, speaks for them:
  *

@@ -1,6 +1,6 @@
 /**
- * An aikyo 1.6 companion for interop tests, behaving on the wire as shared
- * aikyo-behaviour.md says aikyo's does (its companionServer, handlers and
+ * An aikyo 1.6 companion for interop tests, behaving on the wire as aikyo's
+ * own does (its companionServer, handlers and
  * agent, read from aikyo's source; none of its code is copied), with a fake
  * model whose every call takes `modelMs`:
  *

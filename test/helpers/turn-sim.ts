@@ -5,7 +5,8 @@
  * own order. Brains are scripted and answer after seeded random delays.
  *
  * Some companions may be aikyo 1.6 nodes instead (`aikyo`), simulated as
- * shared aikyo-behaviour.md says they behave: leader election over the cards
+ * aikyo's own code makes them behave (docs/companions.md, "Sharing turns
+ * with aikyo"): leader election over the cards
  * they hold (everyone's), the leader alone judging for every addressee and
  * publishing one array, aikyo's pick from every array, and lines and arrays
  * dropped while their model is at work (a decision: one call; a line: two
@@ -175,7 +176,7 @@ export class TurnSim {
   /** The cards an aikyo node holds: every companion alive (ours reach it directly or through the relay's stand-ins). */
   private active (): string[] { return [...this.nodes.values(), ...this.aikyoNodes.values()].filter(n => n.alive).map(n => n.id) }
 
-  /** An aikyo node handles what arrives (its companionServer and agent, shared aikyo-behaviour.md). */
+  /** An aikyo node handles what arrives (its companionServer and agent). */
   private runAikyo (node: AikyoNode, event: Scheduled['event']): void {
     if (event.type === 'message') {
       const p = event.message.params
