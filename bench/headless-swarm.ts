@@ -12,6 +12,7 @@ import { startHeadlessCompanion } from '../headless/headless-companion.ts'
 import type { HeadlessCompanion } from '../headless/headless-companion.ts'
 import { now } from './stats.ts'
 import { roomName } from '../protocol/rooms.ts'
+import { SILENT } from '../p2p/logger.ts'
 
 const [relayAddr, roomsText, prefix] = process.argv.slice(2)
 const rooms = roomsText.split(',').map(r => r.split(':')).flatMap(([room, n]) => Array.from({ length: Number(n) }, () => roomName(room)))
@@ -24,7 +25,7 @@ for (const [i, room] of rooms.entries()) {
   const companion = await startHeadlessCompanion({
     card: { id, name: `${prefix}${i}`, personality: 'quiet', story: 'a benchmark companion', sample: 'hm' },
     room, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [relayAddr], dataDir: join(dir, id), turnLimit: 2
-  }, { log: () => {} })
+  }, { log: SILENT })
   companion.bus.onPayload((delivery) => {
     if (delivery.topic !== 'messages') return
     const sentAt = delivery.payload.params.metadata?.sentAt

@@ -12,8 +12,10 @@ import type { LocalModel } from '../companion/local-model.ts'
 import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 import { startCompanionPeer } from '../p2p/companion-peer.ts'
-import { joinRoom } from '../p2p/joined-room.ts'
-import { connectLanPeers } from '../p2p/lan-peers.ts'
+import { startRoomPeer } from '../p2p/room-peer.ts'
+import { startLanPeers } from '../p2p/lan-peers.ts'
+import { consoleLogger } from '../p2p/logger.ts'
+import type { Logger } from '../p2p/logger.ts'
 import type { RoomChannel } from '../p2p/topic-bus.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { createHeadlessNode } from './libp2p-node.ts'
@@ -33,7 +35,8 @@ export interface HeadlessCompanion {
 }
 
 export interface HeadlessDeps {
-  log?: (line: string) => void
+  /** Where its lines go (default: the terminal, at `info`). */
+  log?: Logger
   /** Log every line of the conversation (default), or only this companion's own. */
   showConversation?: boolean
 }
@@ -47,28 +50,26 @@ export async function startHeadlessCompanion (options: HeadlessOptions, deps: He
 }
 
 async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDeps): Promise<HeadlessCompanion> {
-  const log = deps.log ?? ((line: string) => { console.log(line) })
+  const log = deps.log ?? consoleLogger(options.logLevel)
   // A model file that cannot be used is refused before anything joins the network.
   let model: LocalModel | undefined
   if (options.model !== undefined) {
     const loaded = await loadModelFile(options.model)
     model = loaded.model
-    log(`! brain: ${model.name} (${(loaded.size / 2 ** 20).toFixed(1)} MiB) loaded in ${loaded.loadMs} ms`)
+    log.info(`! brain: ${model.name} (${(loaded.size / 2 ** 20).toFixed(1)} MiB) loaded in ${loaded.loadMs} ms`)
   }
-  const lifetime = new AbortController()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
   const node = await createHeadlessNode({ privateKey, room: options.room, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
   const card = options.card
 
-  const joined = joinRoom(node, {
+  const joined = startRoomPeer(node, {
     room: options.room,
-    signal: lifetime.signal,
     tcp: true,
-    onRefused: (refusal) => { log(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`) }
+    onRefused: (refusal) => { log.warn(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`) }
   })
   const bus = joined.channel
   // Companions found by mDNS are linked by the room's directory (at most a few), not by mDNS.
-  connectLanPeers(node, options.bootstrap, lifetime.signal, log, { skipCompanions: true })
+  const lanPeers = startLanPeers(node, { bootstrap: options.bootstrap, log, skipCompanions: true })
 
   const brain: Brain = model !== undefined
     ? createLocalBrain(model, createBuiltinBrain({ seed: card.id }))
@@ -77,7 +78,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   const peer = await startCompanionPeer(node, joined, { card, brain, settings })
   // Another peer was this companion in the room first (the same card on two hosts): say so, stay quiet.
   peer.onTwin((twin) => {
-    log(`! ${card.name} (${twin.id}) is already in room ${joined.room}, on peer ${twin.holder}: this one stays quiet (a companion id belongs to one peer; give this one another card)`)
+    log.warn(`! ${card.name} (${twin.id}) is already in room ${joined.room}, on peer ${twin.holder}: this one stays quiet (a companion id belongs to one peer; give this one another card)`)
   })
   const { companion } = peer
 
@@ -88,16 +89,16 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     for (const c of present.values()) {
       now.add(c.id)
       names.set(c.id, c.name)
-      if (!before.has(c.id)) log(`+ ${c.name} (${c.id}) is here`)
+      if (!before.has(c.id)) log.info(`+ ${c.name} (${c.id}) is here`)
     }
-    for (const id of before) if (!now.has(id)) log(`- ${names.get(id) ?? id} left`)
+    for (const id of before) if (!now.has(id)) log.info(`- ${names.get(id) ?? id} left`)
     before = now
   })
 
   companion.onEvent((event) => {
-    if (event.type === 'rest') log(`~ rest: ${event.reason}`)
-    if (event.type === 'brain-error') log(`! brain: ${event.message}`)
-    if (event.type === 'brain-ok') log('! brain: answering again')
+    if (event.type === 'rest') log.info(`~ rest: ${event.reason}`)
+    if (event.type === 'brain-error') log.warn(`! brain: ${event.message}`)
+    if (event.type === 'brain-ok') log.info('! brain: answering again')
   })
 
   const unsubscribe = bus.onPayload((delivery) => {
@@ -106,7 +107,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     if (deps.showConversation === false && m.from !== card.id) return
     const speaker = m.metadata?.name ?? names.get(m.from) ?? m.from
     const to = m.to.map(id => names.get(id) ?? id).join(', ')
-    log(`${speaker}${to === '' ? '' : ` -> ${to}`}: ${m.message}`)
+    log.info(`${speaker}${to === '' ? '' : ` -> ${to}`}: ${m.message}`)
   })
 
   let closing: Promise<void> | undefined
@@ -118,10 +119,10 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     present: () => [...peer.present().values()],
     close: async () => {
       closing ??= (async () => {
-        lifetime.abort()
+        lanPeers.stop()
         unsubscribe()
         await peer.stop()
-        await joined.leave()
+        await joined.stop()
         await node.stop()
         await model?.unload()
       })()

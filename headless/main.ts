@@ -5,6 +5,7 @@
  */
 import { DataDirInUseError } from '../host/data-dir.ts'
 import { exitOnSignals } from '../host/shutdown.ts'
+import { consoleLogger } from '../p2p/logger.ts'
 import { startHeadlessCompanion } from './headless-companion.ts'
 import { ModelFileError } from './model-file.ts'
 import { helpText, parseCommandLine } from './options.ts'
@@ -25,7 +26,7 @@ async function main (): Promise<void> {
     return
   }
 
-  const headless = await startHeadlessCompanion(options)
+  const headless = await startHeadlessCompanion(options, { log: consoleLogger(options.logLevel) })
   console.log([
     `kotoba companion ${options.card.name} (${options.card.id}) is running`,
     `  peer id    ${headless.peerId}`,

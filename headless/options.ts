@@ -5,11 +5,12 @@
  */
 import { join, resolve } from 'node:path'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
-import { DEFAULT_TURN_SETTINGS, TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
+import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { loadCardFile } from '../host/card-file.ts'
-import { flagRows, readFlags } from '../host/cli-flags.ts'
+import { HELP_FLAG, LAN_HOST_FLAGS, LLM_TIMEOUT_MS, flagRows, readFlags } from '../host/cli-flags.ts'
 import type { Flags } from '../host/cli-flags.ts'
-import { checkHost, checkPeerAddress, checkPort, llmEndpoint } from '../host/option-checks.ts'
+import { checkHost, checkLogLevel, checkPeerAddress, checkPort, llmEndpoint } from '../host/option-checks.ts'
+import type { LogLevel } from '../p2p/logger.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -34,24 +35,17 @@ export interface HeadlessOptions {
   turnLimit?: number
   /** The room it converses in. */
   room: RoomName
+  /** The least a log line must matter to be printed (default info). */
+  logLevel?: LogLevel
 }
 
-const FLAGS: Flags = {
+const FLAGS = {
   card: { type: 'string', env: 'KOTOBA_CARD', arg: 'FILE', help: 'the companion card: JSON with id, name, personality, story, sample (required)' },
-  host: { type: 'string', env: 'KOTOBA_HOST', arg: 'ADDR', help: 'interface for the TCP listener (default 0.0.0.0: the whole LAN)' },
-  'tcp-port': { type: 'string', env: 'KOTOBA_TCP_PORT', arg: 'N', help: 'TCP port (default 0: any free port)' },
-  'no-mdns': { type: 'boolean', env: 'KOTOBA_NO_MDNS', arg: '', help: 'do not discover LAN peers by mDNS (no multicast at all)' },
-  bootstrap: { type: 'string', env: 'KOTOBA_BOOTSTRAP', arg: 'MULTIADDR', help: 'peer (a relay) to dial at start and re-dial when lost; repeatable', multiple: true },
-  'data-dir': { type: 'string', env: 'KOTOBA_DATA_DIR', arg: 'DIR', help: 'where the peer key is kept (default .kotoba/companions/<card id>)' },
-  'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint to think with, e.g. http://127.0.0.1:11434/v1 (default: the built-in brain)' },
-  'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key for --llm-url (prefer the env var: flags show in ps)' },
-  'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model to ask --llm-url for' },
-  'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: 'how long one model request may take (default 30)' },
-  model: { type: 'string', env: 'KOTOBA_MODEL', arg: 'FILE', help: 'GGUF model file to think with, run in this process: no model server (see docs/companions.md for models that fit)' },
   room: { type: 'string', env: 'KOTOBA_ROOM', arg: 'NAME', help: `the room to converse in (default ${DEFAULT_ROOM}, the room aikyo companions are in)` },
-  'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
-  help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
-}
+  model: { type: 'string', env: 'KOTOBA_MODEL', arg: 'FILE', help: 'GGUF model file to think with, run in this process: no model server (see docs/companions.md for models that fit)' },
+  ...LAN_HOST_FLAGS,
+  ...HELP_FLAG
+} as const satisfies Flags
 
 export function helpText (): string {
   return [
@@ -71,19 +65,19 @@ export type ParsedCommandLine = { help: true } | { help: false, options: Headles
 export async function parseCommandLine (argv: string[], env: Record<string, string | undefined>): Promise<ParsedCommandLine> {
   const { read, integer } = readFlags(FLAGS, argv, env)
   if (read('help') === true) return { help: true }
-  const cardFile = read('card') as string | undefined
+  const cardFile = read('card')
   if (cardFile === undefined) throw new TypeError('--card FILE is required: a JSON companion card')
-  const room = parseRoomName((read('room') as string | undefined) ?? DEFAULT_ROOM)
+  const room = parseRoomName(read('room') ?? DEFAULT_ROOM)
   if (!room.ok) throw new TypeError(`--room: ${room.message}`)
   const card = await loadCardFile(resolve(cardFile))
-  const host = checkHost('--host', (read('host') as string | undefined) ?? '0.0.0.0')
+  const host = checkHost('--host', read('host') ?? '0.0.0.0')
   const tcpPort = checkPort('--tcp-port', integer('tcp-port') ?? 0)
-  const bootstrap = ((read('bootstrap') as string[] | undefined) ?? []).map(checkPeerAddress)
-  const timeout = integer('llm-timeout')
+  const bootstrap = (read('bootstrap') ?? []).map(checkPeerAddress)
+  const timeout = integer('llm-timeout') ?? LLM_TIMEOUT_MS / 1000
   const turnLimit = integer('turn-limit')
   if (turnLimit !== undefined && !isTurnLimit(turnLimit)) throw new TypeError(`--turn-limit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${turnLimit}`)
-  const llm = llmEndpoint(read('llm-url') as string | undefined, read('llm-model') as string | undefined, read('llm-key') as string | undefined, timeout === undefined ? undefined : timeout * 1000)
-  const model = read('model') as string | undefined
+  const llm = llmEndpoint(read('llm-url'), read('llm-model'), read('llm-key'), timeout * 1000)
+  const model = read('model')
   if (model !== undefined && llm !== undefined) throw new TypeError('--model and --llm-url are two brains: choose one')
   if (model === '') throw new TypeError('--model needs a GGUF file')
   return {
@@ -95,7 +89,8 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
       tcpPort,
       mdns: read('no-mdns') !== true,
       bootstrap,
-      dataDir: resolve((read('data-dir') as string | undefined) ?? join('.kotoba', 'companions', card.id)),
+      dataDir: resolve(read('data-dir') ?? join('.kotoba', 'companions', card.id)),
+      logLevel: checkLogLevel(read('log-level')),
       ...(llm === undefined ? {} : { llm }),
       ...(model === undefined ? {} : { model: resolve(model) }),
       ...(turnLimit === undefined ? {} : { turnLimit })

@@ -6,6 +6,15 @@
 import { isIP } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
+import { LOG_LEVELS, isLogLevel } from '../p2p/logger.ts'
+import type { LogLevel } from '../p2p/logger.ts'
+
+/** A log level (`--log-level`); `info` when none is given. */
+export function checkLogLevel (level: string | undefined): LogLevel {
+  if (level === undefined) return 'info'
+  if (!isLogLevel(level)) throw new TypeError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`)
+  return level
+}
 
 /** An interface address to listen on (`0.0.0.0` serves the whole LAN). */
 export function checkHost (name: string, host: string): string {

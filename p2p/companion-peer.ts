@@ -3,7 +3,7 @@
  * the headless companion, in two steps, because a tab can be in a room
  * without a companion of its own (`?companion=off`):
  *
- * 1. `joinRoom` (p2p/joined-room.ts): the node in its room.
+ * 1. `startRoomPeer` (p2p/room-peer.ts): the node in its room.
  * 2. `startCompanionPeer` (here): the companion on that node: its card
  *    served and announced, the others' collected (presence: the directory's
  *    cards and those asked of directly connected peers of the room, aikyo's
@@ -18,7 +18,7 @@ import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
-import type { CompanionPeerNode, JoinedRoom, TwinOf } from './joined-room.ts'
+import type { CompanionPeerNode, RoomPeer, TwinOf } from './room-peer.ts'
 import { startPresence } from './presence.ts'
 
 export interface CompanionPeerOptions {
@@ -44,13 +44,13 @@ export interface CompanionPeer {
 }
 
 /** The companion on a node already in its room (see the module comment). */
-export async function startCompanionPeer (node: CompanionPeerNode, joined: JoinedRoom, options: CompanionPeerOptions): Promise<CompanionPeer> {
+export async function startCompanionPeer (node: CompanionPeerNode, joined: RoomPeer, options: CompanionPeerOptions): Promise<CompanionPeer> {
   let card = options.card
   const companion = new Companion({ card, brain: options.brain, publish: joined.channel.publish, settings: options.settings })
 
   // Present: whom the room's directory lists, and whom we asked for a card
   // over a direct connection (aikyo's nodes, which do not announce, among
-  // them), less twins (see joinRoom).
+  // them), less twins (see startRoomPeer).
   const listeners = new Set<(present: ReadonlyMap<string, CompanionCard>) => void>()
   const refresh = (present: ReadonlyMap<string, CompanionCard>): void => {
     const aikyo = joined.aikyo()
@@ -58,7 +58,7 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
     for (const listener of listeners) listener(present)
   }
   const presence = await startPresence(node, () => card, joined.room)
-  presence.onChange((cards, foreign) => { joined.setAsked(cards, foreign) })
+  const unsubscribeAsked = presence.onChange((cards, foreign) => { joined.setAsked(cards, foreign) })
   const unsubscribeCards = joined.onCompanions(refresh)
   // Another peer was this companion in the room first: this one goes quiet.
   let quiet = false
@@ -84,6 +84,7 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: Joine
     },
     stop: async () => {
       unsubscribe()
+      unsubscribeAsked()
       unsubscribeCards()
       unsubscribeTwin()
       companion.stop()

@@ -27,6 +27,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
+import { Lifetime } from './lifetime.ts'
 import type { RoomDirectory } from './room-directory.ts'
 
 /** Direct links a node holds at most, unless told otherwise. */
@@ -45,7 +46,6 @@ const SHORT_LINK_MS = 5000
 const LINK_BACKOFF_MS = 60_000
 
 export interface DirectLinksOptions {
-  signal: AbortSignal
   room: RoomName
   directory: RoomDirectory
   /** Direct links held at most (default DEFAULT_MAX_LINKS). */
@@ -61,6 +61,8 @@ export interface DirectLinksOptions {
 export interface DirectLinks {
   /** Peers we hold a direct link to now. */
   linked: () => string[]
+  /** Stops linking: no more dials, trims or probes; the links already made stay. */
+  stop: () => void
 }
 
 const isWebRTC = (ma: Multiaddr): boolean => ma.getComponents().some(c => c.name === 'webrtc')
@@ -72,6 +74,7 @@ const isTcp = (ma: Multiaddr): boolean => {
 const isWebRTCConnection = (c: Connection): boolean => c.limits == null && isWebRTC(c.remoteAddr)
 /** Open and not relayed: WebRTC, or TCP between two Node peers. */
 const isDirect = (c: Connection): boolean => c.status === 'open' && c.limits == null
+const closeWithReason = (c: Connection, why: string): void => { void c.close().catch(() => { c.abort(new Error(why)) }) }
 
 /** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
 async function probe (connection: Connection): Promise<boolean> {
@@ -84,12 +87,35 @@ async function probe (connection: Connection): Promise<boolean> {
   }
 }
 
-export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): DirectLinks {
-  const { signal, directory } = options
-  const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS
-  const selfId = node.peerId.toString()
-
+/** What the parts of the direct links share: the node, its lifetime, and who is linked. */
+interface Links {
+  node: Libp2p
+  lifetime: Lifetime
+  options: DirectLinksOptions
+  maxLinks: number
+  selfId: string
   /** Peers identify says are companion nodes of ours (any room). */
+  companions: Set<string>
+  /** Peers not to dial before then (ms since the epoch). */
+  notBefore: Map<string, number>
+  linked: () => string[]
+  hasDirect: (peerId: string) => boolean
+}
+
+/** Dialling peers of the room. */
+interface Dialling {
+  dial: (peerId: string, addrs: Multiaddr[]) => void
+  /** Dials peers of the room we are not linked to, while there is room. */
+  fill: () => void
+  /** `fill`, soon. */
+  fillSoon: () => void
+  /** Whether a peer can be dialled directly at one of these addresses. */
+  dialable: (addrs: Multiaddr[]) => boolean
+}
+
+export function startDirectLinks (node: Libp2p, options: DirectLinksOptions): DirectLinks {
+  const { directory } = options
+  const lifetime = new Lifetime()
   const companions = new Set<string>()
   /** A peer is linked when a direct connection joins us to it and it is a companion (or reached over WebRTC, which only companions do). */
   const linked = (): string[] => {
@@ -101,24 +127,52 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
     }
     return [...peers]
   }
+  const hasDirect = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && isDirect(c))
+  const links: Links = {
+    node,
+    lifetime,
+    options,
+    maxLinks: options.maxLinks ?? DEFAULT_MAX_LINKS,
+    selfId: node.peerId.toString(),
+    companions,
+    notBefore: new Map(),
+    linked,
+    hasDirect
+  }
+  const dialling = startDialling(links)
+  lifetime.every(FILL_INTERVAL_MS, () => { trimToBound(links); dialling.fill() })
+  dialHeardPeers(links, dialling)
+  closeLinksOutsideTheBound(links)
+  backOffFromFullPeers(links, dialling)
+  settleDuplicates(links)
+  return { linked, stop: () => { lifetime.stop() } }
+}
 
+/** Dialling: one dial per peer at a time, within the bound less room for newcomers, failed peers retried later and later. */
+function startDialling (links: Links): Dialling {
+  const { node, lifetime, options, selfId, notBefore, hasDirect } = links
+  const { directory } = options
   const dialing = new Set<string>()
-  const notBefore = new Map<string, number>()
+  const failures = new Map<string, number>()
   const directAddrs = (announced: Multiaddr[]): Multiaddr[] =>
     [...(options.tcp === true ? announced.filter(isTcp) : []), ...announced.filter(isWebRTC)]
-  const hasDirect = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && isDirect(c))
   // Links we dial ourselves stop here; the rest of the bound is for newcomers that dial us.
-  const dialLimit = Math.max(1, maxLinks - Math.ceil(maxLinks / 4))
-  const room = (): boolean => linked().length + dialing.size < dialLimit
+  const dialLimit = Math.max(1, links.maxLinks - Math.ceil(links.maxLinks / 4))
+  const room = (): boolean => links.linked().length + dialing.size < dialLimit
 
-  const failures = new Map<string, number>()
+  let fillPending = false
+  const fillSoon = (): void => {
+    if (fillPending) return
+    fillPending = true
+    lifetime.later(RETRY_MIN_MS, () => { fillPending = false; fill() })
+  }
   const dial = (peerId: string, addrs: Multiaddr[]): void => {
-    if (signal.aborted || peerId === selfId || dialing.has(peerId) || hasDirect(peerId) || !room()) return
+    if (lifetime.stopped || peerId === selfId || dialing.has(peerId) || hasDirect(peerId) || !room()) return
     if ((notBefore.get(peerId) ?? 0) > Date.now()) return
     const direct = directAddrs(addrs)
     if (direct.length === 0) return
     dialing.add(peerId)
-    node.dial(direct, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
+    node.dial(direct, { signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(10_000)]) })
       .then(() => { failures.delete(peerId) }, () => {
         // Unreachable for now (a busy machine, a link still being set up on the other side):
         // not again for a while, doubling per failure; meanwhile the others of the room.
@@ -148,33 +202,21 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
       dial(peerId, directory.addrsOf(peerId))
     }
   }
-  let fillTimer: ReturnType<typeof setTimeout> | undefined
-  const fillSoon = (): void => {
-    fillTimer ??= setTimeout(() => { fillTimer = undefined; fill() }, RETRY_MIN_MS)
-  }
-  /**
-   * Over the bound (links that came at once, two dials crossing, a peer
-   * whose identify came late): the newest links go, so the bound holds
-   * whatever the order of events.
-   */
-  const trim = (): void => {
-    const peers = linked()
-    if (peers.length <= maxLinks) return
-    const newest = (id: string): number => Math.max(...node.getConnections().filter(c => c.remotePeer.toString() === id && isDirect(c)).map(c => c.timeline.open))
-    for (const id of peers.sort((a, b) => newest(b) - newest(a)).slice(0, peers.length - maxLinks)) {
-      for (const c of node.getConnections().filter(c => c.remotePeer.toString() === id && isDirect(c))) {
-        void c.close().catch(() => { c.abort(new Error('over the bound of direct links')) })
-      }
-    }
-  }
-  const filling = setInterval(() => { trim(); fill() }, FILL_INTERVAL_MS)
-  signal.addEventListener('abort', () => { clearInterval(filling); clearTimeout(fillTimer) }, { once: true })
+  return { dial, fill, fillSoon, dialable: (addrs) => directAddrs(addrs).length > 0 }
+}
 
-  const pending = new Map<string, ReturnType<typeof setTimeout>>()
+/**
+ * The directory's peers: those a roster names are dialled at once (as soon
+ * as they can be); one heard announcing itself only if no link to it came a
+ * while later (the newcomer usually dials first), the smaller peer id sooner.
+ */
+function dialHeardPeers (links: Links, { dial, dialable: canDial }: Dialling): void {
+  const { lifetime, selfId, hasDirect } = links
+  const pending = new Set<string>()
   /** Peers a roster named before they could be dialled (they had no reservation yet): dialled as soon as they can be. */
   const awaited = new Set<string>()
-  directory.onPeer(({ peerId, addrs, via }) => {
-    const dialable = directAddrs(addrs).length > 0
+  const unsubscribe = links.options.directory.onPeer(({ peerId, addrs, via }) => {
+    const dialable = canDial(addrs)
     if (via === 'roster' || (awaited.has(peerId) && dialable)) {
       if (dialable) awaited.delete(peerId)
       else awaited.add(peerId)
@@ -182,54 +224,76 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
       return
     }
     if (pending.has(peerId) || hasDirect(peerId)) return
-    const delay = selfId < peerId ? ANNOUNCED_DIAL_DELAY_MS : 2 * ANNOUNCED_DIAL_DELAY_MS
-    pending.set(peerId, setTimeout(() => {
+    pending.add(peerId)
+    lifetime.later(selfId < peerId ? ANNOUNCED_DIAL_DELAY_MS : 2 * ANNOUNCED_DIAL_DELAY_MS, () => {
       pending.delete(peerId)
       dial(peerId, addrs)
-    }, delay))
+    })
   })
-  signal.addEventListener('abort', () => { for (const t of pending.values()) clearTimeout(t) }, { once: true })
+  lifetime.signal.addEventListener('abort', unsubscribe, { once: true })
+}
 
-  // Who is a companion, and in which room: a companion of another room is no link
-  // of ours; one link too many (they dialled us while we were full) is closed.
+/**
+ * Over the bound (links that came at once, two dials crossing, a peer
+ * whose identify came late): the newest links go, so the bound holds
+ * whatever the order of events.
+ */
+function trimToBound ({ node, maxLinks, linked }: Links): void {
+  const peers = linked()
+  if (peers.length <= maxLinks) return
+  const directTo = (id: string): Connection[] => node.getConnections().filter(c => c.remotePeer.toString() === id && isDirect(c))
+  const newest = (id: string): number => Math.max(...directTo(id).map(c => c.timeline.open))
+  for (const id of peers.sort((a, b) => newest(b) - newest(a)).slice(0, peers.length - maxLinks)) {
+    for (const c of directTo(id)) closeWithReason(c, 'over the bound of direct links')
+  }
+}
+
+/** A companion of another room is no link of ours; one link too many (they dialled us while we were full) is closed. */
+function closeLinksOutsideTheBound (links: Links): void {
+  const { node, lifetime, maxLinks } = links
   node.addEventListener('peer:identify', (event: CustomEvent<IdentifyResult>) => {
     const { peerId, agentVersion, connection } = event.detail
-    const id = peerId.toString()
     if (agentVersion?.startsWith(KOTOBA_AGENT) !== true) return
     const theirRoom = roomOfAgent(agentVersion)
     if (theirRoom === undefined) return // a relay
-    companions.add(id)
+    links.companions.add(peerId.toString())
     if (!isDirect(connection)) return
-    const close = (why: string): void => { void connection.close().catch(() => { connection.abort(new Error(why)) }) }
-    if (theirRoom !== options.room) close('a companion of another room')
-    // A peer we already held a link to (a reload, two dials at once) is no new link: the duplicate check below decides.
-    else if (linked().length > maxLinks && node.getConnections(peerId).filter(isDirect).length === 1) close('this companion holds as many direct links as it may')
+    if (theirRoom !== links.options.room) closeWithReason(connection, 'a companion of another room')
+    // A peer we already held a link to (a reload, two dials at once) is no new link: the duplicate check decides.
+    else if (links.linked().length > maxLinks && node.getConnections(peerId).filter(isDirect).length === 1) closeWithReason(connection, 'this companion holds as many direct links as it may')
     // Whatever came meanwhile, the bound holds once the duplicates are settled.
-    setTimeout(trim, TRIM_DELAY_MS)
-  })
+    lifetime.later(TRIM_DELAY_MS, () => { trimToBound(links) })
+  }, { signal: lifetime.signal })
+}
 
-  // A link we dialled that the other side closed at once: it is full; leave it alone for a while.
+/** A link we dialled that the other side closed at once: it is full; leave it alone for a while. A link gone: another may take its place. */
+function backOffFromFullPeers (links: Links, { fillSoon }: Dialling): void {
+  const { node, lifetime } = links
   const openedAt = new Map<string, number>()
   node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
     if (event.detail.direction === 'outbound' && isDirect(event.detail)) openedAt.set(event.detail.id, Date.now())
-  })
+  }, { signal: lifetime.signal })
   node.addEventListener('connection:close', (event: CustomEvent<Connection>) => {
     const c = event.detail
     const opened = openedAt.get(c.id)
     openedAt.delete(c.id)
-    if (opened !== undefined && Date.now() - opened < SHORT_LINK_MS && !hasDirect(c.remotePeer.toString())) {
-      notBefore.set(c.remotePeer.toString(), Date.now() + LINK_BACKOFF_MS)
+    if (opened !== undefined && Date.now() - opened < SHORT_LINK_MS && !links.hasDirect(c.remotePeer.toString())) {
+      links.notBefore.set(c.remotePeer.toString(), Date.now() + LINK_BACKOFF_MS)
     }
-    // A link gone (or refused): another peer of the room may take its place.
     if (c.limits == null) fillSoon()
-  })
+  }, { signal: lifetime.signal })
+}
 
-  // A reloaded tab has the same peer id. When a peer opens a new connection
-  // while we still hold a WebRTC connection to it, that one may have died
-  // with the old page (Chromium notices only after ICE consent fails, ~30 s):
-  // probe it, and close it if it does not answer. If both are alive and
-  // direct, the two tabs dialled each other at once: both sides close the
-  // one the larger peer id dialled, so exactly one stays.
+/**
+ * A reloaded tab has the same peer id. When a peer opens a new connection
+ * while we still hold a WebRTC connection to it, that one may have died
+ * with the old page (Chromium notices only after ICE consent fails, ~30 s):
+ * probe it, and close it if it does not answer. If both are alive and
+ * direct, the two tabs dialled each other at once: both sides close the
+ * one the larger peer id dialled, so exactly one stays.
+ */
+function settleDuplicates (links: Links): void {
+  const { node, lifetime, selfId } = links
   const probing = new Set<string>()
   const dialler = (c: Connection): string => c.direction === 'outbound' ? selfId : c.remotePeer.toString()
   node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
@@ -238,17 +302,15 @@ export function keepDirectLinks (node: Libp2p, options: DirectLinksOptions): Dir
       if (older.id === fresh.id || probing.has(older.id) || !isWebRTCConnection(older)) continue
       probing.add(older.id)
       void probe(older).then((alive) => {
-        if (older.status !== 'open') return
+        if (lifetime.stopped || older.status !== 'open') return
         if (!alive) {
           older.abort(new Error('no answer after the peer reconnected: the connection was left by a previous page'))
           return
         }
         if (!isWebRTCConnection(fresh) || fresh.status !== 'open') return
         const surplus = dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older
-        void surplus.close().catch(() => { surplus.abort(new Error('duplicate connection')) })
+        closeWithReason(surplus, 'duplicate connection')
       }).finally(() => { probing.delete(older.id) })
     }
-  })
-
-  return { linked }
+  }, { signal: lifetime.signal })
 }

@@ -10,16 +10,23 @@
  * (js-libp2p 3531 leaves this case as a follow-up). The only way back with
  * the public API is a fresh connection, so this closes the peer's remaining
  * connections: both sides forget the peer, and whoever keeps the link
- * (keepConnected, direct links, LAN peers, a tab's relay) dials again.
+ * (a held peer, direct links, LAN peers, a tab's relay) dials again.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { Lifetime } from './lifetime.ts'
 
 /** Time for a stream GossipSub is opening on a new connection to appear, before the peering counts as broken. */
 export const GOSSIP_STREAM_GRACE_MS = 1000
 
-export function keepGossipLinksTwoWay (node: Libp2p<{ pubsub: GossipSub }>, onBroken: (peerId: string) => void = () => {}): void {
+export interface GossipLinks {
+  /** Stops watching: its listener and pending checks are removed. */
+  stop: () => void
+}
+
+export function startGossipLinks (node: Libp2p<{ pubsub: GossipSub }>, onBroken: (peerId: string) => void = () => {}): GossipLinks {
   const pubsub = node.services.pubsub
+  const lifetime = new Lifetime()
   const carriesGossip = (c: Connection): boolean =>
     c.status === 'open' && c.streams.some(s => s.direction === 'outbound' && pubsub.protocols.includes(s.protocol))
   // GossipSub still counts the peer (a connection is left) but no connection
@@ -29,13 +36,14 @@ export function keepGossipLinksTwoWay (node: Libp2p<{ pubsub: GossipSub }>, onBr
   node.addEventListener('connection:close', (event: CustomEvent<Connection>) => {
     const peer = event.detail.remotePeer
     if (!broken(peer)) return
-    setTimeout(() => {
+    lifetime.later(GOSSIP_STREAM_GRACE_MS, () => {
       const left = node.getConnections(peer).filter(c => c.status === 'open')
       if (left.length === 0 || !broken(peer)) return
       onBroken(peer.toString())
       for (const c of left) {
         void c.close().catch(() => { c.abort(new Error('gossip streams lost with another connection')) })
       }
-    }, GOSSIP_STREAM_GRACE_MS)
-  })
+    })
+  }, { signal: lifetime.signal })
+  return { stop: () => { lifetime.stop() } }
 }

@@ -7,9 +7,15 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, PeerDiscovery, PeerInfo } from '@libp2p/interface'
 import { roomOfAgent } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
-import { keepConnected } from './keep-connected.ts'
+import { startHeldPeer } from './held-peer.ts'
+import type { HeldPeer } from './held-peer.ts'
+import { Lifetime } from './lifetime.ts'
+import type { Logger } from './logger.ts'
 
 export interface LanPeersOptions {
+  /** Peers dialled at start and re-dialled whenever lost (multiaddrs with `/p2p/<id>`). */
+  bootstrap: string[]
+  log: Logger
   /**
    * Do not dial peers known (from an earlier identify) to be companion nodes of
    * ours: a companion links to a few companions of its room (direct-links.ts),
@@ -27,8 +33,16 @@ export function shouldDial (self: string, other: string): boolean {
   return self < other
 }
 
+export interface LanPeers {
+  /** Stops dialling: no more mDNS dials, bootstrap peers no longer held (connections stay). */
+  stop: () => void
+}
+
 /** Used by the relay and by the headless companion (`node.services.mdns` unless mDNS is off). */
-export function connectLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, bootstrap: string[], signal: AbortSignal, log: (line: string) => void, options: LanPeersOptions = {}): void {
+export function startLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, options: LanPeersOptions): LanPeers {
+  const { log } = options
+  const lifetime = new Lifetime()
+  const { signal } = lifetime
   const discovery = node.services.mdns
   const isCompanion = async (peer: PeerInfo['id']): Promise<boolean> => {
     try {
@@ -51,24 +65,26 @@ export function connectLanPeers (node: Libp2p<{ mdns?: PeerDiscovery }>, bootstr
       if (dialing.has(id)) return // another answer for the same peer got here while we looked
       dialing.add(id)
       node.dial(peer.multiaddrs.length > 0 ? peer.multiaddrs : peer.id, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
-        .then(() => { log(`mdns: connected to ${id}`) })
-        .catch((err: Error) => { log(`mdns: could not dial ${id}: ${err.message}`) })
+        .then(() => { log.info(`mdns: connected to ${id}`) })
+        .catch((err: Error) => { if (!signal.aborted) log.warn(`mdns: could not dial ${id}: ${err.message}`) })
         .finally(() => { dialing.delete(id) })
     }
     const listener = (event: CustomEvent<PeerInfo>): void => { void onPeer(event) }
-    discovery.addEventListener('peer', listener)
-    signal.addEventListener('abort', () => { discovery.removeEventListener('peer', listener) }, { once: true })
+    discovery.addEventListener('peer', listener, { signal })
   }
 
-  for (const address of bootstrap) {
-    keepConnected(node, [multiaddr(address)], {
-      signal,
-      minDelay: 1000,
-      maxDelay: 30_000,
-      onDialError: (err, attempt) => {
-        // Log the first failure and then every tenth, not one line per second forever.
-        if (attempt === 1 || attempt % 10 === 0) log(`bootstrap: ${address} unreachable (attempt ${attempt}): ${err.message}`)
-      }
-    })
+  const held: HeldPeer[] = options.bootstrap.map(address => startHeldPeer(node, [multiaddr(address)], {
+    minDelay: 1000,
+    maxDelay: 30_000,
+    onDialError: (err, attempt) => {
+      // Log the first failure and then every tenth, not one line per second forever.
+      if (attempt === 1 || attempt % 10 === 0) log.warn(`bootstrap: ${address} unreachable (attempt ${attempt}): ${err.message}`)
+    }
+  }))
+  return {
+    stop: () => {
+      lifetime.stop()
+      for (const h of held) h.stop()
+    }
   }
 }

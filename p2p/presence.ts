@@ -22,6 +22,7 @@ import type { CompanionCard } from '../protocol/payloads.ts'
 import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
+import { Lifetime } from './lifetime.ts'
 
 /**
  * A companion that disconnects stays present this long. Links between
@@ -109,7 +110,7 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
   /** Peers whose cards we hold that are not ours (aikyo's). */
   const foreign = new Set<string>()
   const listeners = new Set<(cards: Map<string, CompanionCard>, foreign: ReadonlySet<string>) => void>()
-  const lifetime = new AbortController()
+  const lifetime = new Lifetime()
   const changed = (): void => {
     for (const id of foreign) if (!cards.has(id)) foreign.delete(id)
     for (const l of listeners) l(new Map(cards), new Set(foreign))
@@ -160,28 +161,27 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
     // that yielded) is no companion any more, though still connected.
     else if (cards.delete(peerId.toString())) changed()
   }
-  const leaving = new Map<string, ReturnType<typeof setTimeout>>()
+  const leaving = new Set<string>()
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
     const peer = event.detail
     const id = peer.toString()
     if (!cards.has(id) || leaving.has(id)) return
-    leaving.set(id, setTimeout(() => {
+    leaving.add(id)
+    lifetime.later(LEAVE_GRACE_MS, () => {
       leaving.delete(id)
       if (node.getConnections(peer).length > 0) return // back in time
       if (cards.delete(id)) changed()
-    }, LEAVE_GRACE_MS))
+    })
   }
-  node.addEventListener('peer:identify', onIdentify)
-  node.addEventListener('peer:disconnect', onDisconnect)
+  node.addEventListener('peer:identify', onIdentify, { signal: lifetime.signal })
+  node.addEventListener('peer:disconnect', onDisconnect, { signal: lifetime.signal })
 
   return {
     onChange: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
     announce: async () => { await node.services.identifyPush?.push() },
     stop: async () => {
-      lifetime.abort()
-      for (const timer of leaving.values()) clearTimeout(timer)
-      node.removeEventListener('peer:identify', onIdentify)
-      node.removeEventListener('peer:disconnect', onDisconnect)
+      lifetime.stop()
+      listeners.clear()
       await node.unhandle(METADATA_PROTOCOL).catch(() => {})
     }
   }

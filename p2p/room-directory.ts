@@ -18,6 +18,7 @@ import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import { Lifetime } from './lifetime.ts'
 
 /** Once joined, a node announces itself this often. */
 export const ANNOUNCE_REFRESH_MS = 60_000
@@ -118,7 +119,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
   const entries = new Map<string, Entry>()
   const cardListeners = new Set<(cards: ReadonlyMap<string, CompanionCard>) => void>()
   const peerListeners = new Set<(peer: HeardPeer) => void>()
-  let stopped = false
+  const lifetime = new Lifetime()
 
   const cards = (): Map<string, CompanionCard> =>
     new Map([...entries].flatMap(([peer, e]) => e.card === null ? [] : [[peer, e.card] as const]))
@@ -186,18 +187,18 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
   const publish = (message: DirectoryMessage): Promise<void> =>
     pubsub.publish(topic, encodeDirectoryMessage(message)).then(() => {}, () => { /* nobody to tell yet: the next one goes */ })
   const announceNow = (): void => {
-    if (stopped) return
+    if (lifetime.stopped) return
     void publish({ type: 'announce', addrs: node.getMultiaddrs().map(String).slice(0, 16), card: options.card() })
   }
 
   // Fast while joining, then once a minute; joining again when our addresses change
   // (a reservation made or lost), since that is when others can reach us differently.
-  let timers: Array<ReturnType<typeof setTimeout>> = []
+  let joining: Array<() => void> = []
   const join = (): void => {
-    for (const t of timers) clearTimeout(t)
-    timers = JOIN_ANNOUNCEMENTS_MS.map(ms => setTimeout(announceNow, ms))
+    for (const cancel of joining) cancel()
+    joining = JOIN_ANNOUNCEMENTS_MS.map(ms => lifetime.later(ms, announceNow))
   }
-  const refresh = setInterval(announceNow, ANNOUNCE_REFRESH_MS)
+  lifetime.every(ANNOUNCE_REFRESH_MS, announceNow)
   let addrsText = ''
   const onSelfUpdate = (): void => {
     const text = node.getMultiaddrs().map(String).sort().join(' ')
@@ -205,7 +206,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     addrsText = text
     join()
   }
-  node.addEventListener('self:peer:update', onSelfUpdate)
+  node.addEventListener('self:peer:update', onSelfUpdate, { signal: lifetime.signal })
   // A relay's roster answers an announcement it hears from a peer of its own:
   // announce once more when the first peer on the topic appears (those before went to nobody).
   let reached = false
@@ -214,14 +215,14 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     reached = true
     announceNow()
   }
-  pubsub.addEventListener('subscription-change', onSubscription)
+  pubsub.addEventListener('subscription-change', onSubscription, { signal: lifetime.signal })
   join()
 
-  const sweep = setInterval(() => {
+  lifetime.every(ANNOUNCE_REFRESH_MS / 2, () => {
     const before = Date.now() - DIRECTORY_EXPIRY_MS
     for (const [peer, e] of entries) if (e.heard < before && !connected(peer)) entries.delete(peer)
     cardsMaybeChanged()
-  }, ANNOUNCE_REFRESH_MS / 2)
+  })
 
   return {
     cards,
@@ -233,18 +234,15 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     addrsOf: (peerId) => entries.get(peerId)?.addrs ?? [],
     announce: announceNow,
     introduce: (peers) => {
-      if (stopped) return
+      if (lifetime.stopped) return
       takeRoster(checkRoster(peers), true, Date.now())
       cardsMaybeChanged()
     },
     stop: async () => {
-      if (stopped) return
-      stopped = true
-      for (const t of timers) clearTimeout(t)
-      clearInterval(refresh)
-      clearInterval(sweep)
-      node.removeEventListener('self:peer:update', onSelfUpdate)
-      pubsub.removeEventListener('subscription-change', onSubscription)
+      if (lifetime.stopped) return
+      lifetime.stop()
+      cardListeners.clear()
+      peerListeners.clear()
       await publish({ type: 'leave' })
       unwatch()
     }

@@ -23,6 +23,7 @@ import { topicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
+import { Lifetime } from './lifetime.ts'
 
 /** One accepted payload, as a listener gets it. */
 export type Delivery = TopicPayload & {
@@ -72,6 +73,8 @@ export interface TopicBus {
   onPayload: (listener: DeliveryListener) => () => void
   /** The room's side of the bus. */
   channel: (room: RoomName) => RoomChannel
+  /** Leaves every room and stops listening to GossipSub. */
+  stop: () => void
 }
 
 export interface TopicBusOptions {
@@ -95,13 +98,14 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
 
   // Accepted payloads, decoded by the validator, until their message event.
   const accepted = new WeakMap<Message, Delivery>()
+  const lifetime = new Lifetime()
   pubsub.addEventListener('message', (event) => {
     const message = event.detail
     const delivery = accepted.get(message)
     if (delivery === undefined) return // not one of the rooms' topics
     accepted.delete(message)
     deliver(delivery)
-  })
+  }, { signal: lifetime.signal })
 
   const join = (room: RoomName): void => {
     if (joined.has(room)) return
@@ -147,16 +151,18 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
     return () => { listeners.delete(listener) }
   }
 
+  const leave = (room: RoomName): void => {
+    if (!joined.delete(room)) return
+    for (const topic of TOPICS) {
+      const name = topicName(room, topic)
+      pubsub.unsubscribe(name)
+      pubsub.topicValidators.delete(name)
+    }
+  }
+
   return {
     join,
-    leave: (room) => {
-      if (!joined.delete(room)) return
-      for (const topic of TOPICS) {
-        const name = topicName(room, topic)
-        pubsub.unsubscribe(name)
-        pubsub.topicValidators.delete(name)
-      }
-    },
+    leave,
     rooms: () => [...joined],
     publish,
     publishPrepared,
@@ -165,7 +171,12 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
       room,
       publish: async (topic, payload) => { await publish(room, topic, payload) },
       onPayload: (listener) => onPayload((delivery) => { if (delivery.room === room) listener(delivery) })
-    })
+    }),
+    stop: () => {
+      lifetime.stop()
+      for (const room of [...joined]) leave(room)
+      listeners.clear()
+    }
   }
 }
 

@@ -24,6 +24,8 @@ import type { CompanionCard } from '../protocol/payloads.ts'
 import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 import type { RelayDirectory } from './room-directory.ts'
+import type { Logger } from '../p2p/logger.ts'
+import { Lifetime } from '../p2p/lifetime.ts'
 
 /** Queries of aikyo nodes remembered, waiting for a result (aikyo waits 100 s at most). */
 const MAX_PENDING_QUERIES = 1024
@@ -41,9 +43,10 @@ export interface AikyoPeers {
   stop: () => void
 }
 
-export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, 'vouch'>, bus: Pick<TopicBus, 'publish'>, log: (line: string) => void): AikyoPeers {
+export function startAikyoPeers (node: Libp2p, options: { directory: Pick<RelayDirectory, 'vouch'>, bus: Pick<TopicBus, 'publish'>, log: Logger }): AikyoPeers {
+  const { directory, bus, log } = options
   const cards = new Map<string, { card: CompanionCard, addrs: string[] }>()
-  const lifetime = new AbortController()
+  const lifetime = new Lifetime()
   const listeners = new Set<(peers: ReadonlyMap<string, string[]>) => void>()
   const vouch = (): void => {
     directory.vouch(DEFAULT_ROOM, [...cards].map(([peer, { card, addrs }]) => ({ peer, addrs, card })))
@@ -62,27 +65,28 @@ export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, '
       const known = cards.get(id)
       if (known !== undefined && JSON.stringify(known.card) === JSON.stringify(card)) return
       cards.set(id, { card, addrs: listenAddrs.map(a => `${a.toString()}/p2p/${id}`).slice(0, 16) })
-      log(`aikyo companion ${card.name} (${card.id}) is here, peer ${id}`)
+      log.info(`aikyo companion ${card.name} (${card.id}) is here, peer ${id}`)
       vouch()
     })().catch(() => { /* no card (aikyo holds ours? we have none): not vouched for */ })
   }
 
-  const leaving = new Map<string, ReturnType<typeof setTimeout>>()
+  const leaving = new Set<string>()
   const onDisconnect = (event: CustomEvent<PeerId>): void => {
     const id = event.detail.toString()
     if (!cards.has(id) || leaving.has(id)) return
-    leaving.set(id, setTimeout(() => {
+    leaving.add(id)
+    lifetime.later(LEAVE_GRACE_MS, () => {
       leaving.delete(id)
       if (node.getConnections(event.detail).length > 0) return
       const gone = cards.get(id)
       if (gone === undefined) return
       cards.delete(id)
-      log(`aikyo companion ${gone.card.name} (${gone.card.id}) left`)
+      log.info(`aikyo companion ${gone.card.name} (${gone.card.id}) left`)
       vouch()
-    }, LEAVE_GRACE_MS))
+    })
   }
-  node.addEventListener('peer:identify', onIdentify)
-  node.addEventListener('peer:disconnect', onDisconnect)
+  node.addEventListener('peer:identify', onIdentify, { signal: lifetime.signal })
+  node.addEventListener('peer:disconnect', onDisconnect, { signal: lifetime.signal })
 
   // Query id -> when an aikyo node asked it.
   const asked = new Map<string, number>()
@@ -99,7 +103,7 @@ export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, '
     if (delivery.topic !== 'query-results' || !asked.delete(delivery.payload.id)) return
     resultsPassedOn++
     bus.publish(DEFAULT_ROOM, 'queries', delivery.payload).catch((err: Error) => {
-      log(`could not pass a query result on to aikyo: ${err.message}`)
+      log.warn(`could not pass a query result on to aikyo: ${err.message}`)
     })
   }
 
@@ -109,10 +113,8 @@ export function watchAikyoPeers (node: Libp2p, directory: Pick<RelayDirectory, '
     onDelivery,
     get resultsPassedOn () { return resultsPassedOn },
     stop: () => {
-      lifetime.abort()
-      for (const t of leaving.values()) clearTimeout(t)
-      node.removeEventListener('peer:identify', onIdentify)
-      node.removeEventListener('peer:disconnect', onDisconnect)
+      lifetime.stop()
+      listeners.clear()
     }
   }
 }

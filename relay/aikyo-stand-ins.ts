@@ -29,6 +29,7 @@ import type { CompanionCard } from '../protocol/payloads.ts'
 import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 import type { RelayDirectory } from './room-directory.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 /** Companions stood in for at most (each a small node with a connection to every aikyo node). */
 export const MAX_STAND_INS = 64
@@ -69,7 +70,8 @@ async function startStandIn (card: CompanionCard): Promise<Libp2p> {
   return node
 }
 
-export function startAikyoStandIns (directory: Pick<RelayDirectory, 'companionsOf' | 'onMembers'>, log: (line: string) => void): AikyoStandIns {
+export function startAikyoStandIns (directory: Pick<RelayDirectory, 'companionsOf' | 'onMembers'>, options: { log: Logger }): AikyoStandIns {
+  const { log } = options
   const standIns = new Map<string, StandIn>()
   let aikyoPeers: ReadonlyMap<string, string[]> = new Map()
   let warned = false
@@ -82,7 +84,7 @@ export function startAikyoStandIns (directory: Pick<RelayDirectory, 'companionsO
         standIn.dialled.add(peer)
         node.dial(addrs.map(a => multiaddr(a))).catch((err: Error) => {
           standIn.dialled.delete(peer)
-          log(`stand-in for ${standIn.card.id} could not reach aikyo node ${peer}: ${err.message}`)
+          log.warn(`stand-in for ${standIn.card.id} could not reach aikyo node ${peer}: ${err.message}`)
         })
       }
     }, () => {})
@@ -98,7 +100,7 @@ export function startAikyoStandIns (directory: Pick<RelayDirectory, 'companionsO
     const wanted = aikyoPeers.size === 0 ? [] : directory.companionsOf(DEFAULT_ROOM).filter(c => !c.aikyo)
     if (wanted.length > MAX_STAND_INS && !warned) {
       warned = true
-      log(`aikyo nodes are told of ${MAX_STAND_INS} of the ${wanted.length} companions of the room at most`)
+      log.warn(`aikyo nodes are told of ${MAX_STAND_INS} of the ${wanted.length} companions of the room at most`)
     }
     const kept = new Map(wanted.slice(0, MAX_STAND_INS).map(c => [c.peer, c.card]))
     for (const [peer, standIn] of standIns) {
@@ -109,7 +111,7 @@ export function startAikyoStandIns (directory: Pick<RelayDirectory, 'companionsO
       let standIn = standIns.get(peer)
       if (standIn === undefined) {
         const node = startStandIn(card)
-        node.catch((err: Error) => { log(`could not start a stand-in for ${card.id}: ${err.message}`) })
+        node.catch((err: Error) => { log.warn(`could not start a stand-in for ${card.id}: ${err.message}`) })
         standIn = { card, node, dialled: new Set() }
         standIns.set(peer, standIn)
       }

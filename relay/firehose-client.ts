@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws'
 import type { RoomName } from '../protocol/rooms.ts'
 import { RateLimiter } from './firehose-protocol.ts'
 import type { Filter, FirehoseErrorCode } from './firehose-protocol.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 /** How long a slow client's close handshake may take before its connection is cut. */
 const SLOW_CLOSE_GRACE_MS = 2000
@@ -34,9 +35,9 @@ export class FirehoseClient {
   alive = true
   #warned = false
   readonly #limits: ClientLimits
-  readonly #log: (line: string) => void
+  readonly #log: Logger
 
-  constructor (ws: WebSocket, init: { version: 0 | 1, home: RoomName, mayPublish: boolean, limits: ClientLimits, now: number, log: (line: string) => void }) {
+  constructor (ws: WebSocket, init: { version: 0 | 1, home: RoomName, mayPublish: boolean, limits: ClientLimits, now: number, log: Logger }) {
     this.ws = ws
     this.version = init.version
     this.home = init.home
@@ -53,7 +54,7 @@ export class FirehoseClient {
     const limit = this.#limits.sendBufferBytes
     if (ws.readyState !== ws.OPEN) return
     if (ws.bufferedAmount > limit) {
-      this.#log(`firehose: closing a client too slow to keep up (${ws.bufferedAmount} bytes unsent)`)
+      this.#log.warn(`firehose: closing a client too slow to keep up (${ws.bufferedAmount} bytes unsent)`)
       ws.close(1008, 'too slow: send buffer full')
       // The close frame waits behind everything unsent; a client that reads
       // nothing never answers it. Free its buffer soon either way.

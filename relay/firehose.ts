@@ -38,6 +38,8 @@ import type { RoomFilter } from './firehose-client.ts'
 import { FIREHOSE_VERSION, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, parseV0Frame, routingOf } from './firehose-protocol.ts'
 import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
 import type { RoomSummary } from '../protocol/relay-api.ts'
+import { SILENT } from '../p2p/logger.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 export interface FirehoseLimits {
   /** Clients at once; the next one is closed with 1013 (try again later). */
@@ -80,7 +82,7 @@ export interface FirehoseOptions {
   rooms: FirehoseRooms
   limits?: Partial<FirehoseLimits>
   access?: Partial<FirehoseAccess>
-  log?: (line: string) => void
+  log?: Logger
   now?: () => number
 }
 
@@ -122,7 +124,7 @@ const sameSecret = (given: string, expected: string): boolean => {
 export function createFirehose (options: FirehoseOptions): Firehose {
   const limits: FirehoseLimits = { ...FIREHOSE_DEFAULTS, ...options.limits }
   const access: FirehoseAccess = { readOnly: false, allowedOrigins: [], ...options.access }
-  const { publish, rooms, log = () => {}, now = Date.now } = options
+  const { publish, rooms, log = SILENT, now = Date.now } = options
   const speakers = firehoseSpeakers<FirehoseClient>(options.holderOf ?? (() => undefined))
   const server = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: true })
   const clients = new Map<WebSocket, FirehoseClient>()
@@ -315,7 +317,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       speakers.release(client)
       for (const room of client.filter.rooms) rooms.release(room)
     })
-    ws.on('error', (err: Error) => { log(`firehose: client error: ${err.message}`) })
+    ws.on('error', (err: Error) => { log.warn(`firehose: client error: ${err.message}`) })
     if (client.version === 1) welcome(client)
   })
 

@@ -20,6 +20,7 @@ import type { TopicPayload } from '../protocol/codec.ts'
 import { isDecision } from '../protocol/payloads.ts'
 import type { HistoryEntry, HistoryPage } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 /** An entry as stored: the payload's JSON text as it travelled. */
 type StoredEntry = Omit<HistoryEntry, 'payload'> & { json: string }
@@ -61,14 +62,15 @@ const SCHEMA = `
  * ours (damaged, or something else) is moved aside, named in the log, and a
  * new one is made: the relay keeps working and nothing is overwritten.
  */
-export function openHistory (file: string, limits: HistoryLimits, log: (line: string) => void, now: () => number = Date.now): History {
+export function openHistory (file: string, limits: HistoryLimits, options: { log: Logger, now?: () => number }): History {
+  const { log, now = Date.now } = options
   let db: DatabaseSync
   try {
     db = openDatabase(file)
   } catch (err) {
     const aside = `${file}.unreadable-${now()}`
     if (existsSync(file)) renameSync(file, aside)
-    log(`history: ${file} could not be read (${(err as Error).message}); moved it to ${aside} and started a new history`)
+    log.warn(`history: ${file} could not be read (${(err as Error).message}); moved it to ${aside} and started a new history`)
     db = openDatabase(file)
   }
 
@@ -136,7 +138,7 @@ export function openHistory (file: string, limits: HistoryLimits, log: (line: st
       db.exec('COMMIT')
     } catch (err) {
       db.exec('ROLLBACK')
-      log(`history: could not write ${rows.length} entries: ${(err as Error).message}`)
+      log.error(`history: could not write ${rows.length} entries: ${(err as Error).message}`)
     }
   }
 

@@ -9,6 +9,7 @@ import { loadCardFile } from '../host/card-file.ts'
 import { DataDirInUseError } from '../host/data-dir.ts'
 import { llmEndpoint } from '../host/option-checks.ts'
 import { exitOnSignals } from '../host/shutdown.ts'
+import { consoleLogger } from '../p2p/logger.ts'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -49,7 +50,7 @@ async function startCompanions (cards: Array<{ card: CompanionCard, room: RoomNa
       dataDir: join(options.dataDir, 'companions', card.id),
       ...(options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }),
       ...(llm === undefined ? {} : { llm })
-    }, { log: (line) => { console.log(`[${card.name}] ${line}`) }, showConversation: false })
+    }, { log: consoleLogger(options.logLevel, `[${card.name}] `), showConversation: false })
     companions.push(companion)
     console.log(`  companion  ${card.name} (${card.id}) in room ${room}, peer id ${companion.peerId}`)
   }
@@ -76,7 +77,7 @@ async function main (): Promise<void> {
     return
   }
 
-  const relay = await startRelay(options)
+  const relay = await startRelay(options, { log: consoleLogger(options.logLevel) })
   const hosts = reachableHosts(options.host)
   const lines = [
     'kotoba relay is running',

@@ -16,6 +16,7 @@ import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { ModelInfo } from '../protocol/relay-api.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 /** A model file's name: no path, ends in .gguf. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.gguf$/
@@ -50,7 +51,8 @@ async function isGguf (path: string): Promise<boolean> {
   }
 }
 
-export function openModelLibrary (dir: string, cacheFile: string, log: (line: string) => void): ModelLibrary {
+export function openModelLibrary (dir: string, options: { cacheFile: string, log: Logger }): ModelLibrary {
+  const { cacheFile, log } = options
   const models = new Map<string, ModelFile>()
 
   const ready = (async () => {
@@ -58,7 +60,7 @@ export function openModelLibrary (dir: string, cacheFile: string, log: (line: st
     try {
       names = (await readdir(dir)).sort()
     } catch (err) {
-      log(`models: cannot read ${dir}: ${(err as Error).message}`)
+      log.warn(`models: cannot read ${dir}: ${(err as Error).message}`)
       return
     }
     let cache: HashCache = {}
@@ -76,12 +78,12 @@ export function openModelLibrary (dir: string, cacheFile: string, log: (line: st
         const sha256 = known !== undefined && known.size === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256Of(path)
         fresh[name] = { size: info.size, mtimeMs: info.mtimeMs, sha256 }
         models.set(name, { name, size: info.size, sha256, url: `/models/${name}`, path })
-        log(`models: ${name} (${(info.size / 1048576).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…)`)
+        log.info(`models: ${name} (${(info.size / 1048576).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…)`)
       } catch (err) {
-        log(`models: left out ${name}: ${(err as Error).message}`)
+        log.warn(`models: left out ${name}: ${(err as Error).message}`)
       }
     }
-    await writeFile(cacheFile, JSON.stringify(fresh)).catch((err: Error) => { log(`models: cannot keep the hashes in ${cacheFile}: ${err.message}`) })
+    await writeFile(cacheFile, JSON.stringify(fresh)).catch((err: Error) => { log.warn(`models: cannot keep the hashes in ${cacheFile}: ${err.message}`) })
   })()
 
   const serve = (name: string, req: IncomingMessage, res: ServerResponse): boolean => {

@@ -11,6 +11,7 @@ import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerAddresses } from '../protocol/relay-api.ts'
+import { Lifetime } from '../p2p/lifetime.ts'
 
 /** A neighbour: its dialable WebSocket multiaddrs, ending in `/p2p/<id>`, LAN addresses before loopback ones. */
 export type Neighbour = PeerAddresses
@@ -38,7 +39,8 @@ export function browserDialable (addrs: Multiaddr[], peerId: string): string[] {
   })
 }
 
-export function trackNeighbours (node: Libp2p): Neighbours {
+export function startNeighbours (node: Libp2p): Neighbours {
+  const lifetime = new Lifetime()
   const known = new Map<string, Neighbour>()
   const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     const { peerId, protocols, listenAddrs } = event.detail
@@ -48,13 +50,10 @@ export function trackNeighbours (node: Libp2p): Neighbours {
     else known.delete(id)
   }
   const onDisconnect = (event: CustomEvent<PeerId>): void => { known.delete(event.detail.toString()) }
-  node.addEventListener('peer:identify', onIdentify)
-  node.addEventListener('peer:disconnect', onDisconnect)
+  node.addEventListener('peer:identify', onIdentify, { signal: lifetime.signal })
+  node.addEventListener('peer:disconnect', onDisconnect, { signal: lifetime.signal })
   return {
     list: () => [...known.values()],
-    stop: () => {
-      node.removeEventListener('peer:identify', onIdentify)
-      node.removeEventListener('peer:disconnect', onDisconnect)
-    }
+    stop: () => { lifetime.stop() }
   }
 }

@@ -4,10 +4,12 @@
  * reads argv and env; everything else receives a checked `RelayOptions`.
  */
 import { resolve } from 'node:path'
-import { flagRows, readFlags } from '../host/cli-flags.ts'
+import { HELP_FLAG, LAN_HOST_FLAGS, LLM_TIMEOUT_MS, flagRows, readFlags } from '../host/cli-flags.ts'
 import type { Flags } from '../host/cli-flags.ts'
-import { checkHost, checkPeerAddress, checkPort, isHttpUrl } from '../host/option-checks.ts'
-import { DEFAULT_TURN_SETTINGS, TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
+import { checkHost, checkLogLevel, checkPeerAddress, checkPort, isHttpUrl } from '../host/option-checks.ts'
+import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
+import { isLogLevel } from '../p2p/logger.ts'
+import type { LogLevel } from '../p2p/logger.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 
@@ -87,6 +89,8 @@ export interface RelayOptions {
   maxRooms: number
   /** Lines of each room's history kept in the data dir (0: none kept). */
   history: number
+  /** The least a log line must matter to be printed. */
+  logLevel: LogLevel
 }
 
 export const DEFAULT_PORT = 8787
@@ -114,10 +118,11 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseReplay: 1000,
   firehoseBufferBytes: 8 * 1024 * 1024,
   firehoseHeartbeatMs: 30_000,
-  llmTimeoutMs: 120_000,
+  llmTimeoutMs: LLM_TIMEOUT_MS,
   companions: [],
   maxRooms: 256,
-  history: 200
+  history: 200,
+  logLevel: 'info'
 }
 
 /**
@@ -149,6 +154,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
   }
   if (!Number.isInteger(options.history) || options.history < 0 || options.history > MAX_HISTORY) throw new TypeError(`history must be a whole number from 0 to ${MAX_HISTORY}, got ${options.history}`)
+  if (!isLogLevel(options.logLevel)) throw new TypeError(`logLevel must be debug, info, warn or error, got ${JSON.stringify(options.logLevel)}`)
   if (options.firehoseToken !== undefined && options.firehoseToken.length < 8) throw new TypeError('firehoseToken must have at least 8 characters')
   for (const origin of options.firehoseOrigins) {
     let parsed: URL | undefined
@@ -169,14 +175,10 @@ function definedOnly<T extends object> (value: T): Partial<T> {
 }
 
 /** The flags, each with its environment variable and help line. */
-const FLAGS: Flags = {
-  host: { type: 'string', env: 'KOTOBA_HOST', arg: 'ADDR', help: `interface to listen on (default ${DEFAULTS.host}: the whole LAN)` },
+const FLAGS = {
   port: { type: 'string', env: 'KOTOBA_PORT', arg: 'N', help: `HTTP port for the page and /firehose (default ${DEFAULT_PORT}; 0 = any free port)` },
   'ws-port': { type: 'string', env: 'KOTOBA_WS_PORT', arg: 'N', help: 'libp2p WebSocket port browsers dial (default port+1)' },
-  'tcp-port': { type: 'string', env: 'KOTOBA_TCP_PORT', arg: 'N', help: 'libp2p TCP port for LAN peers (default port+2)' },
-  'no-mdns': { type: 'boolean', env: 'KOTOBA_NO_MDNS', arg: '', help: 'do not discover LAN peers by mDNS (no multicast at all)' },
-  bootstrap: { type: 'string', env: 'KOTOBA_BOOTSTRAP', arg: 'MULTIADDR', help: 'peer to dial at start and re-dial when lost; repeatable (env: comma-separated)', multiple: true },
-  'data-dir': { type: 'string', env: 'KOTOBA_DATA_DIR', arg: 'DIR', help: `where the relay keeps its peer key and the rooms' history (default ${DEFAULTS.dataDir})` },
+  ...LAN_HOST_FLAGS,
   'web-root': { type: 'string', env: 'KOTOBA_WEB_ROOT', arg: 'DIR', help: `built page to serve (default ${DEFAULTS.webRoot})` },
   'max-reservations': { type: 'string', env: 'KOTOBA_MAX_RESERVATIONS', arg: 'N', help: `circuit-relay reservations, one per tab (default ${DEFAULTS.maxReservations})` },
   'max-connections': { type: 'string', env: 'KOTOBA_MAX_CONNECTIONS', arg: 'N', help: `libp2p connections (default ${DEFAULTS.maxConnections})` },
@@ -187,17 +189,12 @@ const FLAGS: Flags = {
   'firehose-rate': { type: 'string', env: 'KOTOBA_FIREHOSE_RATE', arg: 'N', help: `publishes per second per firehose client, bursts of 2N (default ${DEFAULTS.firehoseRate})` },
   'firehose-replay': { type: 'string', env: 'KOTOBA_FIREHOSE_REPLAY', arg: 'N', help: `events kept per topic for firehose replay (default ${DEFAULTS.firehoseReplay})` },
   'firehose-buffer': { type: 'string', env: 'KOTOBA_FIREHOSE_BUFFER', arg: 'MIB', help: `unsent MiB a firehose client may have queued before it is dropped (default ${DEFAULTS.firehoseBufferBytes / 1024 / 1024})` },
-  'llm-url': { type: 'string', env: 'KOTOBA_LLM_URL', arg: 'URL', help: 'OpenAI-compatible endpoint pages may use via /api/llm, e.g. http://127.0.0.1:11434/v1' },
-  'llm-key': { type: 'string', env: 'KOTOBA_LLM_KEY', arg: 'KEY', help: 'API key the relay adds for --llm-url (prefer the env var: flags show in ps)' },
-  'llm-model': { type: 'string', env: 'KOTOBA_LLM_MODEL', arg: 'NAME', help: 'model the relay asks --llm-url for (default: the one a page names)' },
-  'llm-timeout': { type: 'string', env: 'KOTOBA_LLM_TIMEOUT', arg: 'SECONDS', help: `how long to wait for --llm-url to answer (default ${DEFAULTS.llmTimeoutMs / 1000})` },
   history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
   models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME)' },
-  'turn-limit': { type: 'string', env: 'KOTOBA_TURN_LIMIT', arg: 'N', help: `lines before a conversation of the --companion companions must close (default ${DEFAULT_TURN_SETTINGS.turnLimit}, at most ${TURN_LIMIT_BOUNDS.max})` },
-  help: { type: 'boolean', env: '', arg: '', help: 'show this help', short: 'h' }
-}
+  ...HELP_FLAG
+} as const satisfies Flags
 
 /** The text `--help` prints. */
 export function helpText (): string {
@@ -224,11 +221,11 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
   const { read, integer } = readFlags(FLAGS, argv, env)
   if (read('help') === true) return { help: true }
 
-  const mebibytes = (name: string): number | undefined => {
+  const mebibytes = (name: keyof typeof FLAGS): number | undefined => {
     const value = integer(name)
     return value === undefined ? undefined : value * 1024 * 1024
   }
-  const seconds = (name: string): number | undefined => {
+  const seconds = (name: keyof typeof FLAGS): number | undefined => {
     const value = integer(name)
     return value === undefined ? undefined : value * 1000
   }
@@ -237,32 +234,33 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
   return {
     help: false,
     options: resolveOptions({
-      host: read('host') as string | undefined,
+      host: read('host'),
       port: integer('port'),
       wsPort: integer('ws-port'),
       tcpPort: integer('tcp-port'),
       mdns: noMdns === undefined ? undefined : noMdns !== true,
-      bootstrap: read('bootstrap') as string[] | undefined,
-      dataDir: read('data-dir') as string | undefined,
-      webRoot: read('web-root') as string | undefined,
+      bootstrap: read('bootstrap'),
+      dataDir: read('data-dir'),
+      webRoot: read('web-root'),
       maxReservations: integer('max-reservations'),
       maxConnections: integer('max-connections'),
       maxFirehoseClients: integer('max-firehose-clients'),
-      firehoseToken: read('firehose-token') as string | undefined,
-      firehoseReadOnly: read('firehose-read-only') as boolean | undefined,
-      firehoseOrigins: read('firehose-origin') as string[] | undefined,
+      firehoseToken: read('firehose-token'),
+      firehoseReadOnly: read('firehose-read-only'),
+      firehoseOrigins: read('firehose-origin'),
       firehoseRate: integer('firehose-rate'),
       firehoseReplay: integer('firehose-replay'),
       firehoseBufferBytes: mebibytes('firehose-buffer'),
-      llmUrl: read('llm-url') as string | undefined,
-      llmKey: read('llm-key') as string | undefined,
-      llmModel: read('llm-model') as string | undefined,
+      llmUrl: read('llm-url'),
+      llmKey: read('llm-key'),
+      llmModel: read('llm-model'),
       llmTimeoutMs: seconds('llm-timeout'),
-      companions: (read('companion') as string[] | undefined)?.map(parseCompanionSpec),
+      companions: (read('companion'))?.map(parseCompanionSpec),
       turnLimit: integer('turn-limit'),
-      models: read('models') as string | undefined,
+      models: read('models'),
       maxRooms: integer('max-rooms'),
-      history: integer('history')
+      history: integer('history'),
+      logLevel: checkLogLevel(read('log-level'))
     })
   }
 }

@@ -7,11 +7,15 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { keepGossipLinksTwoWay } from '../p2p/gossip-links.ts'
+import { startGossipLinks } from '../p2p/gossip-links.ts'
+import { consoleLogger } from '../p2p/logger.ts'
+import type { Logger } from '../p2p/logger.ts'
 import { startTopicBus } from '../p2p/topic-bus.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
-import { watchAikyoPeers } from './aikyo-peers.ts'
+import type { LlmProxy } from './llm-proxy.ts'
+import type { Firehose } from './firehose.ts'
+import { startAikyoPeers } from './aikyo-peers.ts'
 import { startAikyoStandIns } from './aikyo-stand-ins.ts'
 import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
@@ -23,8 +27,8 @@ import { createHttpServer } from './http-server.ts'
 import { openModelLibrary } from './model-files.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import { connectLanPeers } from '../p2p/lan-peers.ts'
-import { browserDialable, trackNeighbours } from './neighbours.ts'
+import { startLanPeers } from '../p2p/lan-peers.ts'
+import { browserDialable, startNeighbours } from './neighbours.ts'
 import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
@@ -45,10 +49,12 @@ export interface RelayHandle {
 }
 
 export interface RelayDeps {
-  log?: (line: string) => void
+  /** Where its lines go (default: the terminal, at `info`). */
+  log?: Logger
 }
 
 interface TopicCounters { received: number, refused: number, impersonations: number, fromFirehose: number }
+type Counters = Record<Topic, TopicCounters>
 
 /**
  * Starts a relay on its data dir, which it holds until `close()`: a second
@@ -59,50 +65,133 @@ export async function startRelay (options: RelayOptions, deps: RelayDeps = {}): 
 }
 
 async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayHandle> {
-  const log = deps.log ?? ((line: string) => { console.log(line) })
+  const log = deps.log ?? consoleLogger(options.logLevel)
   const startedAt = Date.now()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
   const node = await createRelayNode(options, privateKey)
-  const pubsub = node.services.pubsub
-  const peerId = node.peerId.toString()
-  const lifetime = new AbortController()
-
   // Each room's recent conversation, in the data dir (none with --history 0).
   const history: History | undefined = options.history === 0
     ? undefined
-    : openHistory(join(options.dataDir, 'history.sqlite'), { lines: options.history, bytes: historyBytes(options.history), rooms: options.maxRooms * 4 }, log)
+    : openHistory(join(options.dataDir, 'history.sqlite'), { lines: options.history, bytes: historyBytes(options.history), rooms: options.maxRooms * 4 }, { log })
+  const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, impersonations: 0, fromFirehose: 0 }])) as Counters
+  const network = startRelayNetwork(node, options, log, counters)
+  const firehose = startRelayFirehose(network, options, log, counters, history)
+  const llm = options.llmUrl === undefined
+    ? undefined
+    : createLlmProxy({ ...LLM_PROXY_LIMITS, url: options.llmUrl, key: options.llmKey, model: options.llmModel, timeoutMs: options.llmTimeoutMs })
+  const relayInfo = (hostname?: string, room?: RoomName): RelayInfo => describeRelay(node, network, llm, hostname, room)
+  const health = (): Record<string, unknown> => ({
+    status: 'ok',
+    peerId: node.peerId.toString(),
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    connections: node.getConnections().length,
+    firehoseClients: firehose.clientCount,
+    memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
+    // Summed over the rooms; subscribers of the default room's topics.
+    topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: node.services.pubsub.getSubscribers(topic).length, ...counters[topic] }])),
+    rooms: { carried: network.rooms.list(), max: options.maxRooms, refused: network.rooms.refused, rostersSent: network.directory.rostersSent, twinsRefused: network.directory.twinsRefused },
+    aikyo: { companions: [...network.aikyo.cards().values()].map(c => c.id), standIns: network.standIns.count, resultsPassedOn: network.aikyo.resultsPassedOn }
+  })
 
-  const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, impersonations: 0, fromFirehose: 0 }])) as Record<Topic, TopicCounters>
+  const models = options.models === undefined ? undefined : openModelLibrary(options.models, { cacheFile: join(options.dataDir, 'models.json'), log })
+  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }) })
+  const stop = async (): Promise<void> => {
+    await network.stop()
+    await firehose.close()
+    http.closeAllConnections()
+    if (http.listening) await new Promise<void>(resolve => { http.close(() => { resolve() }) })
+    await node.stop()
+    history?.close()
+  }
+  http.listen(options.port, options.host)
+  try {
+    await once(http, 'listening')
+  } catch (err) {
+    await stop()
+    throw err
+  }
 
+  let closing: Promise<void> | undefined
+  return {
+    peerId: node.peerId.toString(),
+    node,
+    httpPort: (http.address() as AddressInfo).port,
+    multiaddrs: () => node.getMultiaddrs(),
+    relayInfo,
+    close: async () => {
+      closing ??= stop()
+      await closing
+    }
+  }
+}
+
+/** What the relay runs on its libp2p node: every room's topics and directory, the rooms carried, links, neighbours, aikyo peers. */
+interface RelayNetwork {
+  directory: ReturnType<typeof startRelayDirectory>
+  bus: ReturnType<typeof startTopicBus>
+  rooms: ReturnType<typeof startRelayRooms>
+  neighbours: ReturnType<typeof startNeighbours>
+  aikyo: ReturnType<typeof startAikyoPeers>
+  standIns: ReturnType<typeof startAikyoStandIns>
+  /** The firehose forgets a room the relay left (set once the firehose is made). */
+  forgetRoom: (room: RoomName) => void
+  stop: () => Promise<void>
+}
+
+function startRelayNetwork (node: RelayNode, options: RelayOptions, log: Logger, counters: Counters): RelayNetwork {
   // Each room's directory: who is in it, and who holds which companion id.
-  const directory = startRelayDirectory(node, log)
+  const directory = startRelayDirectory(node, { log })
   // Every room's topics, with the validators every node runs; nobody speaks as a companion another peer holds.
   const bus = startTopicBus(node, (refusal) => {
     if (refusal.code === 'impersonation') counters[refusal.topic].impersonations++
     else counters[refusal.topic].refused++
-    log(`refused in room ${refusal.room} on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
+    log.warn(`refused in room ${refusal.room} on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
   }, { claims: directory.claims })
-  keepGossipLinksTwoWay(node, (peer) => { log(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
-  const neighbours = trackNeighbours(node)
+  const gossipLinks = startGossipLinks(node, (peer) => { log.info(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
+  const neighbours = startNeighbours(node)
   // aikyo nodes connected to us: vouched for in the directory, query results passed on to them.
-  const aikyo = watchAikyoPeers(node, directory, bus, log)
+  const aikyo = startAikyoPeers(node, { directory, bus, log })
   // ...and they are told of our companions in the default room, one stand-in peer each.
-  const standIns = startAikyoStandIns(directory, log)
+  const standIns = startAikyoStandIns(directory, { log })
   aikyo.onPeers(standIns.setAikyoPeers)
-  const rooms = startRelayRooms(node, bus, {
-    maxRooms: options.maxRooms,
-    isRelay: (id) => neighbours.list().some(n => n.peerId === id),
-    log,
-    onJoin: directory.join,
-    onLeave: (room) => {
-      directory.leave(room)
-      firehose.forget(room)
-    },
-    companionsIn: directory.companions
-  })
+  const network: RelayNetwork = {
+    directory,
+    bus,
+    neighbours,
+    aikyo,
+    standIns,
+    forgetRoom: () => {},
+    rooms: startRelayRooms(node, bus, {
+      maxRooms: options.maxRooms,
+      isRelay: (id) => neighbours.list().some(n => n.peerId === id),
+      log,
+      onJoin: directory.join,
+      onLeave: (room) => {
+        directory.leave(room)
+        network.forgetRoom(room)
+      },
+      companionsIn: directory.companions
+    }),
+    stop: async () => {
+      lanPeers.stop()
+      network.rooms.stop()
+      aikyo.stop()
+      await standIns.stop()
+      directory.stop()
+      neighbours.stop()
+      gossipLinks.stop()
+      bus.stop()
+    }
+  }
+  const lanPeers = startLanPeers(node, { bootstrap: options.bootstrap, log })
+  return network
+}
 
+/** The firehose of every room the relay carries, fed by the network; everything said goes to the history too. */
+function startRelayFirehose (network: RelayNetwork, options: RelayOptions, log: Logger, counters: Counters, history: History | undefined): Firehose {
+  const { bus, directory, aikyo } = network
   const firehose = createFirehose({
-    rooms,
+    rooms: network.rooms,
     limits: { maxClients: options.maxFirehoseClients, publishRate: options.firehoseRate, publishBurst: options.firehoseRate * 2, replayPerTopic: options.firehoseReplay, sendBufferBytes: options.firehoseBufferBytes, heartbeatMs: options.firehoseHeartbeatMs },
     access: { publishToken: options.firehoseToken, readOnly: options.firehoseReadOnly, allowedOrigins: options.firehoseOrigins },
     log,
@@ -113,7 +202,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
       await bus.publishPrepared(room, outgoing)
     }
   })
-
+  network.forgetRoom = firehose.forget
   // Network to firehose (what the firehose published it delivers itself), and
   // everything said, by anyone, to the history.
   bus.onPayload((delivery) => {
@@ -124,80 +213,26 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     // Signed messages name their author; unsigned ones only the neighbour that passed them on.
     firehose.broadcast({ ...delivery, json: delivery.text, peer: delivery.author ?? 'unknown' })
   })
+  return firehose
+}
 
-  connectLanPeers(node, options.bootstrap, lifetime.signal, log)
-
-  const llm = options.llmUrl === undefined
-    ? undefined
-    : createLlmProxy({ ...LLM_PROXY_LIMITS, url: options.llmUrl, key: options.llmKey, model: options.llmModel, timeoutMs: options.llmTimeoutMs })
-
-  const relayInfo = (hostname?: string, room?: RoomName): RelayInfo => {
-    const listed = browserDialable(node.getMultiaddrs(), peerId)
-    const wsPort = listed.length === 0 ? undefined : /\/tcp\/(\d+)\/ws/.exec(listed[0])?.[1]
-    const first: string[] = []
-    if (hostname !== undefined && wsPort !== undefined) {
-      const proto = hostname.includes(':') ? 'ip6' : /^[\d.]+$/.test(hostname) ? 'ip4' : 'dns'
-      first.push(`/${proto}/${hostname}/tcp/${wsPort}/ws/p2p/${peerId}`)
-    }
-    return {
-      peerId,
-      multiaddrs: [...new Set([...first, ...listed])],
-      neighbours: neighbours.list(),
-      rooms: rooms.list(),
-      roster: room === undefined ? [] : directory.roster(room),
-      firehose: '/firehose',
-      llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }
-    }
+/** `/api/relay`: how a page reaches this relay (the host it used first), its neighbours, rooms, a room's roster, its model proxy. */
+function describeRelay (node: RelayNode, network: RelayNetwork, llm: LlmProxy | undefined, hostname?: string, room?: RoomName): RelayInfo {
+  const peerId = node.peerId.toString()
+  const listed = browserDialable(node.getMultiaddrs(), peerId)
+  const wsPort = listed.length === 0 ? undefined : /\/tcp\/(\d+)\/ws/.exec(listed[0])?.[1]
+  const first: string[] = []
+  if (hostname !== undefined && wsPort !== undefined) {
+    const proto = hostname.includes(':') ? 'ip6' : /^[\d.]+$/.test(hostname) ? 'ip4' : 'dns'
+    first.push(`/${proto}/${hostname}/tcp/${wsPort}/ws/p2p/${peerId}`)
   }
-
-  const health = (): Record<string, unknown> => ({
-    status: 'ok',
-    peerId,
-    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-    connections: node.getConnections().length,
-    firehoseClients: firehose.clientCount,
-    memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
-    // Summed over the rooms; subscribers of the default room's topics.
-    topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: pubsub.getSubscribers(topic).length, ...counters[topic] }])),
-    rooms: { carried: rooms.list(), max: options.maxRooms, refused: rooms.refused, rostersSent: directory.rostersSent, twinsRefused: directory.twinsRefused },
-    aikyo: { companions: [...aikyo.cards().values()].map(c => c.id), standIns: standIns.count, resultsPassedOn: aikyo.resultsPassedOn }
-  })
-
-  const models = options.models === undefined ? undefined : openModelLibrary(options.models, join(options.dataDir, 'models.json'), log)
-  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }) })
-  http.listen(options.port, options.host)
-  try {
-    await once(http, 'listening')
-  } catch (err) {
-    lifetime.abort()
-    await node.stop()
-    history?.close()
-    throw err
-  }
-  const httpPort = (http.address() as AddressInfo).port
-
-  let closing: Promise<void> | undefined
   return {
     peerId,
-    node,
-    httpPort,
-    multiaddrs: () => node.getMultiaddrs(),
-    relayInfo,
-    close: async () => {
-      closing ??= (async () => {
-        lifetime.abort()
-        rooms.stop()
-        aikyo.stop()
-        await standIns.stop()
-        directory.stop()
-        neighbours.stop()
-        await firehose.close()
-        http.closeAllConnections()
-        await new Promise<void>(resolve => { http.close(() => { resolve() }) })
-        await node.stop()
-        history?.close()
-      })()
-      await closing
-    }
+    multiaddrs: [...new Set([...first, ...listed])],
+    neighbours: network.neighbours.list(),
+    rooms: network.rooms.list(),
+    roster: room === undefined ? [] : network.directory.roster(room),
+    firehose: '/firehose',
+    llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }
   }
 }

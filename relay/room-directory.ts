@@ -25,6 +25,7 @@ import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 interface Member extends RosterEntry { heard: number }
 
@@ -61,7 +62,8 @@ export interface RelayDirectory {
   stop: () => void
 }
 
-export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (line: string) => void): RelayDirectory {
+export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: { log: Logger }): RelayDirectory {
+  const { log } = options
   const pubsub = node.services.pubsub
   const rooms = new Map<RoomName, Map<string, Member>>()
   /** Per room: who holds which companion id, and the peers refused as twins. */
@@ -73,7 +75,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
 
   const publish = (room: RoomName, message: DirectoryMessage): void => {
     void pubsub.publish(directoryTopicName(room), encodeDirectoryMessage(message)).catch((err: Error) => {
-      log(`directory: could not publish a ${message.type} in room ${room}: ${err.message}`)
+      log.warn(`directory: could not publish a ${message.type} in room ${room}: ${err.message}`)
     })
   }
 
@@ -89,7 +91,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, log: (
     for (const twin of twins) {
       if (held.twins.has(twin.peer)) continue
       twinsRefused++
-      log(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
+      log.warn(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
     }
     held.twins = new Set(twins.map(t => t.peer))
     for (const listener of memberListeners) listener(room)

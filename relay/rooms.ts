@@ -12,6 +12,7 @@ import { DEFAULT_ROOM, roomOfTopicName, roomTopicNames } from '../protocol/rooms
 import type { RoomSummary } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { TopicBus } from '../p2p/topic-bus.ts'
+import type { Logger } from '../p2p/logger.ts'
 
 export interface RelayRooms {
   /** Joins a room for a firehose client (or says why not: the relay carries `maxRooms` already). */
@@ -29,7 +30,7 @@ export interface RelayRoomsOptions {
   maxRooms: number
   /** Other relays: their subscriptions alone do not keep a room in use. */
   isRelay: (peerId: string) => boolean
-  log: (line: string) => void
+  log: Logger
   /** A named room nobody is in is left after this long (ms). */
   idleMs?: number
   /** Told of each room joined (the default room first, at once). */
@@ -61,7 +62,7 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     }
     if (lastUsed.size + 1 >= maxRooms) {
       refused++
-      if (!warned.has(room)) log(`rooms: not carrying room ${room}: this relay carries ${maxRooms} rooms already (--max-rooms)`)
+      if (!warned.has(room)) log.warn(`rooms: not carrying room ${room}: this relay carries ${maxRooms} rooms already (--max-rooms)`)
       // Said once a room; the names remembered for that are bounded too.
       if (warned.size >= maxRooms) warned.clear()
       warned.add(room)
@@ -70,14 +71,14 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     lastUsed.set(room, Date.now())
     bus.join(room)
     onJoin(room)
-    log(`rooms: carrying room ${room}`)
+    log.info(`rooms: carrying room ${room}`)
     return true
   }
 
   const leave = (room: RoomName): void => {
     lastUsed.delete(room)
     bus.leave(room)
-    log(`rooms: left room ${room} (nobody in it)`)
+    log.info(`rooms: left room ${room} (nobody in it)`)
     onLeave(room)
   }
 

@@ -6,10 +6,11 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection } from '@libp2p/interface'
-import { joinRoom } from '../p2p/joined-room.ts'
-import type { JoinedRoom } from '../p2p/joined-room.ts'
-import { hasDirectConnection, keepConnected } from '../p2p/keep-connected.ts'
-import type { HeldPeer } from '../p2p/keep-connected.ts'
+import { startRoomPeer } from '../p2p/room-peer.ts'
+import type { RoomPeer } from '../p2p/room-peer.ts'
+import { hasDirectConnection, startHeldPeer } from '../p2p/held-peer.ts'
+import type { HeldPeer } from '../p2p/held-peer.ts'
+import { Lifetime } from '../p2p/lifetime.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
 import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
@@ -33,7 +34,7 @@ export interface CompanionNetworkOptions {
 export interface CompanionNetwork {
   node: CompanionNode
   /** The room: its channel (what is said there), its directory, the direct links. */
-  joined: JoinedRoom
+  joined: RoomPeer
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
   stop: () => Promise<void>
@@ -47,7 +48,6 @@ const UNRESERVED_RECONNECT_MS = 5000
 
 /** How often the page asks the relay that served it which other relays it knows (ms). */
 const NEIGHBOURS_INTERVAL_MS = 10_000
-
 
 /** The relay a circuit address of ours goes through (`…/p2p/<relay>/p2p-circuit/…`), if it is one. */
 function relayOf (address: Multiaddr): string | undefined {
@@ -79,8 +79,8 @@ async function fetchRelayInfo (url: string, signal: AbortSignal, onError: (messa
 }
 
 export async function startCompanionNetwork (state: NetworkState, options: CompanionNetworkOptions): Promise<CompanionNetwork> {
-  const lifetime = new AbortController()
-  const signal = lifetime.signal
+  const lifetime = new Lifetime()
+  const { signal } = lifetime
 
   state.relayStatus = 'starting'
   // The node is made while the relay's address is on its way: neither waits for the other.
@@ -97,6 +97,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   }
   state.relayError = ''
   state.relayPeerId = info.peerId
+
   // The relay that served the page first, then every other relay it has told
   // us about (kept even when it has died: its neighbours are where we go).
   const relays = new Map<string, Multiaddr[]>([[info.peerId, info.multiaddrs.map(a => multiaddr(a))]])
@@ -112,15 +113,34 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   learnNeighbours(info)
 
   const node = await making
-  const selfId = node.peerId.toString()
-  state.peerId = selfId
+  state.peerId = node.peerId.toString()
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
   // In the room, and linked directly to a few of its companions.
-  const joined = joinRoom(node, { room: options.room, signal, onRefused: () => { state.refused++ }, ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }) })
-  const bus = joined.channel
-  bus.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
+  const joined = startRoomPeer(node, { room: options.room, onRefused: () => { state.refused++ }, ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }) })
+  joined.channel.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
+  showConnections(node, state, lifetime)
+  const held = holdRelay(node, state, { info, relays: () => [...relays.values()], joined, lifetime })
+  lifetime.every(NEIGHBOURS_INTERVAL_MS, () => {
+    readRelayInfo(options.relayInfoUrl, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
+      .then(learnNeighbours, () => { /* the relay that served the page is gone: keep what it told us */ })
+  })
 
-  // --- connections, as the network panel shows them
+  return {
+    node,
+    relay: { peerId: info.peerId, llm: info.llm },
+    joined,
+    stop: async () => {
+      lifetime.stop()
+      held.stop()
+      await joined.stop()
+      await node.stop()
+    }
+  }
+}
+
+/** The network panel's connections, with their kinds and round trips. */
+function showConnections (node: CompanionNode, state: NetworkState, lifetime: Lifetime): void {
+  const { signal } = lifetime
   let sawWebRTC = false
   const refreshPeers = (): void => {
     state.peers = node.getConnections()
@@ -137,8 +157,8 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
       performance.mark(MARKS.firstWebRTC)
     }
   }
-  node.addEventListener('connection:open', refreshPeers)
-  node.addEventListener('connection:close', refreshPeers)
+  node.addEventListener('connection:open', refreshPeers, { signal })
+  node.addEventListener('connection:close', refreshPeers, { signal })
 
   // Round trips for the network panel: one ping per connected peer, every few seconds.
   // Only over a connection that may carry it: pinging a peer reached only through
@@ -149,21 +169,27 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     node.services.ping.ping(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(RTT_INTERVAL_MS)]) })
       .then((ms) => { state.rtt[id] = Math.round(ms) }, () => { delete state.rtt[id] })
   }
-  const measure = (): void => {
+  lifetime.every(RTT_INTERVAL_MS, () => {
     const peers = new Map(node.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => [c.remotePeer.toString(), c.remotePeer]))
     for (const peer of peers.values()) ping(peer)
-  }
-  const rttTimer = setInterval(measure, RTT_INTERVAL_MS)
-  node.addEventListener('peer:identify', (event) => { if (event.detail.connection.limits == null) ping(event.detail.peerId) })
-  signal.addEventListener('abort', () => { clearInterval(rttTimer) }, { once: true })
+  })
+  node.addEventListener('peer:identify', (event) => { if (event.detail.connection.limits == null) ping(event.detail.peerId) }, { signal })
+}
 
-  // --- the relay: connected, then reserved
+/**
+ * The relay: held connected (or another relay it named, when it dies), and
+ * reserved on; the panel's relay status follows. Once connected, the room's
+ * members the relay named are dialled through it at once.
+ */
+function holdRelay (node: CompanionNode, state: NetworkState, context: { info: RelayInfo, relays: () => Multiaddr[][], joined: RoomPeer, lifetime: Lifetime }): HeldPeer {
+  const { info, joined, lifetime } = context
+  const { signal } = lifetime
   let held: HeldPeer | undefined
   const heldId = (): string => held?.current() ?? info.peerId
   // libp2p reserves on whichever connected relay it finds: when the held
   // relay dies, that may be another relay the tab was already connected to
   // (it dials relays to reach tabs behind them). The relay in use is the one
-  // we are reserved on, else the one keepConnected holds.
+  // we are reserved on, else the one held.
   const reservedOn = (): string | undefined => node.getMultiaddrs()
     .map(relayOf)
     .find(id => id !== undefined && hasDirectConnection(node, id))
@@ -184,21 +210,21 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     if (next === 'reserved' || next === 'connected') state.relayError = ''
     state.relayStatus = next
   }
-  node.addEventListener('peer:connect', refreshRelay)
-  node.addEventListener('peer:disconnect', refreshRelay)
-  node.addEventListener('self:peer:update', refreshRelay)
+  node.addEventListener('peer:connect', refreshRelay, { signal })
+  node.addEventListener('peer:disconnect', refreshRelay, { signal })
+  node.addEventListener('self:peer:update', refreshRelay, { signal })
   // A reservation re-made after a relay restart changes our addresses
   // without a self:peer:update; the circuit listener reports it here.
-  node.addEventListener('transport:listening', refreshRelay)
-  node.addEventListener('transport:close', refreshRelay)
+  node.addEventListener('transport:listening', refreshRelay, { signal })
+  node.addEventListener('transport:close', refreshRelay, { signal })
   // Watchdog: whatever events libp2p does or does not emit, the status is
   // re-read from the node itself every second.
   // libp2p reserves on a relay when a connection to it opens; after a relay
   // restart or a move that event may not come (js-libp2p issue 3601).
   // Connected but reserved nowhere for a while, the tab closes its connection
-  // to the held relay and keepConnected dials afresh, which reserves.
+  // to the held relay, which is then dialled afresh, which reserves.
   let unreservedSince: number | undefined
-  const watchdog = setInterval(() => {
+  lifetime.every(1000, () => {
     refreshRelay()
     if (state.relayStatus !== 'connected') {
       unreservedSince = undefined
@@ -210,33 +236,15 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     for (const c of node.getConnections().filter(c => c.remotePeer.toString() === heldId() && c.limits == null)) {
       void c.close().catch(() => { c.abort(new Error('reconnecting to make a reservation')) })
     }
-  }, 1000)
-  signal.addEventListener('abort', () => { clearInterval(watchdog) }, { once: true })
+  })
   refreshRelay()
 
-  held = keepConnected(node, () => [...relays.values()], {
-    signal,
+  held = startHeldPeer(node, context.relays, {
     onDialError: (err) => {
       state.relayError = err.message
       refreshRelay()
     },
     onSwitch: refreshRelay
   })
-  const neighboursTimer = setInterval(() => {
-    readRelayInfo(options.relayInfoUrl, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
-      .then(learnNeighbours, () => { /* the relay that served the page is gone: keep what it told us */ })
-  }, NEIGHBOURS_INTERVAL_MS)
-  signal.addEventListener('abort', () => { clearInterval(neighboursTimer) }, { once: true })
-
-  return {
-    node,
-    relay: { peerId: info.peerId, llm: info.llm },
-    joined,
-    stop: async () => {
-      lifetime.abort()
-      await joined.leave()
-      await node.stop()
-    }
-  }
+  return held
 }
-

@@ -18,6 +18,7 @@ import { resolveOptions } from '../../relay/options.ts'
 import { startRelay } from '../../relay/relay.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { SILENT } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
 const MB = 1024 * 1024
@@ -31,7 +32,7 @@ async function relayWith (sendBufferBytes: number, heartbeatMs = 30_000): Promis
   const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-slow-'))
   const relay = await startRelay(resolveOptions({
     host: '127.0.0.1', port: 0, mdns: false, dataDir, firehoseBufferBytes: sendBufferBytes, firehoseHeartbeatMs: heartbeatMs, firehoseRate: 1_000_000
-  }), { log: () => {} })
+  }), { log: SILENT })
   const base = `ws://127.0.0.1:${relay.httpPort}/firehose`
   const writer = new WebSocket(base)
   await once(writer, 'open')

@@ -19,6 +19,7 @@ import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { SILENT } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
 const line = (from: string, to: string[], message: string) => messageSend({ from, to, message })
@@ -29,7 +30,7 @@ describe('firehose protocol v1', { skip }, () => {
   const clients: FirehoseClient[] = []
   let base: string
   const start = async (options: Partial<RelayOptions> = {}): Promise<string> => {
-    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dataDir, String(relays.length)), ...options }), { log: () => {} })
+    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dataDir, String(relays.length)), ...options }), { log: SILENT })
     relays.push(relay)
     return `ws://127.0.0.1:${relay.httpPort}/firehose`
   }

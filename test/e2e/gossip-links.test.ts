@@ -21,7 +21,7 @@ import { startHeadlessCompanion } from '../../headless/headless-companion.ts'
 import type { HeadlessCompanion } from '../../headless/headless-companion.ts'
 import { messageSend } from '../../protocol/build.ts'
 import { gossipOptions } from '../../p2p/gossip.ts'
-import { keepGossipLinksTwoWay } from '../../p2p/gossip-links.ts'
+import { startGossipLinks } from '../../p2p/gossip-links.ts'
 import { resolveOptions } from '../../relay/options.ts'
 import { startRelay } from '../../relay/relay.ts'
 import type { RelayHandle } from '../../relay/relay.ts'
@@ -32,6 +32,7 @@ import { startRawPeer } from '../helpers/raw-peer.ts'
 import type { RawPeer } from '../helpers/raw-peer.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { DEFAULT_ROOM } from '../../protocol/rooms.ts'
+import { SILENT } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
 
@@ -43,7 +44,7 @@ describe('GossipSub links among many nodes of one host', { skip }, () => {
 
   const relayIn = async (): Promise<{ relay: RelayHandle, tcpAddr: string }> => {
     const dataDir = await mkdtemp(join(tmpdir(), 'kotoba-links-'))
-    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir }), { log: () => {} })
+    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir }), { log: SILENT })
     cleanups.push(async () => { await relay.close(); await rm(dataDir, { recursive: true, force: true }) })
     return { relay, tcpAddr: relay.multiaddrs().map(String).find(a => !a.includes('/ws/'))! }
   }
@@ -77,8 +78,8 @@ describe('GossipSub links among many nodes of one host', { skip }, () => {
     const a = await make()
     const b = await make()
     const broken: string[] = []
-    keepGossipLinksTwoWay(a, (peer) => { broken.push(peer) })
-    keepGossipLinksTwoWay(b)
+    startGossipLinks(a, (peer) => { broken.push(peer) })
+    startGossipLinks(b)
     const heard: string[] = []
     b.services.pubsub.addEventListener('message', (event) => { heard.push(new TextDecoder().decode(event.detail.data)) })
     const say = async (text: string): Promise<void> => { await a.services.pubsub.publish('messages', new TextEncoder().encode(text)) }
@@ -116,7 +117,7 @@ describe('GossipSub links among many nodes of one host', { skip }, () => {
       companions.push(await startHeadlessCompanion({
         card: { id: `companion_${name}`, name, personality: 'calm', story: 'lives on the relay host', sample: 'hm' },
         room: DEFAULT_ROOM, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [tcpAddr], dataDir: join(dir, name), turnLimit: 2
-      }, { log: () => {} }))
+      }, { log: SILENT }))
     }
     for (const c of companions) {
       const others = companions.filter(o => o !== c)

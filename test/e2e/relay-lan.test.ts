@@ -15,6 +15,7 @@ import type { RelayHandle } from '../../relay/relay.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { SILENT } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
 const dirs: string[] = []
@@ -23,7 +24,7 @@ const relays: RelayHandle[] = []
 async function relayWith (options: Partial<RelayOptions>): Promise<RelayHandle> {
   const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'kotoba-lan-'))
   dirs.push(dataDir)
-  const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, ...options, dataDir }), { log: () => {} })
+  const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, ...options, dataDir }), { log: SILENT })
   relays.push(relay)
   return relay
 }

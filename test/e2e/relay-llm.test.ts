@@ -20,6 +20,7 @@ import { startFakeLlm } from '../helpers/fake-llm.ts'
 import type { FakeLlm } from '../helpers/fake-llm.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { closedPort } from '../helpers/ports.ts'
+import { SILENT } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
 
@@ -28,7 +29,7 @@ describe('the relay proxies a model endpoint at /api/llm', { skip }, () => {
   let dataDir: string
   const relays: RelayHandle[] = []
   const start = async (options: Partial<RelayOptions>): Promise<string> => {
-    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dataDir, String(relays.length)), ...options }), { log: () => {} })
+    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dataDir, String(relays.length)), ...options }), { log: SILENT })
     relays.push(relay)
     return `http://127.0.0.1:${relay.httpPort}`
   }

@@ -19,6 +19,7 @@ import { startRelay } from '../../relay/relay.ts'
 import type { RelayHandle } from '../../relay/relay.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { SILENT, createLogger } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
 
@@ -41,7 +42,7 @@ describe('the relay serves model files from --models', { skip }, () => {
   const logs: string[] = []
 
   const start = async (): Promise<void> => {
-    relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dir, 'relay'), models }), { log: (line) => { logs.push(line) } })
+    relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dir, 'relay'), models }), { log: createLogger((line) => { logs.push(line) }, 'debug') })
     base = `http://127.0.0.1:${relay.httpPort}`
   }
 
@@ -154,7 +155,7 @@ describe('the relay serves model files from --models', { skip }, () => {
 describe('a relay without --models', { skip }, () => {
   it('lists no models and serves none', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kotoba-models-none-'))
-    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: dir }), { log: () => {} })
+    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: dir }), { log: SILENT })
     try {
       assert.deepEqual(await (await fetch(`http://127.0.0.1:${relay.httpPort}/api/models`)).json(), { models: [] })
       assert.equal((await fetch(`http://127.0.0.1:${relay.httpPort}/models/tiny.gguf`)).status, 404)

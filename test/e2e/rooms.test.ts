@@ -31,6 +31,7 @@ import { networkSkipReason } from '../helpers/netns.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { SILENT } from '../../p2p/logger.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const KYOKO = join(root, 'docs', 'cards', 'kyoko.json')
@@ -210,7 +211,7 @@ describe('rooms: bad names and limits on the relay, rooms across two relays of a
   const companions: HeadlessCompanion[] = []
   const clients: FirehoseClient[] = []
   const start = async (options: Partial<RelayOptions> = {}): Promise<RelayHandle> => {
-    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dataDir, `relay-${relays.length}`), ...options }), { log: () => {} })
+    const relay = await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, mdns: false, dataDir: join(dataDir, `relay-${relays.length}`), ...options }), { log: SILENT })
     relays.push(relay)
     return relay
   }
@@ -272,7 +273,7 @@ describe('rooms: bad names and limits on the relay, rooms across two relays of a
       const c = await startHeadlessCompanion({
         card: { id: `companion_${name}`, name, personality: 'calm', story: 'a companion of the mesh', sample: 'hm' },
         room, host: '127.0.0.1', tcpPort: 0, mdns: false, bootstrap: [tcpOf(relay)], dataDir: join(dataDir, name), turnLimit: 2
-      }, { log: () => {} })
+      }, { log: SILENT })
       companions.push(c)
       return c
     }

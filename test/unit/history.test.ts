@@ -7,6 +7,7 @@ import { messageSend } from '../../protocol/build.ts'
 import { decodePayload } from '../../protocol/codec.ts'
 import { DEFAULT_ROOM, roomName } from '../../protocol/rooms.ts'
 import type { Topic } from '../../protocol/topics.ts'
+import { createLogger } from '../../p2p/logger.ts'
 import { openHistory } from '../../relay/history.ts'
 import type { History, HistoryLimits } from '../../relay/history.ts'
 
@@ -23,7 +24,7 @@ async function store (limits: Partial<HistoryLimits> = {}, dir?: string): Promis
   dirs.push(dir)
   const log: string[] = []
   let clock = 1000
-  const history = openHistory(join(dir, 'history.sqlite'), { lines: 200, bytes: 1024 * 1024, rooms: 10, ...limits }, (l) => { log.push(l) }, () => ++clock)
+  const history = openHistory(join(dir, 'history.sqlite'), { lines: 200, bytes: 1024 * 1024, rooms: 10, ...limits }, { log: createLogger((l) => { log.push(l) }, 'debug'), now: () => ++clock })
   opened.push(history)
   return { history, dir, log }
 }

@@ -2,6 +2,12 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { resolve } from 'node:path'
 import { DEFAULT_PORT, helpText, parseCommandLine, resolveOptions } from '../../relay/options.ts'
+import { helpText as headlessHelp, parseCommandLine as parseHeadless } from '../../headless/options.ts'
+import { LAN_HOST_FLAGS, flagRows } from '../../host/cli-flags.ts'
+import { createLogger } from '../../p2p/logger.ts'
+
+/** A card file that is in the repository. */
+const CARD_FILE = resolve(import.meta.dirname, '../../docs/cards/kyoko.json')
 
 const RELAY_ID = '12D3KooWADnKrArBGXvSFp94TdXR8kKBMy14iZGMu1rLnkvFkLMD'
 const options = (argv: string[], env: Record<string, string> = {}) => {
@@ -39,13 +45,16 @@ describe('relay options', () => {
     ['--data-dir is made absolute', ['--data-dir', 'relay-data'], {}, { dataDir: resolve('relay-data') }],
     ['limits', ['--max-reservations', '50', '--max-connections', '60', '--max-firehose-clients', '70'], {},
       { maxReservations: 50, maxConnections: 60, maxFirehoseClients: 70 }],
-    ['no model endpoint by default', [], {}, { llmUrl: undefined, llmKey: undefined, llmModel: undefined, llmTimeoutMs: 120_000 }],
+    ['no model endpoint by default', [], {}, { llmUrl: undefined, llmKey: undefined, llmModel: undefined, llmTimeoutMs: 30_000 }],
     ['--llm-url, --llm-model, --llm-timeout in seconds', ['--llm-url', 'http://127.0.0.1:11434/v1', '--llm-model', 'llama3.2', '--llm-timeout', '30'], {},
       { llmUrl: 'http://127.0.0.1:11434/v1', llmModel: 'llama3.2', llmTimeoutMs: 30_000 }],
     ['firehose access', ['--firehose-token', 'long-enough', '--firehose-origin', 'http://192.168.1.20:8787', '--firehose-rate', '5'], {},
       { firehoseToken: 'long-enough', firehoseOrigins: ['http://192.168.1.20:8787'], firehoseRate: 5, firehoseReadOnly: false }],
     ['read-only from the environment', [], { KOTOBA_FIREHOSE_READ_ONLY: '1' }, { firehoseReadOnly: true }],
-    ['the key from KOTOBA_LLM_KEY', ['--llm-url', 'https://api.example/v1'], { KOTOBA_LLM_KEY: 'sk-secret' }, { llmKey: 'sk-secret' }]
+    ['the key from KOTOBA_LLM_KEY', ['--llm-url', 'https://api.example/v1'], { KOTOBA_LLM_KEY: 'sk-secret' }, { llmKey: 'sk-secret' }],
+    ['log level info by default', [], {}, { logLevel: 'info' }],
+    ['--log-level warn', ['--log-level', 'warn'], {}, { logLevel: 'warn' }],
+    ['log level from KOTOBA_LOG_LEVEL', [], { KOTOBA_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }]
   ]
   for (const [name, argv, env, expected] of cases) {
     it(name, () => {
@@ -69,7 +78,8 @@ describe('relay options', () => {
     ['llm url not http', ['--llm-url', 'ftp://host/v1'], {}, /llmUrl must be an http\(s\) URL/],
     ['llm key without url', [], { KOTOBA_LLM_KEY: 'sk-secret' }, /need llmUrl \(--llm-url\)/],
     ['zero llm timeout', ['--llm-url', 'http://127.0.0.1:1/v1', '--llm-timeout', '0'], {}, /llmTimeoutMs must be a positive integer/],
-    ['positional argument', ['start'], {}, /start/]
+    ['positional argument', ['start'], {}, /start/],
+    ['an unknown log level', ['--log-level', 'loud'], {}, /--log-level must be one of debug, info, warn, error/]
   ]
   for (const [name, argv, env, pattern] of errors) {
     it(`refuses ${name} with a TypeError`, () => {
@@ -89,5 +99,41 @@ describe('relay options', () => {
   it('resolveOptions checks programmatic options the same way', () => {
     assert.throws(() => resolveOptions({ port: 1.5 }), TypeError)
     assert.equal(resolveOptions({ port: 0 }).wsPort, 0)
+  })
+})
+
+describe('flags the relay and the headless companion share', () => {
+  it('are declared once: each has the same help in both, and the same default model timeout', async () => {
+    const headless = await parseHeadless(['--card', CARD_FILE], {})
+    assert.equal(headless.help, false)
+    if (headless.help) return
+    assert.equal(headless.options.llm, undefined)
+    const withModel = await parseHeadless(['--card', CARD_FILE, '--llm-url', 'http://127.0.0.1:1/v1', '--llm-model', 'm'], {})
+    if (withModel.help) return
+    assert.equal(withModel.options.llm?.timeoutMs, options([]).llmTimeoutMs, 'one default for a model request')
+    for (const [name, flag] of Object.entries(LAN_HOST_FLAGS)) {
+      const line = flagRows({ [name]: flag })[0]
+      assert.ok(helpText().includes(line), `relay help has --${name} as declared`)
+      assert.ok(headlessHelp().includes(line), `companion help has --${name} as declared`)
+    }
+  })
+
+  it('--log-level is read and checked the same way by both', async () => {
+    const parsed = await parseHeadless(['--card', CARD_FILE, '--log-level', 'error'], {})
+    if (parsed.help) return
+    assert.equal(parsed.options.logLevel, 'error')
+    await assert.rejects(parseHeadless(['--card', CARD_FILE, '--log-level', 'loud'], {}), /--log-level must be one of/)
+  })
+})
+
+describe('the logger', () => {
+  it('passes on lines at its level and above, with their level', () => {
+    const lines: string[] = []
+    const log = createLogger((line, level) => { lines.push(`${level} ${line}`) }, 'warn')
+    log.debug('a')
+    log.info('b')
+    log.warn('c')
+    log.error('d')
+    assert.deepEqual(lines, ['warn c', 'error d'])
   })
 })

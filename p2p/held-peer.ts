@@ -1,7 +1,6 @@
 /**
  * Keeps one libp2p peer connected: dials it now, and again with capped
- * exponential backoff whenever the connection is lost, for as long as the
- * signal lives. libp2p's own reconnect queue gives up after about half a
+ * exponential backoff whenever the connection is lost, until it is stopped. libp2p's own reconnect queue gives up after about half a
  * minute; a relay that is restarted or a bootstrap peer across the LAN can
  * be gone for much longer. Used by the relay (bootstrap peers), by the tab
  * and by the headless companion (their relay).
@@ -12,9 +11,9 @@
  */
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { Lifetime } from './lifetime.ts'
 
-export interface KeepConnectedOptions {
-  signal: AbortSignal
+export interface HeldPeerOptions {
   /** First retry delay in ms; doubles per failure up to `maxDelay`. */
   minDelay?: number
   maxDelay?: number
@@ -31,6 +30,8 @@ export interface KeepConnectedOptions {
 export interface HeldPeer {
   /** The peer id of the candidate held now (connected or being dialled). */
   current: () => string
+  /** Stops holding it (the dial in flight is aborted; the connection stays). */
+  stop: () => void
 }
 
 /** Whether `node` has an open, unlimited (not relayed) connection to `peerId`. */
@@ -48,7 +49,7 @@ function onePeer (targets: Multiaddr[]): string {
   const ids = new Set(targets.map(peerIdOf))
   const peerId = targets.length > 0 && ids.size === 1 ? [...ids][0] : undefined
   if (peerId == null) {
-    throw new TypeError(`keepConnected needs addresses of one peer, each ending in /p2p/<id>, got ${targets.join(', ')}`)
+    throw new TypeError(`startHeldPeer needs addresses of one peer, each ending in /p2p/<id>, got ${targets.join(', ')}`)
   }
   return peerId
 }
@@ -58,21 +59,24 @@ function onePeer (targets: Multiaddr[]): string {
  * it is read again before every dial, so it may grow. `targets` alone
  * (addresses of one peer) keeps that peer.
  */
-export function keepConnected (node: Libp2p, targets: Multiaddr[] | (() => Multiaddr[][]), options: KeepConnectedOptions): HeldPeer {
-  const { signal, minDelay = 250, maxDelay = 5000, dialTimeout = 10_000, failoverAfter = 2, onDialError, onSwitch } = options
+export function startHeldPeer (node: Libp2p, targets: Multiaddr[] | (() => Multiaddr[][]), options: HeldPeerOptions = {}): HeldPeer {
+  const lifetime = new Lifetime()
+  const { signal } = lifetime
+  const { minDelay = 250, maxDelay = 5000, dialTimeout = 10_000, failoverAfter = 2, onDialError, onSwitch } = options
   const candidates = typeof targets === 'function' ? targets : () => [targets]
   const first = candidates()[0]
-  if (first === undefined) throw new TypeError('keepConnected needs at least one candidate')
+  if (first === undefined) throw new TypeError('startHeldPeer needs at least one candidate')
   let held = { peerId: onePeer(first), addrs: first }
   for (const addrs of candidates()) onePeer(addrs)
 
   let attempt = 0
   let failures = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let scheduled = false
 
   const schedule = (delay: number): void => {
-    if (timer !== undefined || signal.aborted) return
-    timer = setTimeout(() => { timer = undefined; void tryDial() }, delay)
+    if (scheduled) return
+    scheduled = true
+    lifetime.later(delay, () => { scheduled = false; void tryDial() })
   }
 
   /** The candidate after the held one (in list order, wrapping), or the held one if it is alone. */
@@ -115,11 +119,10 @@ export function keepConnected (node: Libp2p, targets: Multiaddr[] | (() => Multi
     if (event.detail.toString() === held.peerId) schedule(minDelay)
   }
 
-  node.addEventListener('peer:disconnect', onDisconnect)
-  signal.addEventListener('abort', () => {
-    clearTimeout(timer)
-    node.removeEventListener('peer:disconnect', onDisconnect)
-  }, { once: true })
+  node.addEventListener('peer:disconnect', onDisconnect, { signal })
   schedule(0)
-  return { current: () => held.peerId }
+  return {
+    current: () => held.peerId,
+    stop: () => { lifetime.stop() }
+  }
 }

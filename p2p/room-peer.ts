@@ -13,9 +13,9 @@ import type { Libp2p } from '@libp2p/interface'
 import { createIdClaims } from '../protocol/claims.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import { keepDirectLinks } from './direct-links.ts'
+import { startDirectLinks } from './direct-links.ts'
 import type { DirectLinks } from './direct-links.ts'
-import { keepGossipLinksTwoWay } from './gossip-links.ts'
+import { startGossipLinks } from './gossip-links.ts'
 import { startRoomDirectory } from './room-directory.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import { startTopicBus } from './topic-bus.ts'
@@ -27,8 +27,6 @@ export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identifyPush?: Ident
 export interface JoinOptions {
   /** The room (the node's GossipSub must be set up for it). */
   room: RoomName
-  /** Ends the direct links' dialling. */
-  signal: AbortSignal
   /** Dial other companions' TCP addresses before WebRTC (a Node peer). */
   tcp?: boolean
   /** Direct links held at most (default 8). */
@@ -40,7 +38,7 @@ export interface JoinOptions {
 export interface TwinOf { id: string, holder: string }
 
 /** A node in a room. */
-export interface JoinedRoom {
+export interface RoomPeer {
   room: RoomName
   /** The room's side of the topics. */
   channel: RoomChannel
@@ -66,12 +64,12 @@ export interface JoinedRoom {
    * that comes later is told at once. Returns the unsubscribe.
    */
   onTwin: (listener: (twin: TwinOf) => void) => () => void
-  /** Leaves the room's directory (a goodbye to the others). */
-  leave: () => Promise<void>
+  /** Leaves the room: a goodbye in its directory, its topics unsubscribed, no more links made; every listener and timer removed. */
+  stop: () => Promise<void>
 }
 
 /** Puts the node in its room and keeps its links (see the module comment). */
-export function joinRoom (node: CompanionPeerNode, options: JoinOptions): JoinedRoom {
+export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): RoomPeer {
   const claims = createIdClaims()
   const bus = startTopicBus(node, options.onRefused ?? (() => {}), { claims: (room) => room === options.room ? claims : undefined })
   bus.join(options.room)
@@ -97,7 +95,7 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
     aikyo = foreign
     for (const listener of companionListeners) listener(companions)
   }
-  directory.onCards(refresh)
+  const unsubscribeCards = directory.onCards(refresh)
 
   // A companion of this node's id already in the room when this node came
   // (in the directory before its card was, or named by its relay's roster)
@@ -115,12 +113,11 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
   }
   const firstWithId = (id: string): string | undefined =>
     [...directory.cards()].find(([peer, c]) => peer !== selfId && c.id === id)?.[0]
-  directory.onPeer(({ peerId, via }) => {
+  const unsubscribePeers = directory.onPeer(({ peerId, via }) => {
     if (via === 'roster' && card !== null && directory.cards().get(peerId)?.id === card.id) yieldTo(peerId)
   })
-  keepGossipLinksTwoWay(node)
-  const links = keepDirectLinks(node, {
-    signal: options.signal,
+  const gossipLinks = startGossipLinks(node)
+  const links = startDirectLinks(node, {
     room: options.room,
     directory,
     ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }),
@@ -151,7 +148,16 @@ export function joinRoom (node: CompanionPeerNode, options: JoinOptions): Joined
       twinListeners.add(listener)
       return () => { twinListeners.delete(listener) }
     },
-    leave: async () => { await directory.stop() }
+    stop: async () => {
+      unsubscribeCards()
+      unsubscribePeers()
+      companionListeners.clear()
+      twinListeners.clear()
+      links.stop()
+      gossipLinks.stop()
+      await directory.stop()
+      bus.stop()
+    }
   }
 }
 
