@@ -13,11 +13,13 @@ import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { MAX_MEMBERS, checkRoster, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
+import { checkRoster, decodeDirectoryMessage, encodeDirectoryMessage } from '../protocol/directory.ts'
 import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import { RoomMembers } from '../protocol/room-members.ts'
+import type { Member } from '../protocol/room-members.ts'
 import { Lifetime } from './lifetime.ts'
 
 /** Once joined, a node announces itself this often. */
@@ -68,14 +70,6 @@ export interface RoomDirectoryOptions {
   card: () => CompanionCard | null
 }
 
-interface Entry {
-  addrs: Multiaddr[]
-  card: CompanionCard | null
-  heard: number
-  /** Of aikyo's make: a relay vouched for it (it never announces, and is reached over TCP only). */
-  aikyo?: true
-}
-
 const toMultiaddrs = (addrs: string[]): Multiaddr[] => addrs.flatMap((a) => {
   try { return [multiaddr(a)] } catch { return [] }
 })
@@ -112,18 +106,57 @@ export function watchDirectory (pubsub: GossipSub, topic: string, onMessage: (au
   }
 }
 
+/**
+ * When a node announces itself: fast while joining, then once a minute;
+ * joining again when its addresses change (a reservation made or lost),
+ * since that is when others can reach it differently; and once more when
+ * the first peer on the topic appears (a relay's roster answers an
+ * announcement it hears from a peer of its own; those before went to nobody).
+ */
+function keepAnnouncing (node: Libp2p<{ pubsub: GossipSub }>, topic: string, announce: () => void, lifetime: Lifetime): void {
+  const pubsub = node.services.pubsub
+  let joining: Array<() => void> = []
+  const join = (): void => {
+    for (const cancel of joining) cancel()
+    joining = JOIN_ANNOUNCEMENTS_MS.map(ms => lifetime.later(ms, announce))
+  }
+  lifetime.every(ANNOUNCE_REFRESH_MS, announce)
+  let addrsText = ''
+  node.addEventListener('self:peer:update', () => {
+    const text = node.getMultiaddrs().map(String).sort().join(' ')
+    if (text === addrsText) return
+    addrsText = text
+    join()
+  }, { signal: lifetime.signal })
+  let reached = false
+  pubsub.addEventListener('subscription-change', () => {
+    if (reached || pubsub.getSubscribers(topic).length === 0) return
+    reached = true
+    announce()
+  }, { signal: lifetime.signal })
+  join()
+}
+
 export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: RoomDirectoryOptions): RoomDirectory {
   const pubsub = node.services.pubsub
   const topic = directoryTopicName(options.room)
   const self = node.peerId.toString()
-  const entries = new Map<string, Entry>()
+  const members = new RoomMembers(self)
+  /** Each member's addresses, parsed once. */
+  const parsed = new WeakMap<Member, Multiaddr[]>()
+  const addrsOf = (member: Member | undefined): Multiaddr[] => {
+    if (member === undefined) return []
+    let addrs = parsed.get(member)
+    if (addrs === undefined) parsed.set(member, addrs = toMultiaddrs(member.addrs))
+    return addrs
+  }
   const cardListeners = new Set<(cards: ReadonlyMap<string, CompanionCard>) => void>()
   const peerListeners = new Set<(peer: HeardPeer) => void>()
   const lifetime = new Lifetime()
 
   const cards = (): Map<string, CompanionCard> =>
-    new Map([...entries].flatMap(([peer, e]) => e.card === null ? [] : [[peer, e.card] as const]))
-  const aikyoPeers = (): Set<string> => new Set([...entries].flatMap(([peer, e]) => e.aikyo === true ? [peer] : []))
+    new Map(members.all().flatMap(m => m.card === null ? [] : [[m.peer, m.card] as const]))
+  const aikyoPeers = (): Set<string> => new Set(members.all().flatMap(m => m.aikyo === true ? [m.peer] : []))
   const cardsText = (): string => JSON.stringify([[...cards()], [...aikyoPeers()]])
   let lastCards = cardsText()
   const cardsMaybeChanged = (): void => {
@@ -133,50 +166,35 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     lastCards = text
     for (const listener of cardListeners) listener(now)
   }
-  const heard = (peerId: string, entry: Entry, via: HeardPeer['via']): void => {
-    if (peerId === self) return
-    entries.set(peerId, entry)
-    for (const listener of peerListeners) listener({ peerId, addrs: entry.addrs, via })
+  const heard = (member: Member, via: HeardPeer['via']): void => {
+    for (const listener of peerListeners) listener({ peerId: member.peer, addrs: addrsOf(member), via })
   }
   const connected = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open')
-
-  /** Ours: we are the newcomer, and link to them. Someone else's: peers we may not have heard of yet. */
-  const takeRoster = (peers: RosterEntry[], ours: boolean, now: number): void => {
-    for (const p of peers) {
-      if (p.peer === self) continue
-      // What a peer said itself just now is fresher than the relay's word.
-      const own = entries.get(p.peer)
-      const entry: Entry = own !== undefined && own.heard > now - 1000 ? own : { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now }
-      if (p.aikyo === true) entry.aikyo = true
-      if (own === undefined && entries.size >= MAX_MEMBERS) continue
-      // Nobody links to an aikyo node from a roster: it listens on TCP only (a tab cannot dial it).
-      if (ours && p.aikyo !== true) heard(p.peer, entry, 'roster')
-      else if (own === undefined) entries.set(p.peer, entry)
-    }
+  /** A roster: for us (we are the newcomer), we link to those it names; someone else's tells of peers we may not have heard of yet. */
+  const takeRoster = (peers: RosterEntry[], forUs: boolean, now: number): void => {
+    for (const member of members.roster(peers, now, forUs)) heard(member, 'roster')
   }
 
   const onMessage = (author: string, message: DirectoryMessage): void => {
     const now = Date.now()
     switch (message.type) {
-      case 'announce':
-        if (!entries.has(author) && entries.size >= MAX_MEMBERS) return
-        heard(author, { addrs: toMultiaddrs(message.addrs), card: message.card, heard: now }, 'announce')
+      case 'announce': {
+        const taken = members.announce(author, message.addrs, message.card, now)
+        if (taken !== undefined) heard(taken.member, 'announce')
         break
+      }
       case 'roster':
         takeRoster(message.peers, message.for === self, now)
         break
       case 'leave':
-        entries.delete(author)
+        members.remove(author)
         break
       case 'gone':
         // A relay saw them go; one still linked to us directly is still here.
-        for (const peer of message.peers) if (!connected(peer)) entries.delete(peer)
+        members.gone(message.peers, connected)
         break
       case 'vouch':
-        for (const p of message.peers) {
-          if (p.peer === self || (!entries.has(p.peer) && entries.size >= MAX_MEMBERS)) continue
-          entries.set(p.peer, { addrs: toMultiaddrs(p.addrs), card: p.card, heard: now, aikyo: true })
-        }
+        members.vouch(message.peers, now)
         break
     }
     cardsMaybeChanged()
@@ -191,36 +209,10 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     void publish({ type: 'announce', addrs: node.getMultiaddrs().map(String).slice(0, 16), card: options.card() })
   }
 
-  // Fast while joining, then once a minute; joining again when our addresses change
-  // (a reservation made or lost), since that is when others can reach us differently.
-  let joining: Array<() => void> = []
-  const join = (): void => {
-    for (const cancel of joining) cancel()
-    joining = JOIN_ANNOUNCEMENTS_MS.map(ms => lifetime.later(ms, announceNow))
-  }
-  lifetime.every(ANNOUNCE_REFRESH_MS, announceNow)
-  let addrsText = ''
-  const onSelfUpdate = (): void => {
-    const text = node.getMultiaddrs().map(String).sort().join(' ')
-    if (text === addrsText) return
-    addrsText = text
-    join()
-  }
-  node.addEventListener('self:peer:update', onSelfUpdate, { signal: lifetime.signal })
-  // A relay's roster answers an announcement it hears from a peer of its own:
-  // announce once more when the first peer on the topic appears (those before went to nobody).
-  let reached = false
-  const onSubscription = (): void => {
-    if (reached || pubsub.getSubscribers(topic).length === 0) return
-    reached = true
-    announceNow()
-  }
-  pubsub.addEventListener('subscription-change', onSubscription, { signal: lifetime.signal })
-  join()
+  keepAnnouncing(node, topic, announceNow, lifetime)
 
   lifetime.every(ANNOUNCE_REFRESH_MS / 2, () => {
-    const before = Date.now() - DIRECTORY_EXPIRY_MS
-    for (const [peer, e] of entries) if (e.heard < before && !connected(peer)) entries.delete(peer)
+    members.expire(Date.now() - DIRECTORY_EXPIRY_MS, connected)
     cardsMaybeChanged()
   })
 
@@ -229,9 +221,9 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     aikyo: aikyoPeers,
     onCards: (listener) => { cardListeners.add(listener); return () => { cardListeners.delete(listener) } },
     onPeer: (listener) => { peerListeners.add(listener); return () => { peerListeners.delete(listener) } },
-    has: (peerId) => entries.has(peerId),
-    peers: () => [...entries.keys()],
-    addrsOf: (peerId) => entries.get(peerId)?.addrs ?? [],
+    has: (peerId) => members.has(peerId),
+    peers: () => members.peers(),
+    addrsOf: (peerId) => addrsOf(members.get(peerId)),
     announce: announceNow,
     introduce: (peers) => {
       if (lifetime.stopped) return

@@ -126,50 +126,6 @@ export function eventFrame (event: FirehoseEvent): string {
   return `{"type":"event","seq":${event.seq},"time":${event.time},"room":${JSON.stringify(event.room)},"topic":${JSON.stringify(event.topic)},"peer":${JSON.stringify(event.peer)},"payload":${event.json}}`
 }
 
-/**
- * The last `perTopic` events of each topic of each room, for clients that
- * reconnect. Sequence numbers are relay-wide, so a client resumes with one
- * number. A room the relay no longer carries is dropped with `forget`.
- */
-export class ReplayBuffer {
-  readonly perTopic: number
-  #events = new Map<string, FirehoseEvent[]>()
-  /** Per room and topic, the highest seq that fell out of the buffer. */
-  #evicted = new Map<string, number>()
-
-  constructor (perTopic: number) {
-    this.perTopic = perTopic
-  }
-
-  add (event: FirehoseEvent): void {
-    const key = `${event.room}/${event.topic}`
-    const list = this.#events.get(key) ?? []
-    list.push(event)
-    if (list.length > this.perTopic) this.#evicted.set(key, list.shift()!.seq)
-    this.#events.set(key, list)
-  }
-
-  /**
-   * Events after `since` matching `filter` (its `rooms` given), in order; or
-   * the oldest `since` that still works when the buffer no longer holds all of them.
-   */
-  since (since: number, filter: Filter & { rooms: RoomName[] }): { ok: true, events: FirehoseEvent[] } | { ok: false, oldest: number } {
-    const keys = filter.rooms.flatMap(room => (filter.topics ?? TOPICS).map(topic => `${room}/${topic}`))
-    const lost = Math.max(-1, ...keys.map(key => this.#evicted.get(key) ?? -1))
-    if (lost > since) return { ok: false, oldest: lost }
-    const events = keys.flatMap(key => (this.#events.get(key) ?? []).filter(e => e.seq > since && matchesFilter(filter, e)))
-    return { ok: true, events: events.sort((a, b) => a.seq - b.seq) }
-  }
-
-  /** Drops what is kept of a room. */
-  forget (room: RoomName): void {
-    for (const topic of TOPICS) {
-      this.#events.delete(`${room}/${topic}`)
-      this.#evicted.delete(`${room}/${topic}`)
-    }
-  }
-}
-
 /** A token bucket: `rate` publishes a second, bursts up to `burst`. */
 export class RateLimiter {
   readonly rate: number

@@ -20,23 +20,29 @@
  * Access: an optional publish token, read-only mode, an Origin allow-list.
  * The firehose knows nothing of libp2p: the relay hands it `publish` and
  * calls `broadcast` for what arrives from the network.
+ *
+ * This file holds the endpoint: connections, frames, heartbeats, limits.
+ * What a client may publish is firehose-publish.ts, who gets which event
+ * firehose-subscriptions.ts, numbering and replay firehose-replay.ts.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { timingSafeEqual } from 'node:crypto'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
-import { speakersOf } from '../protocol/claims.ts'
-import { parseJson, preparePayload } from '../protocol/codec.ts'
-import type { Outgoing, TopicPayload } from '../protocol/codec.ts'
+import { parseJson } from '../protocol/codec.ts'
+import type { Outgoing } from '../protocol/codec.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import { MAX_PAYLOAD_BYTES, TOPICS, isTopic } from '../protocol/topics.ts'
+import { MAX_PAYLOAD_BYTES, TOPICS } from '../protocol/topics.ts'
 import { FirehoseClient } from './firehose-client.ts'
+import { FIREHOSE_VERSION, parseClientFrame, parseV0Frame } from './firehose-protocol.ts'
+import { publishFrom } from './firehose-publish.ts'
+import type { PublishPath } from './firehose-publish.ts'
+import { EventLog } from './firehose-replay.ts'
+import type { Arrival } from './firehose-replay.ts'
 import { firehoseSpeakers } from './firehose-speakers.ts'
-import type { RoomFilter } from './firehose-client.ts'
-import { FIREHOSE_VERSION, ReplayBuffer, eventFrame, matchesFilter, parseClientFrame, parseV0Frame, routingOf } from './firehose-protocol.ts'
-import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
+import { Subscriptions } from './firehose-subscriptions.ts'
 import type { RoomSummary } from '../protocol/relay-api.ts'
 import { SILENT } from '../p2p/logger.ts'
 import type { Logger } from '../p2p/logger.ts'
@@ -86,9 +92,6 @@ export interface FirehoseOptions {
   now?: () => number
 }
 
-/** What arrived from the network, for `broadcast`: the payload, its room, its JSON text, and the peer that wrote it. */
-export type Arrival = TopicPayload & { room: RoomName, json: string, peer: string }
-
 export interface Firehose {
   /** Completes a WebSocket upgrade for `/firehose` (or refuses it). */
   handleUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void
@@ -124,169 +127,12 @@ const sameSecret = (given: string, expected: string): boolean => {
 export function createFirehose (options: FirehoseOptions): Firehose {
   const limits: FirehoseLimits = { ...FIREHOSE_DEFAULTS, ...options.limits }
   const access: FirehoseAccess = { readOnly: false, allowedOrigins: [], ...options.access }
-  const { publish, rooms, log = SILENT, now = Date.now } = options
-  const speakers = firehoseSpeakers<FirehoseClient>(options.holderOf ?? (() => undefined))
+  const { rooms, log = SILENT, now = Date.now } = options
   const server = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: true })
-  const clients = new Map<WebSocket, FirehoseClient>()
-  const replay = new ReplayBuffer(limits.replayPerTopic)
-  let seq = 0
-
-  const record = (arrival: Arrival): FirehoseEvent => {
-    const event: FirehoseEvent = { seq: ++seq, time: now(), room: arrival.room, topic: arrival.topic, peer: arrival.peer, json: arrival.json, ...routingOf(arrival.payload) }
-    replay.add(event)
-    return event
-  }
-
-  const deliver = (event: FirehoseEvent, except?: FirehoseClient): void => {
-    let envelope: string | undefined
-    for (const client of clients.values()) {
-      if (client === except) continue
-      if (client.version === 0) {
-        if (event.room === client.home) client.send(event.json)
-      } else if (matchesFilter(client.filter, event)) client.send(envelope ??= eventFrame(event))
-    }
-  }
-
-  const welcome = (client: FirehoseClient): void => {
-    client.send(JSON.stringify({ type: 'welcome', version: FIREHOSE_VERSION, seq, mayPublish: client.mayPublish, limits: publicLimits() }))
-  }
-
-  const replayTo = (client: FirehoseClient, since: number): void => {
-    const found = replay.since(since, client.filter)
-    if (!found.ok) {
-      client.sendError('too-old', `events after ${since} are no longer all kept: replay from ${found.oldest} or later, or start afresh`, { oldest: found.oldest })
-      return
-    }
-    for (const event of found.events) client.send(eventFrame(event))
-    client.send(JSON.stringify({ type: 'replayed', since, through: seq, count: found.events.length }))
-  }
-
-  /**
-   * Gives a client a new filter, carrying the rooms it now watches and
-   * releasing those it no longer does; if the relay cannot carry one of them,
-   * the client keeps its old filter and is told why.
-   */
-  const setFilter = (client: FirehoseClient, filter: Filter): boolean => {
-    const next: RoomFilter = { ...filter, rooms: filter.rooms ?? [client.home] }
-    const added = next.rooms.filter(room => !client.filter.rooms.includes(room))
-    const taken: RoomName[] = []
-    for (const room of added) {
-      const wanted = rooms.want(room)
-      if (!wanted.ok) {
-        for (const r of taken) rooms.release(r)
-        client.sendError('too-many-rooms', `room ${room}: ${wanted.message}`)
-        return false
-      }
-      taken.push(room)
-    }
-    for (const room of client.filter.rooms) if (!next.rooms.includes(room)) rooms.release(room)
-    client.filter = next
-    return true
-  }
-
-  const doPublish = (client: FirehoseClient, room: RoomName, topic: unknown, body: unknown, id?: string): void => {
-    const ref = id === undefined ? {} : { id }
-    if (!client.mayPublish) {
-      client.sendError('unauthorized', access.readOnly ? 'this firehose is read-only' : 'publishing needs the firehose token (?token= or the hello\'s "token")', ref)
-      return
-    }
-    if (!client.limiter.take(now())) {
-      client.sendError('rate-limited', `at most ${limits.publishRate} publishes a second (bursts of ${limits.publishBurst}); this one was dropped`, ref)
-      return
-    }
-    if (!isTopic(topic)) {
-      client.sendError('unknown-topic', `unknown topic ${JSON.stringify(topic)}: use one of ${TOPICS.join(', ')}`, ref)
-      return
-    }
-    if (body === undefined) {
-      client.sendError('invalid', 'a publish needs a "body"', ref)
-      return
-    }
-    // The client's own JSON is published (as aikyo's firehose does), not our
-    // normalised form: peers see exactly what the client meant to say.
-    const outgoing = preparePayload(topic, body)
-    if (!outgoing.ok) {
-      client.sendError(outgoing.code, outgoing.message, ref)
-      return
-    }
-    // Nobody speaks as another: not as a companion present, not as a person another connection is.
-    const ids = speakersOf(outgoing.checked.topic, outgoing.checked.payload)
-    const forbidden = speakers.refusal(client, room, ids)
-    if (forbidden !== undefined) {
-      client.sendError('forbidden', forbidden, ref)
-      return
-    }
-    // Speaking in a room the client does not watch: the relay must carry it.
-    if (!client.filter.rooms.includes(room)) {
-      const wanted = rooms.want(room)
-      if (!wanted.ok) {
-        client.sendError('too-many-rooms', `room ${room}: ${wanted.message}`, ref)
-        return
-      }
-      rooms.release(room)
-    }
-    speakers.claim(client, ids)
-    publish(room, outgoing).then(
-      () => {
-        const event = record({ ...outgoing.checked, room, json: outgoing.text, peer: 'firehose' })
-        deliver(event, client)
-        if (client.version === 1 && id !== undefined) client.send(JSON.stringify({ type: 'ack', id, seq: event.seq }))
-      },
-      (err: Error) => { client.sendError('internal', `could not publish: ${err.message}`, ref) }
-    )
-  }
-
-  /** A frame from a client that speaks v0 (it may say hello and so switch to v1). */
-  const onV0Frame = (client: FirehoseClient, value: unknown): boolean => {
-    const parsed = parseV0Frame(value)
-    if (!parsed.ok) client.sendError('invalid', parsed.message)
-    else if ('frame' in parsed) doPublish(client, client.home, parsed.frame.topic, parsed.frame.body)
-    else return false
-    return true
-  }
-
-  const onV1Frame = (client: FirehoseClient, value: unknown): void => {
-    const parsed = parseClientFrame(value)
-    if (!parsed.ok) {
-      client.version = 1
-      const id = typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'string' ? { id: value.id } : {}
-      client.sendError('invalid', parsed.message, id)
-      return
-    }
-    const frame = parsed.frame
-    switch (frame.type) {
-      case 'hello':
-        client.version = 1
-        if (frame.token !== undefined && access.publishToken !== undefined && !access.readOnly) client.mayPublish ||= sameSecret(frame.token, access.publishToken)
-        if (frame.subscribe !== undefined && !setFilter(client, frame.subscribe)) break
-        welcome(client)
-        if (frame.since !== undefined) replayTo(client, frame.since)
-        break
-      case 'subscribe': {
-        const { type: _type, ...filter } = frame
-        if (setFilter(client, filter)) client.send(JSON.stringify({ type: 'subscribed', ...client.filter }))
-        break
-      }
-      case 'publish': doPublish(client, frame.room ?? client.home, frame.topic, frame.body, frame.id); break
-      case 'replay': replayTo(client, frame.since); break
-      case 'ping': client.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }), seq, time: now() })); break
-    }
-  }
-
-  const onFrame = (client: FirehoseClient, data: Buffer, isBinary: boolean): void => {
-    if (isBinary) {
-      client.sendError('invalid', 'send text frames holding one JSON object')
-      return
-    }
-    const json = parseJson(data.toString('utf8'))
-    if (!json.ok) {
-      client.sendError('invalid', json.message)
-      return
-    }
-    if (client.version === 0 && onV0Frame(client, json.value)) return
-    onV1Frame(client, json.value)
-  }
-
+  const subscriptions = new Subscriptions(rooms)
+  const events = new EventLog(limits.replayPerTopic, now)
+  const speakers = firehoseSpeakers<FirehoseClient>(options.holderOf ?? (() => undefined))
+  const path: PublishPath = { publish: options.publish, rooms, speakers, limits, access, events, subscriptions, now }
   const publicLimits = (): Record<string, number> => ({
     maxFrameBytes: limits.maxFrameBytes,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
@@ -297,6 +143,10 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     heartbeatSeconds: limits.heartbeatMs / 1000,
     maxClients: limits.maxClients
   })
+  const welcome = (client: FirehoseClient): void => {
+    client.send(JSON.stringify({ type: 'welcome', version: FIREHOSE_VERSION, seq: events.seq, mayPublish: client.mayPublish, limits: publicLimits() }))
+  }
+  const frames = { path, subscriptions, events, access, welcome, now }
 
   server.on('connection', (ws: WebSocket, request: IncomingMessage, home: RoomName) => {
     const params = new URL(request.url ?? '/', 'http://relay').searchParams
@@ -309,13 +159,12 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       now: now(),
       log
     })
-    clients.set(ws, client)
+    subscriptions.add(client)
     ws.on('pong', () => { client.alive = true })
-    ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(client, data, isBinary) })
+    ws.on('message', (data: Buffer, isBinary: boolean) => { onFrame(frames, client, data, isBinary) })
     ws.on('close', () => {
-      clients.delete(ws)
+      subscriptions.remove(client)
       speakers.release(client)
-      for (const room of client.filter.rooms) rooms.release(room)
     })
     ws.on('error', (err: Error) => { log.warn(`firehose: client error: ${err.message}`) })
     if (client.version === 1) welcome(client)
@@ -324,8 +173,8 @@ export function createFirehose (options: FirehoseOptions): Firehose {
   // Pings find clients that vanished without a close (sleeping laptops, pulled
   // cables); v1 clients also get a heartbeat frame they can watch from a browser.
   const heartbeat = setInterval(() => {
-    const beat = JSON.stringify({ type: 'heartbeat', seq, time: now() })
-    for (const client of clients.values()) {
+    const beat = JSON.stringify({ type: 'heartbeat', seq: events.seq, time: now() })
+    for (const client of subscriptions.clients()) {
       if (!client.alive) {
         client.ws.terminate()
         continue
@@ -336,10 +185,6 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     }
   }, limits.heartbeatMs)
   heartbeat.unref()
-
-  const refuse = (socket: Duplex, status: string, why: string): void => {
-    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(why)}\r\nConnection: close\r\n\r\n${why}`)
-  }
 
   return {
     handleUpgrade (request, socket, head) {
@@ -367,20 +212,20 @@ export function createFirehose (options: FirehoseOptions): Firehose {
         server.emit('connection', ws, request, home.room)
       })
     },
-    broadcast: (arrival) => { deliver(record(arrival)) },
-    forget: (room) => { replay.forget(room) },
+    broadcast: (arrival) => { subscriptions.deliver(events.record(arrival)) },
+    forget: (room) => { events.forget(room) },
     info: () => ({
       name: 'kotoba firehose',
       path: '/firehose',
       versions: [0, FIREHOSE_VERSION],
       topics: TOPICS,
       rooms: rooms.list(),
-      seq,
+      seq: events.seq,
       limits: publicLimits(),
       access: { publishToken: access.publishToken !== undefined, readOnly: access.readOnly, originAllowList: access.allowedOrigins.length > 0 },
       docs: 'docs/firehose.md'
     }),
-    get clientCount () { return clients.size },
+    get clientCount () { return subscriptions.size },
     async close () {
       clearInterval(heartbeat)
       for (const ws of server.clients) ws.close(1001, 'relay shutting down')
@@ -390,5 +235,71 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       for (const ws of server.clients) ws.terminate()
       await closed
     }
+  }
+}
+
+function refuse (socket: Duplex, status: string, why: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(why)}\r\nConnection: close\r\n\r\n${why}`)
+}
+
+/** What a client's frames act on. */
+interface FrameContext {
+  path: PublishPath
+  subscriptions: Subscriptions
+  events: EventLog
+  access: FirehoseAccess
+  welcome: (client: FirehoseClient) => void
+  now: () => number
+}
+
+function onFrame (context: FrameContext, client: FirehoseClient, data: Buffer, isBinary: boolean): void {
+  if (isBinary) {
+    client.sendError('invalid', 'send text frames holding one JSON object')
+    return
+  }
+  const json = parseJson(data.toString('utf8'))
+  if (!json.ok) {
+    client.sendError('invalid', json.message)
+    return
+  }
+  if (client.version === 0 && onV0Frame(context, client, json.value)) return
+  onV1Frame(context, client, json.value)
+}
+
+/** A frame from a client that speaks v0 (it may say hello and so switch to v1). */
+function onV0Frame (context: FrameContext, client: FirehoseClient, value: unknown): boolean {
+  const parsed = parseV0Frame(value)
+  if (!parsed.ok) client.sendError('invalid', parsed.message)
+  else if ('frame' in parsed) publishFrom(context.path, client, client.home, parsed.frame.topic, parsed.frame.body)
+  else return false
+  return true
+}
+
+function onV1Frame (context: FrameContext, client: FirehoseClient, value: unknown): void {
+  const { access, subscriptions, events } = context
+  const parsed = parseClientFrame(value)
+  if (!parsed.ok) {
+    client.version = 1
+    const id = typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'string' ? { id: value.id } : {}
+    client.sendError('invalid', parsed.message, id)
+    return
+  }
+  const frame = parsed.frame
+  switch (frame.type) {
+    case 'hello':
+      client.version = 1
+      if (frame.token !== undefined && access.publishToken !== undefined && !access.readOnly) client.mayPublish ||= sameSecret(frame.token, access.publishToken)
+      if (frame.subscribe !== undefined && !subscriptions.setFilter(client, frame.subscribe)) break
+      context.welcome(client)
+      if (frame.since !== undefined) events.replayTo(client, frame.since)
+      break
+    case 'subscribe': {
+      const { type: _type, ...filter } = frame
+      if (subscriptions.setFilter(client, filter)) client.send(JSON.stringify({ type: 'subscribed', ...client.filter }))
+      break
+    }
+    case 'publish': publishFrom(context.path, client, frame.room ?? client.home, frame.topic, frame.body, frame.id); break
+    case 'replay': events.replayTo(client, frame.since); break
+    case 'ping': client.send(JSON.stringify({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }), seq: events.seq, time: context.now() })); break
   }
 }

@@ -16,18 +16,19 @@
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
+import { Lifetime } from '../p2p/lifetime.ts'
 import { LEAVE_GRACE_MS } from '../p2p/presence.ts'
 import { ANNOUNCE_REFRESH_MS, DIRECTORY_EXPIRY_MS, watchDirectory } from '../p2p/room-directory.ts'
 import { createIdClaims } from '../protocol/claims.ts'
 import type { IdClaims } from '../protocol/claims.ts'
-import { MAX_MEMBERS, MAX_ROSTER, encodeDirectoryMessage } from '../protocol/directory.ts'
+import { MAX_ROSTER, encodeDirectoryMessage } from '../protocol/directory.ts'
 import type { DirectoryMessage, RosterEntry } from '../protocol/directory.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import { directoryTopicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import { RoomMembers } from '../protocol/room-members.ts'
+import type { Member } from '../protocol/room-members.ts'
 import type { Logger } from '../p2p/logger.ts'
-
-interface Member extends RosterEntry { heard: number }
 
 /** A peer of aikyo's make connected to this relay, and its card (asked by relay/aikyo-peers.ts). */
 export interface VouchedPeer { peer: string, addrs: string[], card: CompanionCard }
@@ -62,172 +63,195 @@ export interface RelayDirectory {
   stop: () => void
 }
 
-export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: { log: Logger }): RelayDirectory {
-  const { log } = options
-  const pubsub = node.services.pubsub
-  const rooms = new Map<RoomName, Map<string, Member>>()
-  /** Per room: who holds which companion id, and the peers refused as twins. */
-  const claims = new Map<RoomName, { ids: IdClaims, twins: Set<string> }>()
-  let twinsRefused = 0
-  /** The stop of each room's directory topic. */
-  const watching = new Map<RoomName, () => void>()
-  let rostersSent = 0
+/** What each room's directory reports to the relay-wide one. */
+interface RoomReports {
+  publish: (message: DirectoryMessage) => void
+  /** A peer reached through this relay directly (so it introduces it, and knows when it goes). */
+  ownPeer: (peer: string) => boolean
+  /** A second peer presented a held id. */
+  twin: (twin: { peer: string, id: string, holder: string }) => void
+  rosterSent: () => void
+  /** The members changed. */
+  changed: () => void
+}
 
-  const publish = (room: RoomName, message: DirectoryMessage): void => {
-    void pubsub.publish(directoryTopicName(room), encodeDirectoryMessage(message)).catch((err: Error) => {
-      log.warn(`directory: could not publish a ${message.type} in room ${room}: ${err.message}`)
-    })
+/** One room the relay carries: its members, who holds which id, and the aikyo nodes this relay vouches for in it. */
+class CarriedRoom {
+  readonly members = new RoomMembers()
+  readonly ids: IdClaims = createIdClaims()
+  #twins = new Set<string>()
+  #vouched: VouchedPeer[] = []
+  readonly #reports: RoomReports
+
+  constructor (reports: RoomReports) {
+    this.#reports = reports
   }
 
-  const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
-
-  /** The room's claims again, after its members changed: a new twin is logged and counted. */
-  const reclaim = (room: RoomName): void => {
-    const members = rooms.get(room)
-    const held = claims.get(room)
-    if (members === undefined || held === undefined) return
-    const presented = new Map([...members.values()].flatMap(m => m.card === null ? [] : [[m.peer, m.card.id] as const]))
-    const twins = held.ids.update(presented)
-    for (const twin of twins) {
-      if (held.twins.has(twin.peer)) continue
-      twinsRefused++
-      log.warn(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
-    }
-    held.twins = new Set(twins.map(t => t.peer))
-    for (const listener of memberListeners) listener(room)
+  /** The claims again, after the members changed: a new twin is told. */
+  reclaim (): void {
+    const presented = new Map(this.members.all().flatMap(m => m.card === null ? [] : [[m.peer, m.card.id] as const]))
+    const twins = this.ids.update(presented)
+    for (const twin of twins) if (!this.#twins.has(twin.peer)) this.#reports.twin(twin)
+    this.#twins = new Set(twins.map(t => t.peer))
+    this.#reports.changed()
   }
-  const memberListeners = new Set<(room: RoomName) => void>()
+
   /** A member's card as others may see it: none for a twin. */
-  const cardOf = (room: RoomName, m: Member): RosterEntry['card'] => claims.get(room)?.twins.has(m.peer) === true ? null : m.card
+  cardOf (m: Member): RosterEntry['card'] {
+    return this.#twins.has(m.peer) ? null : m.card
+  }
 
   /** Members, most recently heard first, as roster entries. */
-  const byRecency = (room: RoomName, members: Map<string, Member>, except?: string): RosterEntry[] =>
-    [...members.values()].filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => {
-      const entry: RosterEntry = { peer: m.peer, addrs: m.addrs, card: cardOf(room, m) }
+  byRecency (except?: string): RosterEntry[] {
+    return this.members.all().filter(m => m.peer !== except).sort((a, b) => b.heard - a.heard).map(m => {
+      const entry: RosterEntry = { peer: m.peer, addrs: m.addrs, card: this.cardOf(m) }
       if (m.aikyo === true) entry.aikyo = true
       return entry
     })
-
-  /** The room's roster for a newcomer: everyone else, most recently heard first, in rosters of MAX_ROSTER. */
-  const introduce = (room: RoomName, members: Map<string, Member>, newcomer: string): void => {
-    const others = byRecency(room, members, newcomer)
-    for (let i = 0; i < others.length; i += MAX_ROSTER) {
-      publish(room, { type: 'roster', for: newcomer, peers: others.slice(i, i + MAX_ROSTER) })
-      rostersSent++
-    }
   }
 
-  const onMessage = (room: RoomName, author: string, message: DirectoryMessage): void => {
-    const members = rooms.get(room)
-    if (members === undefined) return
-    const now = Date.now()
+  hear (author: string, message: DirectoryMessage, now: number): void {
+    const { members } = this
     switch (message.type) {
       case 'announce': {
-        const known = members.get(author)
-        if (known === undefined && members.size >= MAX_MEMBERS) return
-        members.set(author, { peer: author, addrs: message.addrs, card: message.card, heard: now })
-        reclaim(room)
+        const taken = members.announce(author, message.addrs, message.card, now)
+        if (taken === undefined) return
+        this.reclaim()
         // A newcomer (or one back after it expired), reached through us: introduce it.
-        if ((known === undefined || known.heard < now - DIRECTORY_EXPIRY_MS) && ownPeer(author)) introduce(room, members, author)
-        break
+        const { before } = taken
+        if ((before === undefined || before.heard < now - DIRECTORY_EXPIRY_MS) && this.#reports.ownPeer(author)) this.#introduce(author)
+        return
       }
       case 'roster':
         // Another relay's introduction: it tells us of peers we may not have heard yet.
-        for (const p of message.peers) {
-          if (!members.has(p.peer) && members.size < MAX_MEMBERS) members.set(p.peer, { ...p, heard: now })
-        }
+        members.roster(message.peers, now, false)
         break
       case 'leave':
-        members.delete(author)
+        members.remove(author)
         break
       case 'gone':
-        for (const peer of message.peers) if (!ownPeer(peer)) members.delete(peer)
+        members.gone(message.peers, this.#reports.ownPeer)
         break
       case 'vouch':
-        // Another relay's aikyo nodes.
-        for (const p of message.peers) {
-          if (!ownPeer(p.peer) && (members.has(p.peer) || members.size < MAX_MEMBERS)) members.set(p.peer, { ...p, aikyo: true, heard: now })
-        }
+        // Another relay's aikyo nodes (ours we vouch for ourselves).
+        members.vouch(message.peers, now, this.#reports.ownPeer)
         break
     }
-    reclaim(room)
+    this.reclaim()
   }
 
-  /** Per room, the aikyo nodes this relay vouches for; told again once a minute. */
-  const vouched = new Map<RoomName, VouchedPeer[]>()
-  const sendVouch = (room: RoomName): void => {
-    const peers = vouched.get(room) ?? []
-    for (let i = 0; i < peers.length; i += MAX_ROSTER) publish(room, { type: 'vouch', peers: peers.slice(i, i + MAX_ROSTER) })
+  /** The room's roster for a newcomer: everyone else, most recently heard first, in rosters of MAX_ROSTER. */
+  #introduce (newcomer: string): void {
+    const others = this.byRecency(newcomer)
+    for (let i = 0; i < others.length; i += MAX_ROSTER) {
+      this.#reports.publish({ type: 'roster', for: newcomer, peers: others.slice(i, i + MAX_ROSTER) })
+      this.#reports.rosterSent()
+    }
   }
-  const revouch = setInterval(() => { for (const room of vouched.keys()) sendVouch(room) }, ANNOUNCE_REFRESH_MS)
-  revouch.unref()
+
+  /** The aikyo nodes of this relay in the room are now these: listed, and told to the room. */
+  vouch (peers: VouchedPeer[], now: number): void {
+    for (const p of this.#vouched) if (!peers.some(q => q.peer === p.peer)) this.members.remove(p.peer)
+    this.members.vouch(peers, now)
+    this.#vouched = peers
+    this.reclaim()
+    this.revouch()
+  }
+
+  /** Tells the room again of the aikyo nodes this relay vouches for. */
+  revouch (): void {
+    for (let i = 0; i < this.#vouched.length; i += MAX_ROSTER) this.#reports.publish({ type: 'vouch', peers: this.#vouched.slice(i, i + MAX_ROSTER) })
+  }
+}
+
+export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: { log: Logger }): RelayDirectory {
+  const { log } = options
+  const pubsub = node.services.pubsub
+  const lifetime = new Lifetime()
+  const rooms = new Map<RoomName, CarriedRoom>()
+  /** The stop of each room's directory topic. */
+  const watching = new Map<RoomName, () => void>()
+  const memberListeners = new Set<(room: RoomName) => void>()
+  let twinsRefused = 0
+  let rostersSent = 0
+  const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
+  const reportsFor = (room: RoomName): RoomReports => ({
+    publish: (message) => {
+      void pubsub.publish(directoryTopicName(room), encodeDirectoryMessage(message)).catch((err: Error) => {
+        log.warn(`directory: could not publish a ${message.type} in room ${room}: ${err.message}`)
+      })
+    },
+    ownPeer,
+    twin: (twin) => {
+      twinsRefused++
+      log.warn(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
+    },
+    rosterSent: () => { rostersSent++ },
+    changed: () => { for (const listener of memberListeners) listener(room) }
+  })
+
+  // The aikyo nodes this relay vouches for, told again once a minute.
+  lifetime.every(ANNOUNCE_REFRESH_MS, () => { for (const room of rooms.values()) room.revouch() })
 
   // A peer of ours that disconnected and stayed away: gone from every room it was in.
-  const leaving = new Map<string, ReturnType<typeof setTimeout>>()
-  const onDisconnect = (event: CustomEvent<PeerId>): void => {
+  const leaving = new Set<string>()
+  node.addEventListener('peer:disconnect', (event: CustomEvent<PeerId>) => {
     const id = event.detail.toString()
-    if (leaving.has(id) || ![...rooms.values()].some(m => m.has(id))) return
-    leaving.set(id, setTimeout(() => {
+    if (leaving.has(id) || ![...rooms.values()].some(r => r.members.has(id))) return
+    leaving.add(id)
+    lifetime.later(LEAVE_GRACE_MS, () => {
       leaving.delete(id)
       if (ownPeer(id)) return
-      for (const [room, members] of rooms) {
-        if (!members.delete(id)) continue
-        reclaim(room)
-        publish(room, { type: 'gone', peers: [id] })
+      for (const [name, room] of rooms) {
+        if (!room.members.remove(id)) continue
+        room.reclaim()
+        reportsFor(name).publish({ type: 'gone', peers: [id] })
       }
-    }, LEAVE_GRACE_MS))
-  }
-  node.addEventListener('peer:disconnect', onDisconnect)
+    })
+  }, { signal: lifetime.signal })
 
-  const sweep = setInterval(() => {
+  lifetime.every(DIRECTORY_EXPIRY_MS / 5, () => {
     const before = Date.now() - DIRECTORY_EXPIRY_MS
-    for (const [room, members] of rooms) {
-      for (const [peer, m] of members) if (m.heard < before && !ownPeer(peer)) members.delete(peer)
-      reclaim(room)
+    for (const room of rooms.values()) {
+      room.members.expire(before, ownPeer)
+      room.reclaim()
     }
-  }, DIRECTORY_EXPIRY_MS / 5)
-  sweep.unref()
+  })
 
   return {
-    join: (room) => {
-      if (rooms.has(room)) return
-      rooms.set(room, new Map())
-      claims.set(room, { ids: createIdClaims(), twins: new Set() })
-      watching.set(room, watchDirectory(pubsub, directoryTopicName(room), (author, message) => { onMessage(room, author, message) }))
+    join: (name) => {
+      if (rooms.has(name)) return
+      const room = new CarriedRoom(reportsFor(name))
+      rooms.set(name, room)
+      watching.set(name, watchDirectory(pubsub, directoryTopicName(name), (author, message) => { room.hear(author, message, Date.now()) }))
     },
-    leave: (room) => {
-      if (!rooms.delete(room)) return
-      claims.delete(room)
-      watching.get(room)?.()
-      watching.delete(room)
+    leave: (name) => {
+      if (!rooms.delete(name)) return
+      watching.get(name)?.()
+      watching.delete(name)
     },
-    companions: (room) => [...(rooms.get(room)?.values() ?? [])].filter(m => cardOf(room, m) !== null).length,
-    roster: (room) => {
-      const members = rooms.get(room)
-      return members === undefined ? [] : byRecency(room, members).slice(0, MAX_ROSTER)
+    companions: (name) => {
+      const room = rooms.get(name)
+      return room === undefined ? 0 : room.members.all().filter(m => room.cardOf(m) !== null).length
     },
-    vouch: (room, peers) => {
-      const members = rooms.get(room)
-      if (members === undefined) return
-      const now = Date.now()
-      const before = vouched.get(room) ?? []
-      for (const p of before) if (!peers.some(q => q.peer === p.peer)) members.delete(p.peer)
-      for (const p of peers) members.set(p.peer, { ...p, aikyo: true, heard: now })
-      vouched.set(room, peers)
-      reclaim(room)
-      sendVouch(room)
+    roster: (name) => rooms.get(name)?.byRecency().slice(0, MAX_ROSTER) ?? [],
+    vouch: (name, peers) => { rooms.get(name)?.vouch(peers, Date.now()) },
+    companionsOf: (name) => {
+      const room = rooms.get(name)
+      return room === undefined
+        ? []
+        : room.members.all().flatMap((m) => {
+          const card = room.cardOf(m)
+          return card === null ? [] : [{ peer: m.peer, card, aikyo: m.aikyo === true }]
+        })
     },
-    companionsOf: (room) => [...(rooms.get(room)?.values() ?? [])].flatMap((m) => {
-      const card = cardOf(room, m)
-      return card === null ? [] : [{ peer: m.peer, card, aikyo: m.aikyo === true }]
-    }),
     onMembers: (listener) => { memberListeners.add(listener); return () => { memberListeners.delete(listener) } },
-    claims: (room) => claims.get(room)?.ids,
-    holder: (room, id) => {
-      const here = claims.get(room)?.ids.holder(id)
+    claims: (name) => rooms.get(name)?.ids,
+    holder: (name, id) => {
+      const here = rooms.get(name)?.ids.holder(id)
       if (here !== undefined) return here
-      for (const held of claims.values()) {
-        const holder = held.ids.holder(id)
+      for (const room of rooms.values()) {
+        const holder = room.ids.holder(id)
         if (holder !== undefined) return holder
       }
       return undefined
@@ -235,11 +259,10 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
     get twinsRefused () { return twinsRefused },
     get rostersSent () { return rostersSent },
     stop: () => {
-      clearInterval(sweep)
-      clearInterval(revouch)
-      for (const t of leaving.values()) clearTimeout(t)
+      lifetime.stop()
       for (const stop of watching.values()) stop()
-      node.removeEventListener('peer:disconnect', onDisconnect)
+      watching.clear()
+      memberListeners.clear()
     }
   }
 }

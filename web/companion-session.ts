@@ -12,10 +12,11 @@ import { startCompanionPeer } from '../p2p/companion-peer.ts'
 import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { Action, MessageMetadata, Query, QueryResult } from '../protocol/payloads.ts'
+import type { Action, CompanionCard, MessageMetadata, Query, QueryResult } from '../protocol/payloads.ts'
 import type { LocalModel } from '../companion/local-model.ts'
-import { BUILTIN, brainFor, checkModelEndpoint, describeChoice, endpointFor, loadBrainChoice, saveBrainChoice } from './brain-choice.ts'
+import { BUILTIN, brainFor, loadBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
+import { startSessionBrain } from './session-brain.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
 import type { RoomTranscript } from './room-transcript.ts'
@@ -106,92 +107,16 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     }
   })
 
-  const answerSpeak = (query: Query): void => {
-    const text = query.params.body?.message
-    const respond = (result: QueryResult): void => { void bus.publish('query-results', result).catch(() => {}) }
-    if (!state.sound || typeof text !== 'string' || typeof speechSynthesis === 'undefined') {
-      respond({ jsonrpc: '2.0', id: query.id, result: { success: false, body: { reason: state.sound ? 'this browser cannot speak' : 'sound is off' } } })
-      return
-    }
-    const utterance = new SpeechSynthesisUtterance(text)
-    utterance.onend = () => { respond({ jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } }) }
-    utterance.onerror = (e) => { respond({ jsonrpc: '2.0', id: query.id, error: `speech failed: ${e.error}` }) }
-    speechSynthesis.speak(utterance)
-  }
-
-  const unsubscribe = bus.onPayload((delivery) => {
-    const { own } = delivery
-    if (delivery.topic === 'messages') {
-      const m = delivery.payload.params
-      const { emotion = '', name: named, replyTo } = m.metadata ?? {}
-      // People name themselves in metadata.name (companions by their card).
-      if (named !== undefined && !isCompanionId(m.from)) {
-        const name = named.slice(0, PERSON_NAME_MAX)
-        state.names[m.from] = name
-        // This person, renamed in another tab of this browser.
-        if (m.from === person.id && name !== person.name && name.trim() !== '') {
-          person = { ...person, name }
-          state.personName = name
-        }
-      }
-      const line: TimelineLine = { id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id }
-      if (replyTo !== undefined) line.replyTo = replyTo
-      state.addLine(line)
-      void place.transcript?.then((t) => { t.keep(line, named) })
-    } else if (delivery.topic === 'actions') {
-      const a = delivery.payload
-      state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }
-    } else if (delivery.topic === 'queries') {
-      const q = delivery.payload
-      if (isQuery(q) && q.params.from === card.id && q.params.type === 'speak') answerSpeak(q)
-    }
+  const unsubscribe = followRoom(network, state, {
+    card: () => card,
+    person: () => person,
+    renamed: (name) => {
+      person = { ...person, name }
+      state.personName = name
+    },
+    transcript: place.transcript
   })
-
-  // A model running in this tab: the one thinking now, and the one being readied.
-  let tabModel: LocalModel | undefined
-  let readying: AbortController | undefined
-  const useBrain = (brain: Parameters<Companion['setBrain']>[0], choice: BrainChoice, model?: LocalModel): void => {
-    companion.setBrain(brain)
-    const previous = tabModel
-    tabModel = model
-    if (previous !== model) void previous?.unload()
-    saveBrainChoice(place.storage, choice)
-    state.brain = choice
-    state.brainError = ''
-  }
-  const readyTabModel = async (choice: Extract<BrainChoice, { kind: 'tab' }>): Promise<void> => {
-    readying?.abort()
-    const job = new AbortController()
-    readying = job
-    const { name } = choice.model
-    const view = (phase: NonNullable<CompanionState['modelJob']>['phase'], loaded: number, total: number | null, message = ''): void => {
-      if (readying === job) state.modelJob = { name, phase, loaded, total, message }
-    }
-    view('checking', 0, choice.model.size ?? null)
-    try {
-      const { prepareTabBrain } = await import('./tab-brain.ts')
-      const ready = await prepareTabBrain(choice.model, card.id, (p) => { view(p.phase, p.loaded, p.total) }, job.signal)
-      if (readying !== job) { await ready.model.unload(); return }
-      readying = undefined
-      useBrain(ready.brain, choice, ready.model)
-      const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
-      const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
-      state.modelJob = { name, phase: 'ready', loaded: ready.obtained.size, total: ready.obtained.size, message: `${name}: ${how}, loaded in ${ready.loadMs} ms on ${ready.threads} thread${ready.threads === 1 ? '' : 's'}${ready.compat ? ' (compatibility build: slower)' : ''}${kept}` }
-    } catch (err) {
-      if (readying !== job) return
-      readying = undefined
-      const cancelled = (err as { cancelled?: boolean }).cancelled === true
-      const current = state.modelJob
-      state.modelJob = {
-        name,
-        phase: cancelled ? 'cancelled' : 'failed',
-        loaded: current?.loaded ?? 0,
-        total: current?.total ?? null,
-        message: `${(err as Error).message}; still thinking with the ${describeChoice(state.brain, network.relay.llm)}`
-      }
-    }
-  }
-  if (saved.kind === 'tab') void readyTabModel(saved)
+  const brains = startSessionBrain(companion, state, { storage: place.storage, origin: place.origin, relayLlm: network.relay.llm, cardId: card.id, saved })
 
   return {
     companion,
@@ -228,37 +153,63 @@ export async function startCompanionSession (network: CompanionNetwork, identity
       state.turnLimit = limit
       return { ok: true }
     },
-    setBrain: (choice) => {
-      if (choice.kind === 'tab') {
-        if (choice.model.url.trim() === '') return { ok: false, message: 'choose a model the relay offers, or give the URL of a GGUF file' }
-        void readyTabModel(choice)
-        return { ok: true }
-      }
-      const chosen = brainFor(choice, network.relay.llm, place.origin, card.id)
-      if (chosen.problem !== undefined) return { ok: false, message: chosen.problem }
-      readying?.abort()
-      readying = undefined
-      if (state.modelJob !== null && !['ready', 'failed', 'cancelled'].includes(state.modelJob.phase)) state.modelJob = null
-      useBrain(chosen.brain, choice)
-      return { ok: true }
-    },
-    cancelModel: () => { readying?.abort() },
-    tabModel: () => tabModel,
-    testBrain: async (choice) => {
-      if (choice.kind !== 'llm') return { ok: true, ms: 0 }
-      const resolved = endpointFor(choice, network.relay.llm, place.origin)
-      if (!resolved.ok) return resolved
-      try {
-        return { ok: true, ms: await checkModelEndpoint(resolved.endpoint, AbortSignal.timeout(60_000)) }
-      } catch (err) {
-        return { ok: false, message: (err as Error).message }
-      }
-    },
+    setBrain: brains.setBrain,
+    cancelModel: brains.cancelModel,
+    tabModel: brains.tabModel,
+    testBrain: brains.testBrain,
     stop: async () => {
       unsubscribe()
-      readying?.abort()
       await peer.stop()
-      await tabModel?.unload()
+      await brains.stop()
     }
   }
+}
+
+/**
+ * What the room says, as the page shows it: lines (with the names people go
+ * by; this person renamed in another tab), gestures, and this tab answering
+ * its own companion's `speak` queries (aloud when sound is on). Returns the
+ * unsubscribe.
+ */
+function followRoom (network: CompanionNetwork, state: CompanionState, who: { card: () => CompanionCard, person: () => Person, renamed: (name: string) => void, transcript: Promise<RoomTranscript> | undefined }): () => void {
+  const bus = network.joined.channel
+  const answerSpeak = (query: Query): void => {
+    const text = query.params.body?.message
+    const respond = (result: QueryResult): void => { void bus.publish('query-results', result).catch(() => {}) }
+    if (!state.sound || typeof text !== 'string' || typeof speechSynthesis === 'undefined') {
+      respond({ jsonrpc: '2.0', id: query.id, result: { success: false, body: { reason: state.sound ? 'this browser cannot speak' : 'sound is off' } } })
+      return
+    }
+    const utterance = new SpeechSynthesisUtterance(text)
+    utterance.onend = () => { respond({ jsonrpc: '2.0', id: query.id, result: { success: true, body: { spoken: true } } }) }
+    utterance.onerror = (e) => { respond({ jsonrpc: '2.0', id: query.id, error: `speech failed: ${e.error}` }) }
+    speechSynthesis.speak(utterance)
+  }
+
+  return bus.onPayload((delivery) => {
+    const { own } = delivery
+    const card = who.card()
+    if (delivery.topic === 'messages') {
+      const m = delivery.payload.params
+      const { emotion = '', name: named, replyTo } = m.metadata ?? {}
+      // People name themselves in metadata.name (companions by their card).
+      if (named !== undefined && !isCompanionId(m.from)) {
+        const name = named.slice(0, PERSON_NAME_MAX)
+        state.names[m.from] = name
+        // This person, renamed in another tab of this browser.
+        const person = who.person()
+        if (m.from === person.id && name !== person.name && name.trim() !== '') who.renamed(name)
+      }
+      const line: TimelineLine = { id: m.id, from: m.from, to: m.to, text: m.message, emotion, time: Date.now(), own: own || m.from === card.id }
+      if (replyTo !== undefined) line.replyTo = replyTo
+      state.addLine(line)
+      void who.transcript?.then((t) => { t.keep(line, named) })
+    } else if (delivery.topic === 'actions') {
+      const a = delivery.payload
+      state.actions[a.params.from] = { name: a.params.name, detail: describeAction(a), time: Date.now() }
+    } else if (delivery.topic === 'queries') {
+      const q = delivery.payload
+      if (isQuery(q) && q.params.from === card.id && q.params.type === 'speak') answerSpeak(q)
+    }
+  })
 }

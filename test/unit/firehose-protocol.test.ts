@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { RateLimiter, ReplayBuffer, matchesFilter, parseClientFrame, routingOf } from '../../relay/firehose-protocol.ts'
+import { RateLimiter, matchesFilter, parseClientFrame, routingOf } from '../../relay/firehose-protocol.ts'
+import { ReplayBuffer } from '../../relay/firehose-replay.ts'
 import type { FirehoseEvent } from '../../relay/firehose-protocol.ts'
 import type { Topic } from '../../protocol/topics.ts'
 import { DEFAULT_ROOM } from '../../protocol/rooms.ts'

@@ -1,0 +1,110 @@
+/**
+ * The brain of the tab's companion: the one chosen (kept for this browser),
+ * switched at once, or, for a model run in the tab, once it is downloaded,
+ * checked and loaded (the previous brain thinking meanwhile, and staying if
+ * that fails or is cancelled); and a quick test of a model endpoint.
+ */
+import type { Companion } from '../companion/companion.ts'
+import type { LocalModel } from '../companion/local-model.ts'
+import type { RelayLlm } from '../protocol/relay-api.ts'
+import { brainFor, checkModelEndpoint, describeChoice, endpointFor, saveBrainChoice } from './brain-choice.ts'
+import type { BrainChoice } from './brain-choice.ts'
+import type { CompanionSession } from './companion-session.ts'
+import type { CompanionState } from './companion-state.svelte.ts'
+
+export type SessionBrain = Pick<CompanionSession, 'setBrain' | 'cancelModel' | 'tabModel' | 'testBrain'> & {
+  /** Stops readying a model, and unloads the one in the tab. */
+  stop: () => Promise<void>
+}
+
+export interface SessionBrainPlace {
+  /** Where the choice is kept (localStorage). */
+  storage: Pick<Storage, 'getItem' | 'setItem'>
+  /** The page's origin, to reach the relay's model proxy. */
+  origin: string
+  relayLlm: RelayLlm | null
+  cardId: string
+  /** The choice kept from before: a model in the tab is readied at once. */
+  saved: BrainChoice
+}
+
+export function startSessionBrain (companion: Companion, state: CompanionState, place: SessionBrainPlace): SessionBrain {
+  // A model running in this tab: the one thinking now, and the one being readied.
+  let tabModel: LocalModel | undefined
+  let readying: AbortController | undefined
+  const useBrain = (brain: Parameters<Companion['setBrain']>[0], choice: BrainChoice, model?: LocalModel): void => {
+    companion.setBrain(brain)
+    const previous = tabModel
+    tabModel = model
+    if (previous !== model) void previous?.unload()
+    saveBrainChoice(place.storage, choice)
+    state.brain = choice
+    state.brainError = ''
+  }
+  const readyTabModel = async (choice: Extract<BrainChoice, { kind: 'tab' }>): Promise<void> => {
+    readying?.abort()
+    const job = new AbortController()
+    readying = job
+    const { name } = choice.model
+    const view = (phase: NonNullable<CompanionState['modelJob']>['phase'], loaded: number, total: number | null, message = ''): void => {
+      if (readying === job) state.modelJob = { name, phase, loaded, total, message }
+    }
+    view('checking', 0, choice.model.size ?? null)
+    try {
+      const { prepareTabBrain } = await import('./tab-brain.ts')
+      const ready = await prepareTabBrain(choice.model, place.cardId, (p) => { view(p.phase, p.loaded, p.total) }, job.signal)
+      if (readying !== job) { await ready.model.unload(); return }
+      readying = undefined
+      useBrain(ready.brain, choice, ready.model)
+      const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
+      const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
+      state.modelJob = { name, phase: 'ready', loaded: ready.obtained.size, total: ready.obtained.size, message: `${name}: ${how}, loaded in ${ready.loadMs} ms on ${ready.threads} thread${ready.threads === 1 ? '' : 's'}${ready.compat ? ' (compatibility build: slower)' : ''}${kept}` }
+    } catch (err) {
+      if (readying !== job) return
+      readying = undefined
+      const cancelled = (err as { cancelled?: boolean }).cancelled === true
+      const current = state.modelJob
+      state.modelJob = {
+        name,
+        phase: cancelled ? 'cancelled' : 'failed',
+        loaded: current?.loaded ?? 0,
+        total: current?.total ?? null,
+        message: `${(err as Error).message}; still thinking with the ${describeChoice(state.brain, place.relayLlm)}`
+      }
+    }
+  }
+  if (place.saved.kind === 'tab') void readyTabModel(place.saved)
+
+  return {
+    setBrain: (choice) => {
+      if (choice.kind === 'tab') {
+        if (choice.model.url.trim() === '') return { ok: false, message: 'choose a model the relay offers, or give the URL of a GGUF file' }
+        void readyTabModel(choice)
+        return { ok: true }
+      }
+      const chosen = brainFor(choice, place.relayLlm, place.origin, place.cardId)
+      if (chosen.problem !== undefined) return { ok: false, message: chosen.problem }
+      readying?.abort()
+      readying = undefined
+      if (state.modelJob !== null && !['ready', 'failed', 'cancelled'].includes(state.modelJob.phase)) state.modelJob = null
+      useBrain(chosen.brain, choice)
+      return { ok: true }
+    },
+    cancelModel: () => { readying?.abort() },
+    tabModel: () => tabModel,
+    testBrain: async (choice) => {
+      if (choice.kind !== 'llm') return { ok: true, ms: 0 }
+      const resolved = endpointFor(choice, place.relayLlm, place.origin)
+      if (!resolved.ok) return resolved
+      try {
+        return { ok: true, ms: await checkModelEndpoint(resolved.endpoint, AbortSignal.timeout(60_000)) }
+      } catch (err) {
+        return { ok: false, message: (err as Error).message }
+      }
+    },
+    stop: async () => {
+      readying?.abort()
+      await tabModel?.unload()
+    }
+  }
+}
