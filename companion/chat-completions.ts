@@ -12,6 +12,7 @@ import { toJsonSchema } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import { parseJson } from '../protocol/codec.ts'
 import { BrainError } from './brain.ts'
+import { backoffDelay } from '../protocol/backoff.ts'
 
 export interface ChatEndpoint {
   /** Base URL up to and without `/chat/completions`, e.g. `http://127.0.0.1:11434/v1` or `/api/llm`. */
@@ -202,7 +203,7 @@ export async function completeStructured<S extends AnswerObjectSchema> (endpoint
       if (!err.retry || n >= retries) {
         throw new BrainError(n === 0 ? err.message : `${err.message} (after ${n + 1} attempts)`)
       }
-      await sleep(Math.min(5000, err.retryAfterMs ?? backoffMs * 2 ** n), signal)
+      await sleep(Math.min(5000, err.retryAfterMs ?? backoffDelay(n + 1, { first: backoffMs, max: 5000 })), signal)
     }
   }
 }

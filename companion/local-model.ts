@@ -19,6 +19,11 @@ import { BrainError } from './brain.ts'
 import { answerJsonSchema, extractJsonObject } from './chat-completions.ts'
 import type { AnswerObjectSchema, ChatMessage, StructuredRequest } from './chat-completions.ts'
 
+/** Whether these are the first bytes of a GGUF model file: every one starts with the magic "GGUF". */
+export function isGgufHeader (bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x47 && bytes[1] === 0x47 && bytes[2] === 0x55 && bytes[3] === 0x46
+}
+
 export interface LocalAnswer {
   /** The answer's text (JSON under the schema). */
   text: string

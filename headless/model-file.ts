@@ -6,13 +6,14 @@
  * not fit in memory.
  */
 import { openAsBlob } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename } from 'node:path'
 import { freemem } from 'node:os'
 import type { LocalModel } from '../companion/local-model.ts'
 import { ENGINE_LOGGER, NO_ENGINE_STORAGE, checkLoaded, wllamaModel } from '../companion/local-model.ts'
 import { installWebWorker } from './web-worker.ts'
+import { isGgufFile } from '../host/gguf-file.ts'
 
 export interface LoadedModelFile {
   model: LocalModel
@@ -44,14 +45,7 @@ async function checkFile (path: string): Promise<number> {
     if (err instanceof ModelFileError) throw err
     throw new ModelFileError(`--model ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
-  const file = await open(path, 'r')
-  try {
-    const magic = Buffer.alloc(4)
-    await file.read(magic, 0, 4, 0)
-    if (magic.toString('latin1') !== 'GGUF') throw new ModelFileError(`--model ${path} is not a GGUF model file (it does not start with "GGUF")`)
-  } finally {
-    await file.close()
-  }
+  if (!await isGgufFile(path)) throw new ModelFileError(`--model ${path} is not a GGUF model file (it does not start with "GGUF")`)
   if (size * MEMORY_HEADROOM > freemem()) {
     throw new ModelFileError(`--model ${path} needs about ${Math.ceil(size * MEMORY_HEADROOM / 2 ** 20)} MiB of memory; ${Math.floor(freemem() / 2 ** 20)} MiB are free`)
   }

@@ -29,6 +29,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import { Lifetime } from './lifetime.ts'
 import type { RoomDirectory } from './room-directory.ts'
+import { backoffDelay } from '../protocol/backoff.ts'
 
 /** Direct links a node holds at most, unless told otherwise. */
 export const DEFAULT_MAX_LINKS = 8
@@ -178,7 +179,7 @@ function startDialling (links: Links): Dialling {
         // not again for a while, doubling per failure; meanwhile the others of the room.
         const failed = (failures.get(peerId) ?? 0) + 1
         failures.set(peerId, failed)
-        notBefore.set(peerId, Date.now() + Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failed - 1)))
+        notBefore.set(peerId, Date.now() + backoffDelay(failed, { first: RETRY_MIN_MS, max: RETRY_MAX_MS }))
         fillSoon()
       })
       .finally(() => { dialing.delete(peerId) })

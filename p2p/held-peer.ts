@@ -12,6 +12,7 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { Lifetime } from './lifetime.ts'
+import { backoffDelay } from '../protocol/backoff.ts'
 
 export interface HeldPeerOptions {
   /** First retry delay in ms; doubles per failure up to `maxDelay`. */
@@ -110,8 +111,7 @@ export function startHeldPeer (node: Libp2p, targets: Multiaddr[] | (() => Multi
         }
       }
       // Jitter keeps a roomful of tabs from redialling a restarted relay in lockstep.
-      const delay = Math.min(maxDelay, minDelay * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5)
-      schedule(delay)
+      schedule(backoffDelay(attempt, { first: minDelay, max: maxDelay, jitter: 0.5 }))
     }
   }
 

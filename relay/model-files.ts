@@ -12,15 +12,15 @@
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { ModelInfo } from '../protocol/relay-api.ts'
 import type { Logger } from '../p2p/logger.ts'
+import { isGgufFile } from '../host/gguf-file.ts'
 
 /** A model file's name: no path, ends in .gguf. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.gguf$/
-const GGUF_MAGIC = 'GGUF'
 
 interface ModelFile extends ModelInfo { path: string }
 
@@ -41,15 +41,6 @@ async function sha256Of (path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-async function isGguf (path: string): Promise<boolean> {
-  const file = await open(path, 'r')
-  try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0)
-    return bytesRead === 4 && buffer.toString('latin1') === GGUF_MAGIC
-  } finally {
-    await file.close()
-  }
-}
 
 export function openModelLibrary (dir: string, options: { cacheFile: string, log: Logger }): ModelLibrary {
   const { cacheFile, log } = options
@@ -73,7 +64,7 @@ export function openModelLibrary (dir: string, options: { cacheFile: string, log
         if (!MODEL_NAME.test(name)) throw new Error('a model file name is letters, digits, dots, dashes and underscores, ending in .gguf')
         const info = await stat(path)
         if (!info.isFile()) throw new Error('not a file')
-        if (!await isGguf(path)) throw new Error('not a GGUF file (its first bytes are not "GGUF")')
+        if (!await isGgufFile(path)) throw new Error('not a GGUF file (its first bytes are not "GGUF")')
         const known = cache[name]
         const sha256 = known !== undefined && known.size === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256Of(path)
         fresh[name] = { size: info.size, mtimeMs: info.mtimeMs, sha256 }

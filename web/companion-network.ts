@@ -19,6 +19,7 @@ import { MARKS } from './marks.ts'
 import { createCompanionNode } from './libp2p-node.ts'
 import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
 import type { NetworkState } from './network-state.svelte.ts'
+import { backoffDelay } from '../protocol/backoff.ts'
 
 export interface CompanionNetworkOptions {
   room: RoomName
@@ -73,7 +74,7 @@ async function fetchRelayInfo (url: string, signal: AbortSignal, onError: (messa
     } catch (err) {
       if (signal.aborted) throw err
       onError((err as Error).message)
-      await new Promise(resolve => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)))
+      await new Promise(resolve => setTimeout(resolve, backoffDelay(attempt + 1, { first: 250, max: 5000 })))
     }
   }
 }

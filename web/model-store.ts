@@ -13,6 +13,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
+import { isGgufHeader } from '../companion/local-model.ts'
+import { inTransaction, openDatabase } from './indexed-db.ts'
 
 export interface ModelSource {
   /** What the person sees: the file's name. */
@@ -79,22 +81,10 @@ function cacheShelf (caches: CacheStorage, origin: string): ModelShelf {
 /** IndexedDB, for pages that are not a secure context. */
 function indexedDbShelf (idb: IDBFactory): ModelShelf {
   const STORE = 'copies'
-  const open = async (): Promise<IDBDatabase> => await new Promise((resolve, reject) => {
-    const request = idb.open(CACHE_NAME, 1)
-    request.onupgradeneeded = () => { request.result.createObjectStore(STORE) }
-    request.onsuccess = () => { resolve(request.result) }
-    request.onerror = () => { reject(request.error ?? new Error('IndexedDB refused')) }
-  })
   const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest): Promise<T> => {
-    const db = await open()
+    const db = await openDatabase(idb, CACHE_NAME, 1, (created) => { created.createObjectStore(STORE) })
     try {
-      return await new Promise<T>((resolve, reject) => {
-        const transaction = db.transaction(STORE, mode)
-        const request = act(transaction.objectStore(STORE))
-        transaction.oncomplete = () => { resolve(request.result as T) }
-        transaction.onerror = () => { reject(transaction.error ?? new Error('IndexedDB failed')) }
-        transaction.onabort = () => { reject(transaction.error ?? new Error('IndexedDB aborted')) }
-      })
+      return await inTransaction<T>(db, STORE, mode, act)
     } finally {
       db.close()
     }
@@ -185,8 +175,7 @@ async function download (source: ModelSource, options: ObtainOptions): Promise<{
   if (source.sha256 !== undefined && digest !== source.sha256) {
     throw new ModelStoreError(`${source.name} does not match its sha256 (expected ${source.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…): the file is corrupt or was changed, and was not kept`)
   }
-  const magic = new TextDecoder().decode(chunks[0]?.subarray(0, 4) ?? new Uint8Array())
-  if (magic !== 'GGUF') throw new ModelStoreError(`${source.name} is not a GGUF model file`)
+  if (!isGgufHeader(chunks[0] ?? new Uint8Array())) throw new ModelStoreError(`${source.name} is not a GGUF model file`)
   return { blob: new Blob(chunks as BlobPart[]), sha256: digest }
 }
 

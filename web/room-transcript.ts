@@ -14,6 +14,7 @@ import { historyPath, parseHistoryPage } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
 import { MARKS } from './marks.ts'
+import { openDatabase, requestResult } from './indexed-db.ts'
 
 /** A line as kept in the browser: the page's line, its room, and what makes it a message again. */
 interface StoredLine extends Omit<TimelineLine, 'own' | 'earlier'> {
@@ -50,24 +51,16 @@ const asStored = (room: RoomName, m: Message, time: number): StoredLine => {
   return line
 }
 
-/** A request's result as a promise. */
-const done = async <T>(request: IDBRequest<T>): Promise<T> => await new Promise((resolve, reject) => {
-  request.onsuccess = () => { resolve(request.result) }
-  request.onerror = () => { reject(request.error ?? new Error('IndexedDB request failed')) }
-})
-
 async function openStore (): Promise<IDBDatabase> {
-  const request = indexedDB.open('kotoba-transcripts', 1)
-  request.onupgradeneeded = () => {
-    request.result.createObjectStore('lines', { keyPath: ['room', 'id'] }).createIndex('byTime', ['room', 'time'])
-  }
-  return await done(request)
+  return await openDatabase(indexedDB, 'kotoba-transcripts', 1, (db) => {
+    db.createObjectStore('lines', { keyPath: ['room', 'id'] }).createIndex('byTime', ['room', 'time'])
+  })
 }
 
 /** The room's lines in the browser, oldest first. */
 async function storedLines (db: IDBDatabase, room: RoomName): Promise<StoredLine[]> {
   const index = db.transaction('lines').objectStore('lines').index('byTime')
-  return await done(index.getAll(IDBKeyRange.bound([room, -Infinity], [room, Infinity]))) as StoredLine[]
+  return await requestResult(index.getAll(IDBKeyRange.bound([room, -Infinity], [room, Infinity]))) as StoredLine[]
 }
 
 /** Keeps lines, then drops the room's oldest beyond KEEP. */
@@ -76,7 +69,7 @@ function store (db: IDBDatabase, room: RoomName, lines: StoredLine[]): void {
   const lineStore = tx.objectStore('lines')
   for (const line of lines) lineStore.put(line)
   const range = IDBKeyRange.bound([room, -Infinity], [room, Infinity])
-  void done(lineStore.index('byTime').count(range)).then((count) => {
+  void requestResult(lineStore.index('byTime').count(range)).then((count) => {
     let surplus = count - KEEP
     if (surplus <= 0) return
     const cursor = lineStore.index('byTime').openCursor(range)
