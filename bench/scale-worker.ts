@@ -3,45 +3,32 @@
  * relay the way a tab does: a WebSocket to the relay, a circuit-relay
  * reservation, GossipSub on their room's topics, the room's directory
  * (announcements fast while joining, then once a minute), and a vote on each
- * line they hear. What they do not do is think, or open WebRTC links: the
- * benchmark measures the relay.
+ * line they hear. Each is made by the tab's own node configuration
+ * (web/libp2p-node.ts). What they do not do is think, or dial WebRTC links:
+ * the benchmark measures the relay.
  *
  * argv: relay WebSocket multiaddr. IPC in: {type:'add', rooms: [[room, count]…]},
  * {type:'stop'}. IPC out: {type:'added', joined}, {type:'latencies', values}.
  */
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { gossipsub } from '@libp2p/gossipsub'
-import type { GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
-import { gossipOptions } from '../p2p/gossip.ts'
 import { startRoomDirectory } from '../p2p/room-directory.ts'
 import type { RoomDirectory } from '../p2p/room-directory.ts'
 import { startTopicBus } from '../p2p/topic-bus.ts'
-import { companionAgent, roomName } from '../protocol/rooms.ts'
+import { roomName } from '../protocol/rooms.ts'
+import { createCompanionNode } from '../web/libp2p-node.ts'
+import type { CompanionNode } from '../web/libp2p-node.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { now } from './stats.ts'
 
 const relay = multiaddr(process.argv[2])
-const nodes: Array<{ node: Libp2p<{ pubsub: GossipSub }>, directory: RoomDirectory }> = []
+const nodes: Array<{ node: CompanionNode, directory: RoomDirectory }> = []
 let batch: number[] = []
 
 async function startCompanion (room: string, n: number): Promise<void> {
   const where = roomName(room)
-  const node = await createLibp2p({
-    nodeInfo: { userAgent: companionAgent(where) },
-    addresses: { listen: ['/p2p-circuit'] },
-    transports: [webSockets(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: async () => false },
-    services: { identify: identify(), pubsub: gossipsub(gossipOptions({ room: where })) }
-  })
+  // Made as a tab makes its node (web/libp2p-node.ts), in Node.
+  const node = await createCompanionNode({ room: where, iceServers: [] })
+
   const id = `companion_sim${process.pid}x${n}`
   const card = { id, name: `sim ${n}`, personality: 'a simulated companion', story: 'lives in a benchmark', sample: 'hm' }
   const bus = startTopicBus(node, () => {})
