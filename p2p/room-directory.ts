@@ -78,10 +78,10 @@ const toMultiaddrs = (addrs: string[]): Multiaddr[] => addrs.flatMap((a) => {
  * Carries a directory topic: subscribed, its messages decoded once, in the
  * validator (a message that fails is refused for every peer downstream, and
  * one that is not signed names no author), and each handed to `onMessage`
- * with its author. Returns the stop (unsubscribed, validator removed). The
+ * with its author. Its `stop()` unsubscribes and removes the validator. The
  * nodes of a room and the relay (one per room it carries) both use it.
  */
-export function watchDirectory (pubsub: GossipSub, topic: string, onMessage: (author: string, message: DirectoryMessage) => void): () => void {
+export function startDirectoryTopic (pubsub: GossipSub, topic: string, onMessage: (author: string, message: DirectoryMessage) => void): { stop: () => void } {
   const accepted = new WeakMap<Message, DirectoryMessage>()
   pubsub.topicValidators.set(topic, (_peer, message) => {
     const decoded = message.type === 'signed' ? decodeDirectoryMessage(message.data) : undefined
@@ -97,12 +97,15 @@ export function watchDirectory (pubsub: GossipSub, topic: string, onMessage: (au
     accepted.delete(message)
     onMessage(message.from.toString(), decoded)
   }
-  pubsub.addEventListener('message', onGossip)
+  const lifetime = new Lifetime()
+  pubsub.addEventListener('message', onGossip, { signal: lifetime.signal })
   pubsub.subscribe(topic)
-  return () => {
-    pubsub.removeEventListener('message', onGossip)
-    pubsub.unsubscribe(topic)
-    pubsub.topicValidators.delete(topic)
+  return {
+    stop: () => {
+      lifetime.stop()
+      pubsub.unsubscribe(topic)
+      pubsub.topicValidators.delete(topic)
+    }
   }
 }
 
@@ -200,7 +203,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     cardsMaybeChanged()
   }
 
-  const unwatch = watchDirectory(pubsub, topic, onMessage)
+  const directoryTopic = startDirectoryTopic(pubsub, topic, onMessage)
 
   const publish = (message: DirectoryMessage): Promise<void> =>
     pubsub.publish(topic, encodeDirectoryMessage(message)).then(() => {}, () => { /* nobody to tell yet: the next one goes */ })
@@ -236,7 +239,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
       cardListeners.clear()
       peerListeners.clear()
       await publish({ type: 'leave' })
-      unwatch()
+      directoryTopic.stop()
     }
   }
 }

@@ -18,7 +18,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { Lifetime } from '../p2p/lifetime.ts'
 import { LEAVE_GRACE_MS } from '../p2p/presence.ts'
-import { ANNOUNCE_REFRESH_MS, DIRECTORY_EXPIRY_MS, watchDirectory } from '../p2p/room-directory.ts'
+import { ANNOUNCE_REFRESH_MS, DIRECTORY_EXPIRY_MS, startDirectoryTopic } from '../p2p/room-directory.ts'
 import { createIdClaims } from '../protocol/claims.ts'
 import type { IdClaims } from '../protocol/claims.ts'
 import { MAX_ROSTER, encodeDirectoryMessage } from '../protocol/directory.ts'
@@ -170,7 +170,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
   const lifetime = new Lifetime()
   const rooms = new Map<RoomName, CarriedRoom>()
   /** The stop of each room's directory topic. */
-  const watching = new Map<RoomName, () => void>()
+  const watching = new Map<RoomName, { stop: () => void }>()
   const memberListeners = new Set<(room: RoomName) => void>()
   let twinsRefused = 0
   let rostersSent = 0
@@ -223,11 +223,11 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
       if (rooms.has(name)) return
       const room = new CarriedRoom(reportsFor(name))
       rooms.set(name, room)
-      watching.set(name, watchDirectory(pubsub, directoryTopicName(name), (author, message) => { room.hear(author, message, Date.now()) }))
+      watching.set(name, startDirectoryTopic(pubsub, directoryTopicName(name), (author, message) => { room.hear(author, message, Date.now()) }))
     },
     leave: (name) => {
       if (!rooms.delete(name)) return
-      watching.get(name)?.()
+      watching.get(name)?.stop()
       watching.delete(name)
     },
     companions: (name) => {
@@ -260,7 +260,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
     get rostersSent () { return rostersSent },
     stop: () => {
       lifetime.stop()
-      for (const stop of watching.values()) stop()
+      for (const topic of watching.values()) topic.stop()
       watching.clear()
       memberListeners.clear()
     }

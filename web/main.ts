@@ -52,7 +52,7 @@ mount(App, { target: document.getElementById('app')!, props: { network, companio
 // What was said in the room before: this browser's transcript at once, then the relay's
 // history. Its code loads beside the page's, not before the companion comes up.
 const transcript = room.ok && !choice.off
-  ? import('./room-transcript.ts').then(({ keepRoomTranscript }) => keepRoomTranscript(room.room, companion))
+  ? import('./room-transcript.ts').then(({ openRoomTranscript }) => openRoomTranscript(room.room, companion))
   : undefined
 
 async function start (): Promise<void> {

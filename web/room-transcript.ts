@@ -100,7 +100,7 @@ async function relayLines (room: RoomName, signal: AbortSignal): Promise<StoredL
   return lines
 }
 
-export function keepRoomTranscript (room: RoomName, state: CompanionState): RoomTranscript {
+export function openRoomTranscript (room: RoomName, state: CompanionState): RoomTranscript {
   const db = openStore().catch(() => undefined) // no IndexedDB (a private window may refuse it): the relay's history alone
   const show = (lines: StoredLine[]): void => {
     for (const l of lines) if (l.name !== undefined && state.names[l.from] === undefined) state.names[l.from] = l.name
