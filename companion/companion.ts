@@ -23,6 +23,7 @@ import type { TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-stat
 import { BrainCalls } from './brain-calls.ts'
 import { conversationViewOf, statusOf } from './companion-events.ts'
 import type { CompanionEvent, CompanionStatus, ConversationView } from './companion-events.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 export interface CompanionSettings extends TurnSettings {
   /** The least time between the line answered and our answer (ms): a human pace. */
@@ -65,7 +66,7 @@ export class Companion {
   /** Companion id by the peer id that serves its card. */
   #peers = new Map<string, string>()
   #names = new Map<string, string>()
-  #listeners = new Set<(event: CompanionEvent) => void>()
+  readonly #listeners = new Listeners<CompanionEvent>()
   #timer: ReturnType<typeof setTimeout> | undefined
   #queries = new PendingQueries()
   #status: CompanionStatus = 'resting'
@@ -92,8 +93,7 @@ export class Companion {
 
   /** Listen to what the companion does (for the page). Returns the unsubscribe. */
   onEvent (listener: (event: CompanionEvent) => void): () => void {
-    this.#listeners.add(listener)
-    return () => { this.#listeners.delete(listener) }
+    return this.#listeners.add(listener)
   }
 
   /** A person edited the card; the id stays. */
@@ -184,9 +184,7 @@ export class Companion {
   }
 
   #emit (event: CompanionEvent): void {
-    for (const listener of this.#listeners) {
-      try { listener(event) } catch { /* a listener's failure is its own */ }
-    }
+    this.#listeners.tell(event)
   }
 
   #context (): BrainContext {

@@ -20,6 +20,7 @@ import type { CompanionSettings } from '../companion/companion.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
 import type { CompanionPeerNode, RoomPeer, TwinOf } from './room-peer.ts'
 import { startPresence } from './presence.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 export interface CompanionPeerOptions {
   card: CompanionCard
@@ -51,14 +52,14 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: RoomP
   // Present: whom the room's directory lists, and whom we asked for a card
   // over a direct connection (aikyo's nodes, which do not announce, among
   // them), less twins (see startRoomPeer).
-  const listeners = new Set<(present: ReadonlyMap<string, CompanionCard>) => void>()
+  const listeners = new Listeners<ReadonlyMap<string, CompanionCard>>()
   const refresh = (present: ReadonlyMap<string, CompanionCard>): void => {
     const aikyo = joined.aikyo()
     companion.setPresent([...present].map(([peer, card]) => ({ card, peer, aikyo: aikyo.has(peer) })))
-    for (const listener of listeners) listener(present)
+    listeners.tell(present)
   }
   const presence = await startPresence(node, () => card, joined.room)
-  const unsubscribeAsked = presence.onChange((cards, foreign) => { joined.setAsked(cards, foreign) })
+  const unsubscribeAsked = presence.onChange(({ cards, foreign }) => { joined.setAsked(cards, foreign) })
   const unsubscribeCards = joined.onCompanions(refresh)
   // Another peer was this companion in the room first: this one goes quiet.
   let quiet = false
@@ -73,7 +74,7 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: RoomP
   return {
     companion,
     present: () => joined.companions(),
-    onPresence: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
+    onPresence: (listener) => listeners.add(listener),
     onTwin: joined.onTwin,
     setCard: (edited) => {
       if (quiet) return
@@ -87,6 +88,7 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: RoomP
       unsubscribeAsked()
       unsubscribeCards()
       unsubscribeTwin()
+      listeners.clear()
       companion.stop()
       await presence.stop()
     }

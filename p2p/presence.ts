@@ -23,6 +23,7 @@ import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 import { Lifetime } from './lifetime.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 /**
  * A companion that disconnects stays present this long. Links between
@@ -98,22 +99,25 @@ export interface Presence {
    * those peers are of another make (aikyo's: their identify agent is not
    * ours). Returns the unsubscribe.
    */
-  onChange: (listener: (cards: Map<string, CompanionCard>, foreign: ReadonlySet<string>) => void) => () => void
+  onChange: (listener: (asked: AskedCards) => void) => () => void
   /** Tells connected peers our card changed (identify push, when the node has it). */
   announce: () => Promise<void>
   stop: () => Promise<void>
 }
+
+/** The cards asked of directly connected peers, by peer id, and which of those peers are not ours (aikyo's). */
+export interface AskedCards { cards: Map<string, CompanionCard>, foreign: ReadonlySet<string> }
 
 /** Serves `getCard()` and keeps the list of companions present in `room` up to date. */
 export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush }>, getCard: () => CompanionCard, room: RoomName): Promise<Presence> {
   const cards = new Map<string, CompanionCard>()
   /** Peers whose cards we hold that are not ours (aikyo's). */
   const foreign = new Set<string>()
-  const listeners = new Set<(cards: Map<string, CompanionCard>, foreign: ReadonlySet<string>) => void>()
+  const listeners = new Listeners<AskedCards>()
   const lifetime = new Lifetime()
   const changed = (): void => {
     for (const id of foreign) if (!cards.has(id)) foreign.delete(id)
-    for (const l of listeners) l(new Map(cards), new Set(foreign))
+    listeners.tell({ cards: new Map(cards), foreign: new Set(foreign) })
   }
 
   /** Requests in flight, by peer id: a second ask for the same peer waits for the first. */
@@ -177,7 +181,7 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
   node.addEventListener('peer:disconnect', onDisconnect, { signal: lifetime.signal })
 
   return {
-    onChange: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
+    onChange: (listener) => listeners.add(listener),
     announce: async () => { await node.services.identifyPush?.push() },
     stop: async () => {
       lifetime.stop()

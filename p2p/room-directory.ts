@@ -21,6 +21,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { RoomMembers } from '../protocol/room-members.ts'
 import type { Member } from '../protocol/room-members.ts'
 import { Lifetime } from './lifetime.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 /** Once joined, a node announces itself this often. */
 export const ANNOUNCE_REFRESH_MS = 60_000
@@ -153,8 +154,8 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     if (addrs === undefined) parsed.set(member, addrs = toMultiaddrs(member.addrs))
     return addrs
   }
-  const cardListeners = new Set<(cards: ReadonlyMap<string, CompanionCard>) => void>()
-  const peerListeners = new Set<(peer: HeardPeer) => void>()
+  const cardListeners = new Listeners<ReadonlyMap<string, CompanionCard>>()
+  const peerListeners = new Listeners<HeardPeer>()
   const lifetime = new Lifetime()
 
   const cards = (): Map<string, CompanionCard> =>
@@ -167,10 +168,10 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     const text = cardsText()
     if (text === lastCards) return
     lastCards = text
-    for (const listener of cardListeners) listener(now)
+    cardListeners.tell(now)
   }
   const heard = (member: Member, via: HeardPeer['via']): void => {
-    for (const listener of peerListeners) listener({ peerId: member.peer, addrs: addrsOf(member), via })
+    peerListeners.tell({ peerId: member.peer, addrs: addrsOf(member), via })
   }
   const connected = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open')
   /** A roster: for us (we are the newcomer), we link to those it names; someone else's tells of peers we may not have heard of yet. */
@@ -222,8 +223,8 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
   return {
     cards,
     aikyo: aikyoPeers,
-    onCards: (listener) => { cardListeners.add(listener); return () => { cardListeners.delete(listener) } },
-    onPeer: (listener) => { peerListeners.add(listener); return () => { peerListeners.delete(listener) } },
+    onCards: (listener) => cardListeners.add(listener),
+    onPeer: (listener) => peerListeners.add(listener),
     has: (peerId) => members.has(peerId),
     peers: () => members.peers(),
     addrsOf: (peerId) => addrsOf(members.get(peerId)),

@@ -20,6 +20,7 @@ import { startRoomDirectory } from './room-directory.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import { startTopicBus } from './topic-bus.ts'
 import type { Refusal, RoomChannel } from './topic-bus.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 /** What a node needs to be a companion peer (the tab's and the headless companion's nodes both are). */
 export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identifyPush?: IdentifyPush }>
@@ -82,7 +83,7 @@ export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): R
   let askedForeign: ReadonlySet<string> = new Set()
   let companions: ReadonlyMap<string, CompanionCard> = new Map()
   let aikyo: ReadonlySet<string> = new Set()
-  const companionListeners = new Set<(companions: ReadonlyMap<string, CompanionCard>) => void>()
+  const companionListeners = new Listeners<ReadonlyMap<string, CompanionCard>>()
   const refresh = (): void => {
     const all = new Map([...directory.cards(), ...asked])
     all.delete(selfId)
@@ -93,14 +94,14 @@ export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): R
     if (sameCards(all, companions) && [...foreign].sort().join() === [...aikyo].sort().join()) return
     companions = all
     aikyo = foreign
-    for (const listener of companionListeners) listener(companions)
+    companionListeners.tell(companions)
   }
   const unsubscribeCards = directory.onCards(refresh)
 
   // A companion of this node's id already in the room when this node came
   // (in the directory before its card was, or named by its relay's roster)
   // was there first: this node yields.
-  const twinListeners = new Set<(twin: TwinOf) => void>()
+  const twinListeners = new Listeners<TwinOf>()
   let twin: TwinOf | undefined
   const yieldTo = (holder: string): void => {
     if (card === null) return
@@ -109,7 +110,7 @@ export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): R
     card = null
     refresh()
     directory.announce()
-    for (const listener of twinListeners) listener(found)
+    twinListeners.tell(found)
   }
   const firstWithId = (id: string): string | undefined =>
     [...directory.cards()].find(([peer, c]) => peer !== selfId && c.id === id)?.[0]
@@ -130,7 +131,7 @@ export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): R
     links,
     companions: () => companions,
     aikyo: () => aikyo,
-    onCompanions: (listener) => { companionListeners.add(listener); return () => { companionListeners.delete(listener) } },
+    onCompanions: (listener) => companionListeners.add(listener),
     setAsked: (cards, foreign) => {
       asked = cards
       askedForeign = foreign
@@ -145,8 +146,7 @@ export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): R
     },
     onTwin: (listener) => {
       if (twin !== undefined) listener(twin)
-      twinListeners.add(listener)
-      return () => { twinListeners.delete(listener) }
+      return twinListeners.add(listener)
     },
     stop: async () => {
       unsubscribeCards()

@@ -24,6 +24,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import { Lifetime } from './lifetime.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 /** One accepted payload, as a listener gets it. */
 export type Delivery = TopicPayload & {
@@ -89,10 +90,8 @@ export interface TopicBusOptions {
 export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (refusal: Refusal) => void, options: TopicBusOptions = {}): TopicBus {
   const pubsub = node.services.pubsub
   const textDecoder = new TextDecoder()
-  const listeners = new Set<DeliveryListener>()
-  const deliver = (delivery: Delivery): void => {
-    for (const listener of listeners) listener(delivery)
-  }
+  const listeners = new Listeners<Delivery>()
+  const deliver = (delivery: Delivery): void => { listeners.tell(delivery) }
   const self = node.peerId.toString()
   const joined = new Set<RoomName>()
 
@@ -146,10 +145,7 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
     await publishPrepared(room, outgoing)
   }
 
-  const onPayload = (listener: DeliveryListener): () => void => {
-    listeners.add(listener)
-    return () => { listeners.delete(listener) }
-  }
+  const onPayload = (listener: DeliveryListener): () => void => listeners.add(listener)
 
   const leave = (room: RoomName): void => {
     if (!joined.delete(room)) return

@@ -26,6 +26,7 @@ import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 import type { RelayDirectory } from './room-directory.ts'
 import type { Logger } from '../p2p/logger.ts'
 import { Lifetime } from '../p2p/lifetime.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 /** Queries of aikyo nodes remembered, waiting for a result (aikyo waits 100 s at most). */
 const MAX_PENDING_QUERIES = 1024
@@ -47,11 +48,11 @@ export function startAikyoPeers (node: Libp2p, options: { directory: Pick<RelayD
   const { directory, bus, log } = options
   const cards = new Map<string, { card: CompanionCard, addrs: string[] }>()
   const lifetime = new Lifetime()
-  const listeners = new Set<(peers: ReadonlyMap<string, string[]>) => void>()
+  const listeners = new Listeners<ReadonlyMap<string, string[]>>()
   const vouch = (): void => {
     directory.vouch(DEFAULT_ROOM, [...cards].map(([peer, { card, addrs }]) => ({ peer, addrs, card })))
     const peers = new Map([...cards].map(([peer, { addrs }]) => [peer, addrs]))
-    for (const listener of listeners) listener(peers)
+    listeners.tell(peers)
   }
 
   const onIdentify = (event: CustomEvent<IdentifyResult>): void => {
@@ -109,7 +110,7 @@ export function startAikyoPeers (node: Libp2p, options: { directory: Pick<RelayD
 
   return {
     cards: () => new Map([...cards].map(([peer, { card }]) => [peer, card])),
-    onPeers: (listener) => { listeners.add(listener); return () => { listeners.delete(listener) } },
+    onPeers: (listener) => listeners.add(listener),
     onDelivery,
     get resultsPassedOn () { return resultsPassedOn },
     stop: () => {

@@ -29,6 +29,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { RoomMembers } from '../protocol/room-members.ts'
 import type { Member } from '../protocol/room-members.ts'
 import type { Logger } from '../p2p/logger.ts'
+import { Listeners } from '../protocol/listeners.ts'
 
 /** A peer of aikyo's make connected to this relay, and its card (asked by relay/aikyo-peers.ts). */
 export interface VouchedPeer { peer: string, addrs: string[], card: CompanionCard }
@@ -171,7 +172,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
   const rooms = new Map<RoomName, CarriedRoom>()
   /** The stop of each room's directory topic. */
   const watching = new Map<RoomName, { stop: () => void }>()
-  const memberListeners = new Set<(room: RoomName) => void>()
+  const memberListeners = new Listeners<RoomName>()
   let twinsRefused = 0
   let rostersSent = 0
   const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
@@ -187,7 +188,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
       log.warn(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)
     },
     rosterSent: () => { rostersSent++ },
-    changed: () => { for (const listener of memberListeners) listener(room) }
+    changed: () => { memberListeners.tell(room) }
   })
 
   // The aikyo nodes this relay vouches for, told again once a minute.
@@ -245,7 +246,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
           return card === null ? [] : [{ peer: m.peer, card, aikyo: m.aikyo === true }]
         })
     },
-    onMembers: (listener) => { memberListeners.add(listener); return () => { memberListeners.delete(listener) } },
+    onMembers: (listener) => memberListeners.add(listener),
     claims: (name) => rooms.get(name)?.ids,
     holder: (name, id) => {
       const here = rooms.get(name)?.ids.holder(id)
