@@ -22,37 +22,8 @@
  */
 import type { Vote, ClosingStage } from './speaker-selection.ts'
 import { AIKYO_CALL_GUESS_MS, afterLine, bestFirst, busyUntil, sawCall, standInVote } from './aikyo.ts'
-import type { AikyoTiming } from './aikyo.ts'
 import { selectSpeaker } from './speaker-selection.ts'
-import type { HistoryLine, OpenTurn, TurnSettings } from './turn-state.ts'
-
-/** A decision an aikyo leader owes: for `line`, which came at `since`. */
-export interface AikyoDebt {
-  leader: string
-  line: string
-  /** The line's addressees: the array judges each of them. */
-  to: string[]
-  since: number
-  /** An answer to the line came (so the leader has decided; its array is on its way). */
-  answered: boolean
-}
-
-/** What a node remembers of the aikyo companions in its room. */
-export interface AikyoState {
-  /** Present companions of aikyo's make, id -> name. */
-  names: Record<string, string>
-  /** aikyo companions chosen to speak whose line has not come (busy with their model), id -> since. */
-  writing: Record<string, number>
-  /**
-   * Decisions aikyo leaders owe, oldest first: one per turn an aikyo
-   * companion led. An answer can come before the decision did (by another
-   * path); the array that comes later pays its debt and decides nothing.
-   */
-  owed: AikyoDebt[]
-  timing: Record<string, AikyoTiming>
-}
-
-export const NO_AIKYO: AikyoState = { names: {}, writing: {}, owed: [], timing: {} }
+import type { AikyoState, HistoryLine, OpenTurn, TurnSettings } from './turn-state.ts'
 
 /** Decisions owed by aikyo leaders that are remembered at most. */
 const OWED_LIMIT = 16

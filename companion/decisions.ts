@@ -7,10 +7,7 @@
 import { md5 } from '@noble/hashes/legacy.js'
 import type { Message } from '../protocol/payloads.ts'
 import type { Vote } from './speaker-selection.ts'
-import type { HistoryLine } from './turn-state.ts'
-
-/** A vote seen for a line (its line may not have arrived yet). */
-export interface Ballot { messageId: string, vote: Vote }
+import type { Ballot, HistoryLine } from './turn-state.ts'
 
 const encoder = new TextEncoder()
 

@@ -3,9 +3,7 @@
  * state, the events it steps on and the effects it asks for (the reducer is
  * turn-taking.ts). Plain data: a node's whole turn-taking is one value.
  */
-import { NO_AIKYO } from './aikyo-turns.ts'
-import type { AikyoState } from './aikyo-turns.ts'
-import type { Ballot } from './decisions.ts'
+import type { AikyoTiming } from './aikyo.ts'
 import type { Seen } from './reply-tree.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 import type { Message, State } from '../protocol/payloads.ts'
@@ -92,13 +90,44 @@ export interface Conversation {
   resting: boolean
 }
 
+/** A vote seen for a line (its line may not have arrived yet). */
+export interface Ballot { messageId: string, vote: Vote }
+
+/** A decision an aikyo leader owes: for `line`, which came at `since`. */
+export interface AikyoDebt {
+  leader: string
+  line: string
+  /** The line's addressees: the array judges each of them. */
+  to: string[]
+  since: number
+  /** An answer to the line came (so the leader has decided; its array is on its way). */
+  answered: boolean
+}
+
+/** What a node remembers of the aikyo companions in its room. */
+export interface AikyoState {
+  /** Present companions of aikyo's make, id -> name. */
+  names: Record<string, string>
+  /** aikyo companions chosen to speak whose line has not come (busy with their model), id -> since. */
+  writing: Record<string, number>
+  /**
+   * Decisions aikyo leaders owe, oldest first: one per turn an aikyo
+   * companion led. An answer can come before the decision did (by another
+   * path); the array that comes later pays its debt and decides nothing.
+   */
+  owed: AikyoDebt[]
+  timing: Record<string, AikyoTiming>
+}
+
+const NO_AIKYO: AikyoState = { names: {}, writing: {}, owed: [], timing: {} }
+
 export interface TurnState {
   self: string
   selfName: string
   settings: TurnSettings
   /** Companion ids present (this one included). */
   present: string[]
-  /** The aikyo companions present, and what we know of their models and debts (aikyo-turns.ts). */
+  /** The aikyo companions present, and what we know of their models and debts (kept by aikyo-turns.ts). */
   aikyo: AikyoState
   /** The last lines, oldest first (at most HISTORY_LIMIT). */
   history: HistoryLine[]

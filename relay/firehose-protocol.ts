@@ -10,6 +10,7 @@ import { parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
+import type { RoomSummary } from '../protocol/relay-api.ts'
 
 export const FIREHOSE_VERSION = 1
 
@@ -147,4 +148,37 @@ export class RateLimiter {
     this.#tokens -= 1
     return true
   }
+}
+
+export interface FirehoseLimits {
+  /** Clients at once; the next one is closed with 1013 (try again later). */
+  maxClients: number
+  /** Largest client frame (bytes); a larger one closes the connection with 1009. */
+  maxFrameBytes: number
+  /** Publishes a client may make per second, and in a burst. */
+  publishRate: number
+  publishBurst: number
+  /** Unsent bytes a client may have queued: a warning at half, closed (1008) beyond. */
+  sendBufferBytes: number
+  /** Events kept per topic for replay. */
+  replayPerTopic: number
+  /** WebSocket pings (dead clients dropped) and v1 heartbeat frames, this often. */
+  heartbeatMs: number
+}
+
+export interface FirehoseAccess {
+  /** Publishing needs this token (`?token=` or the hello's `token`). */
+  publishToken?: string
+  /** Nobody may publish. */
+  readOnly: boolean
+  /** Browser origins allowed to connect; empty: any. Clients without an Origin header always may. */
+  allowedOrigins: string[]
+}
+
+/** The relay's rooms, as the firehose needs them (relay/rooms.ts). */
+export interface FirehoseRooms {
+  /** Carry a room a client watches or speaks in, or say why not. */
+  want: (room: RoomName) => { ok: true } | { ok: false, message: string }
+  release: (room: RoomName) => void
+  list: () => RoomSummary[]
 }

@@ -14,7 +14,7 @@ import type { FirehoseClient } from './firehose-client.ts'
 import type { EventLog } from './firehose-replay.ts'
 import type { FirehoseSpeakers } from './firehose-speakers.ts'
 import type { Subscriptions } from './firehose-subscriptions.ts'
-import type { FirehoseAccess, FirehoseLimits, FirehoseRooms } from './firehose.ts'
+import type { FirehoseAccess, FirehoseLimits, FirehoseRooms } from './firehose-protocol.ts'
 
 export interface PublishPath {
   /** Publishes on the network in its room (checked by then). */

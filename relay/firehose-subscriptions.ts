@@ -10,7 +10,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import type { FirehoseClient, RoomFilter } from './firehose-client.ts'
 import { eventFrame, matchesFilter } from './firehose-protocol.ts'
 import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
-import type { FirehoseRooms } from './firehose.ts'
+import type { FirehoseRooms } from './firehose-protocol.ts'
 
 export class Subscriptions {
   readonly #clients = new Map<WebSocket, FirehoseClient>()

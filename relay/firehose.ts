@@ -37,48 +37,15 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { MAX_PAYLOAD_BYTES, TOPICS } from '../protocol/topics.ts'
 import { FirehoseClient } from './firehose-client.ts'
 import { FIREHOSE_VERSION, parseClientFrame, parseV0Frame } from './firehose-protocol.ts'
+import type { FirehoseAccess, FirehoseLimits, FirehoseRooms } from './firehose-protocol.ts'
 import { publishFrom } from './firehose-publish.ts'
 import type { PublishPath } from './firehose-publish.ts'
 import { EventLog } from './firehose-replay.ts'
 import type { Arrival } from './firehose-replay.ts'
 import { firehoseSpeakers } from './firehose-speakers.ts'
 import { Subscriptions } from './firehose-subscriptions.ts'
-import type { RoomSummary } from '../protocol/relay-api.ts'
 import { SILENT } from '../p2p/logger.ts'
 import type { Logger } from '../p2p/logger.ts'
-
-export interface FirehoseLimits {
-  /** Clients at once; the next one is closed with 1013 (try again later). */
-  maxClients: number
-  /** Largest client frame (bytes); a larger one closes the connection with 1009. */
-  maxFrameBytes: number
-  /** Publishes a client may make per second, and in a burst. */
-  publishRate: number
-  publishBurst: number
-  /** Unsent bytes a client may have queued: a warning at half, closed (1008) beyond. */
-  sendBufferBytes: number
-  /** Events kept per topic for replay. */
-  replayPerTopic: number
-  /** WebSocket pings (dead clients dropped) and v1 heartbeat frames, this often. */
-  heartbeatMs: number
-}
-
-export interface FirehoseAccess {
-  /** Publishing needs this token (`?token=` or the hello's `token`). */
-  publishToken?: string
-  /** Nobody may publish. */
-  readOnly: boolean
-  /** Browser origins allowed to connect; empty: any. Clients without an Origin header always may. */
-  allowedOrigins: string[]
-}
-
-/** The relay's rooms, as the firehose needs them (relay/rooms.ts). */
-export interface FirehoseRooms {
-  /** Carry a room a client watches or speaks in, or say why not. */
-  want: (room: RoomName) => { ok: true } | { ok: false, message: string }
-  release: (room: RoomName) => void
-  list: () => RoomSummary[]
-}
 
 export interface FirehoseOptions {
   /** Publishes a checked payload in a room on the network. */

@@ -13,10 +13,9 @@ import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
 import type { Action, CompanionCard, MessageMetadata, Query, QueryResult } from '../protocol/payloads.ts'
-import type { LocalModel } from '../companion/local-model.ts'
 import { BUILTIN, brainFor, loadBrainChoice } from './brain-choice.ts'
-import type { BrainChoice } from './brain-choice.ts'
 import { startSessionBrain } from './session-brain.ts'
+import type { SessionBrain } from './session-brain.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionState, TimelineLine } from './companion-state.svelte.ts'
 import type { RoomTranscript } from './room-transcript.ts'
@@ -24,7 +23,7 @@ import { PERSON_NAME_MAX, savePerson } from './identity.ts'
 import type { Identity, Person } from './identity.ts'
 import { TURN_LIMIT_KEY } from './settings.ts'
 
-export interface CompanionSession {
+export interface CompanionSession extends Omit<SessionBrain, 'stop'> {
   companion: Companion
   /** The person at the keyboard says something to the chosen companions (all present if none). */
   say: (text: string, to?: string[]) => Promise<void>
@@ -33,18 +32,6 @@ export interface CompanionSession {
   rename: (name: string) => { ok: true } | { ok: false, message: string }
   /** Lines before the conversation must close (kept for this browser). */
   setTurnLimit: (limit: number) => { ok: true } | { ok: false, message: string }
-  /**
-   * Switches brain (and remembers the choice for this browser). A model in
-   * the tab switches once it is ready (`state.modelJob` follows it); the
-   * previous brain thinks meanwhile and stays if it fails.
-   */
-  setBrain: (choice: BrainChoice) => { ok: true } | { ok: false, message: string }
-  /** Stops getting the model ready (download or load); the previous brain stays. */
-  cancelModel: () => void
-  /** The model thinking in this tab now, if one is. */
-  tabModel: () => LocalModel | undefined
-  /** One small request to the choice's endpoint: its round trip, or what went wrong. */
-  testBrain: (choice: BrainChoice) => Promise<{ ok: true, ms: number } | { ok: false, message: string }>
   stop: () => Promise<void>
 }
 

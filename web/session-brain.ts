@@ -9,10 +9,21 @@ import type { LocalModel } from '../companion/local-model.ts'
 import type { RelayLlm } from '../protocol/relay-api.ts'
 import { brainFor, checkModelEndpoint, describeChoice, endpointFor, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
-import type { CompanionSession } from './companion-session.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
 
-export type SessionBrain = Pick<CompanionSession, 'setBrain' | 'cancelModel' | 'tabModel' | 'testBrain'> & {
+export interface SessionBrain {
+  /**
+   * Switches brain (and remembers the choice for this browser). A model in
+   * the tab switches once it is ready (`state.modelJob` follows it); the
+   * previous brain thinks meanwhile and stays if it fails.
+   */
+  setBrain: (choice: BrainChoice) => { ok: true } | { ok: false, message: string }
+  /** Stops getting the model ready (download or load); the previous brain stays. */
+  cancelModel: () => void
+  /** The model thinking in this tab now, if one is. */
+  tabModel: () => LocalModel | undefined
+  /** One small request to the choice's endpoint: its round trip, or what went wrong. */
+  testBrain: (choice: BrainChoice) => Promise<{ ok: true, ms: number } | { ok: false, message: string }>
   /** Stops readying a model, and unloads the one in the tab. */
   stop: () => Promise<void>
 }
