@@ -1,6 +1,7 @@
 /**
  * Keeps one libp2p peer connected: dials it now, and again with capped
- * exponential backoff whenever the connection is lost, until it is stopped. libp2p's own reconnect queue gives up after about half a
+ * exponential backoff whenever the connection is lost, until it is
+ * stopped. libp2p's own reconnect queue gives up after about half a
  * minute; a relay that is restarted or a bootstrap peer across the LAN can
  * be gone for much longer. Used by the relay (bootstrap peers), by the tab
  * and by the headless companion (their relay).

@@ -1,7 +1,8 @@
 /**
  * Stand-ins: so that aikyo nodes hold the card of every companion of the
- * default room (docs/companions.md, "Sharing turns with aikyo"). aikyo learns a card only from a
- * peer it is connected to, one card per peer, and reaches peers over TCP
+ * default room (docs/companions.md, "Sharing turns with aikyo"). aikyo
+ * learns a card only from a peer it is connected to, one card per peer,
+ * and reaches peers over TCP
  * only: it never learns the cards of tabs, nor of companions that reach the
  * LAN through this relay. Without them it elects other leaders than we do,
  * and picks other speakers from the same decision (docs/companions.md).

@@ -46,6 +46,7 @@ import { firehoseSpeakers } from './firehose-speakers.ts'
 import { Subscriptions } from './firehose-subscriptions.ts'
 import { SILENT } from '../p2p/logger.ts'
 import type { Logger } from '../p2p/logger.ts'
+import { Lifetime } from '../p2p/lifetime.ts'
 
 export interface FirehoseOptions {
   /** Publishes a checked payload in a room on the network. */
@@ -139,7 +140,8 @@ export function createFirehose (options: FirehoseOptions): Firehose {
 
   // Pings find clients that vanished without a close (sleeping laptops, pulled
   // cables); v1 clients also get a heartbeat frame they can watch from a browser.
-  const heartbeat = setInterval(() => {
+  const lifetime = new Lifetime()
+  lifetime.every(limits.heartbeatMs, () => {
     const beat = JSON.stringify({ type: 'heartbeat', seq: events.seq, time: now() })
     for (const client of subscriptions.clients()) {
       if (!client.alive) {
@@ -150,8 +152,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       client.ws.ping()
       if (client.version === 1) client.send(beat)
     }
-  }, limits.heartbeatMs)
-  heartbeat.unref()
+  })
 
   return {
     handleUpgrade (request, socket, head) {
@@ -194,7 +195,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
     }),
     get clientCount () { return subscriptions.size },
     async close () {
-      clearInterval(heartbeat)
+      lifetime.stop()
       for (const ws of server.clients) ws.close(1001, 'relay shutting down')
       // Give clients a moment to answer the close handshake, then cut the rest.
       const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })

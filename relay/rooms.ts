@@ -13,6 +13,7 @@ import type { RoomSummary } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { TopicBus } from '../p2p/topic-bus.ts'
 import type { Logger } from '../p2p/logger.ts'
+import { Lifetime } from '../p2p/lifetime.ts'
 
 export interface RelayRooms {
   /** Joins a room for a firehose client (or says why not: the relay carries `maxRooms` already). */
@@ -92,21 +93,21 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
       if (room !== undefined) join(room)
     }
   }
-  pubsub.addEventListener('subscription-change', onSubscriptionChange)
+  const lifetime = new Lifetime()
+  pubsub.addEventListener('subscription-change', onSubscriptionChange, { signal: lifetime.signal })
 
   /** Whether anyone but other relays is subscribed to one of the room's topics, or a firehose client watches it. */
   const inUse = (room: RoomName): boolean =>
     (watchers.get(room) ?? 0) > 0 ||
     roomTopicNames(room).some(topic => pubsub.getSubscribers(topic).some(peer => !isRelay(peer.toString())))
 
-  const sweep = setInterval(() => {
+  lifetime.every(Math.min(idleMs, 30_000), () => {
     const now = Date.now()
     for (const [room, used] of lastUsed) {
       if (inUse(room)) lastUsed.set(room, now)
       else if (now - used >= idleMs) leave(room)
     }
-  }, Math.min(idleMs, 30_000))
-  sweep.unref()
+  })
 
   return {
     want: (room) => {
@@ -121,9 +122,6 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     },
     list: () => [DEFAULT_ROOM, ...[...lastUsed.keys()].sort()].map(name => ({ name, companions: companionsIn(name) })),
     get refused () { return refused },
-    stop: () => {
-      clearInterval(sweep)
-      pubsub.removeEventListener('subscription-change', onSubscriptionChange)
-    }
+    stop: () => { lifetime.stop() }
   }
 }
