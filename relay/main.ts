@@ -87,7 +87,7 @@ async function main (): Promise<void> {
     ...hosts.map((host, i) => `  ${i === 0 ? 'firehose' : '        '}   ws://${host}:${relay.httpPort}/firehose`),
     `  mdns       ${options.mdns ? 'on' : 'off'}`,
     `  llm        ${options.llmUrl === undefined ? 'off (pages use the built-in brain or their own endpoint)' : `${options.llmUrl} via /api/llm${options.llmModel === undefined ? '' : `, model ${options.llmModel}`}${options.llmKey === undefined ? '' : ', with key'}`}`,
-    ...(options.models === undefined ? [] : [`  models     ${options.models} (listed at /api/models once hashed)`]),
+    ...(options.models === undefined ? [] : [`  models     ${options.models} (listed at /api/models once hashed${options.fetchModels.length === 0 ? '' : `; fetching ${options.fetchModels.map(f => f.name).join(', ')}`})`]),
     `  data dir   ${options.dataDir}`
   ]
   console.log(lines.join('\n'))

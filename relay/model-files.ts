@@ -20,7 +20,7 @@ import type { Logger } from '../p2p/logger.ts'
 import { isGgufFile } from '../host/gguf-file.ts'
 
 /** A model file's name: no path, ends in .gguf. */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.gguf$/
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.gguf$/
 
 interface ModelFile extends ModelInfo { path: string }
 
@@ -31,20 +31,46 @@ export interface ModelLibrary {
   list: () => ModelInfo[]
   /** Resolves when every file found at start has been hashed (or refused). */
   ready: Promise<void>
+  /** Lists a file that came into the folder after start (a model fetched), once hashed; false if refused. */
+  add: (name: string) => Promise<boolean>
   /** Serves `GET`/`HEAD /models/NAME`; false if NAME is not a model of the library. */
   serve: (name: string, req: IncomingMessage, res: ServerResponse) => boolean
 }
 
-async function sha256Of (path: string): Promise<string> {
+/** A file's sha256, lowercase hex, read a MiB at a time. */
+export async function sha256Of (path: string): Promise<string> {
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
 
-
 export function openModelLibrary (dir: string, options: { cacheFile: string, log: Logger }): ModelLibrary {
   const { cacheFile, log } = options
   const models = new Map<string, ModelFile>()
+
+  let cache: HashCache = {}
+  const keepHashes = async (): Promise<void> => {
+    await writeFile(cacheFile, JSON.stringify(cache)).catch((err: Error) => { log.warn(`models: cannot keep the hashes in ${cacheFile}: ${err.message}`) })
+  }
+  /** Checks, hashes (unless the cache knows it) and lists one file of the folder. */
+  const list = async (name: string): Promise<boolean> => {
+    const path = join(dir, name)
+    try {
+      if (!MODEL_NAME.test(name)) throw new Error('a model file name is letters, digits, dots, dashes and underscores, ending in .gguf')
+      const info = await stat(path)
+      if (!info.isFile()) throw new Error('not a file')
+      if (!await isGgufFile(path)) throw new Error('not a GGUF file (its first bytes are not "GGUF")')
+      const known = cache[name]
+      const sha256 = known !== undefined && known.size === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256Of(path)
+      cache[name] = { size: info.size, mtimeMs: info.mtimeMs, sha256 }
+      models.set(name, { name, size: info.size, sha256, url: `/models/${name}`, path })
+      log.info(`models: ${name} (${(info.size / 1048576).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…)`)
+      return true
+    } catch (err) {
+      log.warn(`models: left out ${name}: ${(err as Error).message}`)
+      return false
+    }
+  }
 
   const ready = (async () => {
     let names: string[]
@@ -54,28 +80,24 @@ export function openModelLibrary (dir: string, options: { cacheFile: string, log
       log.warn(`models: cannot read ${dir}: ${(err as Error).message}`)
       return
     }
-    let cache: HashCache = {}
-    try { cache = JSON.parse(await readFile(cacheFile, 'utf8')) as HashCache } catch { /* none yet, or unreadable: hash again */ }
-    const fresh: HashCache = {}
+    let kept: HashCache = {}
+    try { kept = JSON.parse(await readFile(cacheFile, 'utf8')) as HashCache } catch { /* none yet, or unreadable: hash again */ }
+    // Only the files still here are kept in the cache.
+    cache = {}
     for (const name of names) {
       if (!name.endsWith('.gguf')) continue
-      const path = join(dir, name)
-      try {
-        if (!MODEL_NAME.test(name)) throw new Error('a model file name is letters, digits, dots, dashes and underscores, ending in .gguf')
-        const info = await stat(path)
-        if (!info.isFile()) throw new Error('not a file')
-        if (!await isGgufFile(path)) throw new Error('not a GGUF file (its first bytes are not "GGUF")')
-        const known = cache[name]
-        const sha256 = known !== undefined && known.size === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256Of(path)
-        fresh[name] = { size: info.size, mtimeMs: info.mtimeMs, sha256 }
-        models.set(name, { name, size: info.size, sha256, url: `/models/${name}`, path })
-        log.info(`models: ${name} (${(info.size / 1048576).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…)`)
-      } catch (err) {
-        log.warn(`models: left out ${name}: ${(err as Error).message}`)
-      }
+      if (Object.hasOwn(kept, name)) cache[name] = kept[name]
+      if (!await list(name)) delete cache[name]
     }
-    await writeFile(cacheFile, JSON.stringify(fresh)).catch((err: Error) => { log.warn(`models: cannot keep the hashes in ${cacheFile}: ${err.message}`) })
+    await keepHashes()
   })()
+
+  const add = async (name: string): Promise<boolean> => {
+    await ready
+    const listed = await list(name)
+    if (listed) await keepHashes()
+    return listed
+  }
 
   const serve = (name: string, req: IncomingMessage, res: ServerResponse): boolean => {
     let decoded: string
@@ -132,6 +154,7 @@ export function openModelLibrary (dir: string, options: { cacheFile: string, log
   return {
     list: () => [...models.values()].map(({ name, size, sha256, url }) => ({ name, size, sha256, url })),
     ready,
+    add,
     serve
   }
 }

@@ -12,6 +12,8 @@ import { isLogLevel } from '../p2p/logger.ts'
 import type { LogLevel } from '../p2p/logger.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import { parseModelFetch } from './model-fetch.ts'
+import type { ModelFetchSpec } from './model-fetch.ts'
 
 /** A headless companion the relay runs in its process: its card file and its room. */
 export interface CompanionSpec {
@@ -85,6 +87,8 @@ export interface RelayOptions {
   turnLimit?: number
   /** A folder of GGUF model files served to pages that think in the tab (`--models`). */
   models?: string
+  /** Models downloaded into `models` in the background, then served (`--fetch-model URL[#sha256=HEX]`). */
+  fetchModels: ModelFetchSpec[]
   /** Rooms the relay carries at once; a peer asking for more is not followed. */
   maxRooms: number
   /** Lines of each room's history kept in the data dir (0: none kept). */
@@ -120,6 +124,7 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseHeartbeatMs: 30_000,
   llmTimeoutMs: LLM_TIMEOUT_MS,
   companions: [],
+  fetchModels: [],
   maxRooms: 256,
   history: 200,
   logLevel: 'info'
@@ -167,6 +172,9 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     throw new TypeError('llmKey and llmModel need llmUrl (--llm-url)')
   }
   for (const address of options.bootstrap) checkPeerAddress(address)
+  if (options.fetchModels.length > 0 && options.models === undefined) throw new TypeError('--fetch-model needs --models DIR, the folder it downloads into')
+  const names = options.fetchModels.map(f => f.name)
+  if (new Set(names).size !== names.length) throw new TypeError(`--fetch-model: two models would be named alike (${names.join(', ')})`)
   return options
 }
 
@@ -193,6 +201,7 @@ const FLAGS = {
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
   models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME)' },
+  'fetch-model': { type: 'string', env: 'KOTOBA_FETCH_MODELS', arg: 'URL[#sha256=HEX]', help: 'download this GGUF model into --models DIR in the background (resumed when cut, checked, then served); repeatable (env: comma-separated)', multiple: true },
   ...HELP_FLAG
 } as const satisfies Flags
 
@@ -258,6 +267,7 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       companions: (read('companion'))?.map(parseCompanionSpec),
       turnLimit: integer('turn-limit'),
       models: read('models'),
+      fetchModels: read('fetch-model')?.map(parseModelFetch),
       maxRooms: integer('max-rooms'),
       history: integer('history'),
       logLevel: checkLogLevel(read('log-level'))

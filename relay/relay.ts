@@ -35,6 +35,7 @@ import type { RelayNode } from './libp2p-node.ts'
 import type { RelayOptions } from './options.ts'
 import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
+import { startModelFetches } from './model-fetch.ts'
 
 export interface RelayHandle {
   peerId: string
@@ -94,8 +95,10 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   })
 
   const models = options.models === undefined ? undefined : openModelLibrary(options.models, { cacheFile: join(options.dataDir, 'models.json'), log })
+  const fetches = models === undefined || options.models === undefined ? undefined : startModelFetches(options.models, options.fetchModels, { log, listed: models.add })
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }) })
   const stop = async (): Promise<void> => {
+    fetches?.stop()
     await network.stop()
     await firehose.close()
     http.closeAllConnections()

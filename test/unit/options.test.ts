@@ -54,7 +54,9 @@ describe('relay options', () => {
     ['the key from KOTOBA_LLM_KEY', ['--llm-url', 'https://api.example/v1'], { KOTOBA_LLM_KEY: 'sk-secret' }, { llmKey: 'sk-secret' }],
     ['log level info by default', [], {}, { logLevel: 'info' }],
     ['--log-level warn', ['--log-level', 'warn'], {}, { logLevel: 'warn' }],
-    ['log level from KOTOBA_LOG_LEVEL', [], { KOTOBA_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }]
+    ['log level from KOTOBA_LOG_LEVEL', [], { KOTOBA_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    ['models to fetch, from flags and KOTOBA_FETCH_MODELS', ['--models', 'm', '--fetch-model', 'http://10.0.0.2/a.gguf'], { KOTOBA_FETCH_MODELS: 'x' }, { fetchModels: [{ url: 'http://10.0.0.2/a.gguf', name: 'a.gguf' }] }],
+    ['models to fetch from the environment', ['--models', 'm'], { KOTOBA_FETCH_MODELS: 'http://h/a.gguf, http://h/b.gguf' }, { fetchModels: [{ url: 'http://h/a.gguf', name: 'a.gguf' }, { url: 'http://h/b.gguf', name: 'b.gguf' }] }]
   ]
   for (const [name, argv, env, expected] of cases) {
     it(name, () => {
@@ -79,7 +81,9 @@ describe('relay options', () => {
     ['llm key without url', [], { KOTOBA_LLM_KEY: 'sk-secret' }, /need llmUrl \(--llm-url\)/],
     ['zero llm timeout', ['--llm-url', 'http://127.0.0.1:1/v1', '--llm-timeout', '0'], {}, /llmTimeoutMs must be a positive integer/],
     ['positional argument', ['start'], {}, /start/],
-    ['an unknown log level', ['--log-level', 'loud'], {}, /--log-level must be one of debug, info, warn, error/]
+    ['an unknown log level', ['--log-level', 'loud'], {}, /--log-level must be one of debug, info, warn, error/],
+    ['a model to fetch without --models', ['--fetch-model', 'http://h/a.gguf'], {}, /--fetch-model needs --models DIR/],
+    ['a model to fetch that is no .gguf', ['--models', 'm', '--fetch-model', 'http://h/a.bin'], {}, /must end in a model file's name/]
   ]
   for (const [name, argv, env, pattern] of errors) {
     it(`refuses ${name} with a TypeError`, () => {
