@@ -88,6 +88,7 @@ async function main (): Promise<void> {
     `  mdns       ${options.mdns ? 'on' : 'off'}`,
     `  llm        ${options.llmUrl === undefined ? 'off (pages use the built-in brain or their own endpoint)' : `${options.llmUrl} via /api/llm${options.llmModel === undefined ? '' : `, model ${options.llmModel}`}${options.llmKey === undefined ? '' : ', with key'}`}`,
     ...(options.models === undefined ? [] : [`  models     ${options.models} (listed at /api/models once hashed${options.fetchModels.length === 0 ? '' : `; fetching ${options.fetchModels.map(f => f.name).join(', ')}`})`]),
+    ...(options.ollamaModels === undefined ? [] : [`  ollama     ${options.ollamaModels} (its models listed at /api/models, served from its blobs)`]),
     `  data dir   ${options.dataDir}`
   ]
   console.log(lines.join('\n'))

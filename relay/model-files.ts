@@ -8,7 +8,9 @@
  * bytes say GGUF is hashed once (in the background, listed when done; the
  * hashes are kept in `<data dir>/models.json` by name, size and mtime, so a
  * restart does not read gigabytes again). Anything else is left out, with
- * a line in the log saying why.
+ * a line in the log saying why. The models a host's Ollama has pulled can be
+ * listed too, served from Ollama's own store (ollama-models.ts); models
+ * fetched later into the folder are added once whole (model-fetch.ts).
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -18,6 +20,7 @@ import { join } from 'node:path'
 import type { ModelInfo } from '../protocol/relay-api.ts'
 import type { Logger } from '../p2p/logger.ts'
 import { isGgufFile } from '../host/gguf-file.ts'
+import { readOllamaStore } from './ollama-models.ts'
 
 /** A model file's name: no path, ends in .gguf. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.gguf$/
@@ -44,7 +47,15 @@ export async function sha256Of (path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-export function openModelLibrary (dir: string, options: { cacheFile: string, log: Logger }): ModelLibrary {
+/** Where the library's models come from: a folder of GGUF files, an Ollama store, or both. */
+export interface ModelSources {
+  /** `--models DIR`: its `*.gguf` files, hashed once. */
+  dir?: string
+  /** `--models ollama` or `--ollama-models DIR`: the models Ollama has pulled, served from its blobs. */
+  ollama?: string
+}
+
+export function openModelLibrary (sources: ModelSources, options: { cacheFile: string, log: Logger }): ModelLibrary {
   const { cacheFile, log } = options
   const models = new Map<string, ModelFile>()
 
@@ -53,7 +64,7 @@ export function openModelLibrary (dir: string, options: { cacheFile: string, log
     await writeFile(cacheFile, JSON.stringify(cache)).catch((err: Error) => { log.warn(`models: cannot keep the hashes in ${cacheFile}: ${err.message}`) })
   }
   /** Checks, hashes (unless the cache knows it) and lists one file of the folder. */
-  const list = async (name: string): Promise<boolean> => {
+  const list = async (dir: string, name: string): Promise<boolean> => {
     const path = join(dir, name)
     try {
       if (!MODEL_NAME.test(name)) throw new Error('a model file name is letters, digits, dots, dashes and underscores, ending in .gguf')
@@ -72,7 +83,7 @@ export function openModelLibrary (dir: string, options: { cacheFile: string, log
     }
   }
 
-  const ready = (async () => {
+  const readFolder = async (dir: string): Promise<void> => {
     let names: string[]
     try {
       names = (await readdir(dir)).sort()
@@ -87,14 +98,29 @@ export function openModelLibrary (dir: string, options: { cacheFile: string, log
     for (const name of names) {
       if (!name.endsWith('.gguf')) continue
       if (Object.hasOwn(kept, name)) cache[name] = kept[name]
-      if (!await list(name)) delete cache[name]
+      if (!await list(dir, name)) delete cache[name]
     }
     await keepHashes()
+  }
+
+  const ready = (async () => {
+    if (sources.dir !== undefined) await readFolder(sources.dir)
+    if (sources.ollama === undefined) return
+    for (const model of await readOllamaStore(sources.ollama, log)) {
+      // A file of the folder keeps its name.
+      if (models.has(model.name)) {
+        log.warn(`models: left out Ollama's ${model.name}: a file of ${sources.dir ?? 'the folder'} has that name`)
+        continue
+      }
+      models.set(model.name, model)
+      log.info(`models: ${model.name} from Ollama (${(model.size / 1048576).toFixed(1)} MiB, sha256 ${model.sha256.slice(0, 12)}…)`)
+    }
   })()
 
   const add = async (name: string): Promise<boolean> => {
     await ready
-    const listed = await list(name)
+    if (sources.dir === undefined) return false
+    const listed = await list(sources.dir, name)
     if (listed) await keepHashes()
     return listed
   }

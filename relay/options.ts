@@ -14,6 +14,7 @@ import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { parseModelFetch } from './model-fetch.ts'
 import type { ModelFetchSpec } from './model-fetch.ts'
+import { findOllamaStore } from './ollama-models.ts'
 
 /** A headless companion the relay runs in its process: its card file and its room. */
 export interface CompanionSpec {
@@ -87,6 +88,8 @@ export interface RelayOptions {
   turnLimit?: number
   /** A folder of GGUF model files served to pages that think in the tab (`--models`). */
   models?: string
+  /** An Ollama store whose models are served from its blobs (`--models ollama`, `--ollama-models DIR`). */
+  ollamaModels?: string
   /** Models downloaded into `models` in the background, then served (`--fetch-model URL[#sha256=HEX]`). */
   fetchModels: ModelFetchSpec[]
   /** Rooms the relay carries at once; a peer asking for more is not followed. */
@@ -145,7 +148,8 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     dataDir: resolve(base.dataDir),
     companions: base.companions.map(spec => ({ ...spec, file: resolve(spec.file) })),
     webRoot: resolve(base.webRoot),
-    ...(base.models === undefined ? {} : { models: resolve(base.models) })
+    ...(base.models === undefined ? {} : { models: resolve(base.models) }),
+    ...(base.ollamaModels === undefined ? {} : { ollamaModels: resolve(base.ollamaModels) })
   }
 
   if (options.turnLimit !== undefined && !isTurnLimit(options.turnLimit)) throw new TypeError(`turnLimit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${options.turnLimit}`)
@@ -200,10 +204,22 @@ const FLAGS = {
   history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
-  models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME)' },
+  models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME); "ollama": the models this host\'s Ollama has pulled' },
+  'ollama-models': { type: 'string', env: 'KOTOBA_OLLAMA_MODELS', arg: 'DIR', help: 'serve the GGUF models of the Ollama store in DIR (the folder holding manifests/ and blobs/), from its blobs, under Ollama\'s names' },
   'fetch-model': { type: 'string', env: 'KOTOBA_FETCH_MODELS', arg: 'URL[#sha256=HEX]', help: 'download this GGUF model into --models DIR in the background (resumed when cut, checked, then served); repeatable (env: comma-separated)', multiple: true },
   ...HELP_FLAG
 } as const satisfies Flags
+
+/**
+ * `--models DIR` and `--ollama-models DIR`; `--models ollama` is the store of
+ * this host's Ollama, wherever it keeps it.
+ */
+function modelSources (models: string | undefined, ollama: string | undefined, env: Record<string, string | undefined>): Pick<RelayOptions, 'models' | 'ollamaModels'> {
+  if (models !== 'ollama') return { models, ollamaModels: ollama }
+  const store = ollama ?? findOllamaStore(env)
+  if (store === undefined) throw new TypeError('--models ollama: no Ollama store here (set OLLAMA_MODELS, or give --ollama-models DIR)')
+  return { ollamaModels: store }
+}
 
 /** The text `--help` prints. */
 export function helpText (): string {
@@ -266,7 +282,7 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmTimeoutMs: seconds('llm-timeout'),
       companions: (read('companion'))?.map(parseCompanionSpec),
       turnLimit: integer('turn-limit'),
-      models: read('models'),
+      ...modelSources(read('models'), read('ollama-models'), env),
       fetchModels: read('fetch-model')?.map(parseModelFetch),
       maxRooms: integer('max-rooms'),
       history: integer('history'),

@@ -94,7 +94,9 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     aikyo: { companions: [...network.aikyo.cards().values()].map(c => c.id), standIns: network.standIns.count, resultsPassedOn: network.aikyo.resultsPassedOn }
   })
 
-  const models = options.models === undefined ? undefined : openModelLibrary(options.models, { cacheFile: join(options.dataDir, 'models.json'), log })
+  const models = options.models === undefined && options.ollamaModels === undefined
+    ? undefined
+    : openModelLibrary({ dir: options.models, ollama: options.ollamaModels }, { cacheFile: join(options.dataDir, 'models.json'), log })
   const fetches = models === undefined || options.models === undefined ? undefined : startModelFetches(options.models, options.fetchModels, { log, listed: models.add })
   const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }) })
   const stop = async (): Promise<void> => {
