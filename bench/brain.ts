@@ -10,7 +10,10 @@
  *   (it runs in a worker) and those of any kind;
  * - time from a person's line naming the companion to its reply, in the tab
  *   and headless, against the built-in brain in the same room (default turn
- *   settings: votes wait up to 3 s, a line takes at least 1.2 s).
+ *   settings: votes wait up to 3 s, a line takes at least 1.2 s);
+ * - a shared endpoint: 2, 8 and 24 companions the relay runs, thinking
+ *   through one model endpoint (a fake one answering in 1 s): model calls
+ *   per line said to everyone, and the time to the first reply.
  * Prints figures; never fails on them.
  */
 import { statSync } from 'node:fs'
@@ -26,6 +29,7 @@ import { openFirehose, quietFor } from '../test/helpers/firehose-client.ts'
 import type { FirehoseClient } from '../test/helpers/firehose-client.ts'
 import { spawnHeadless } from '../test/helpers/headless-process.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
+import { startFakeLlm } from '../test/helpers/fake-llm.ts'
 import { tinyGguf } from '../test/helpers/tiny-gguf.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { now, stats } from './stats.ts'
@@ -197,4 +201,57 @@ export async function benchBrain (): Promise<void> {
   const real = process.env.KOTOBA_BENCH_MODEL
   if (real !== undefined && real !== '') await benchModel(real, 'KOTOBA_BENCH_MODEL')
   else console.log('\n  (set KOTOBA_BENCH_MODEL=/path/to/model.gguf to measure a real model too)')
+  await benchSharedEndpoints()
+}
+
+/** Companions sharing one model endpoint, 2, 8 and 24 of them (`npm run bench -- shared` alone). */
+export async function benchSharedEndpoints (): Promise<void> {
+  console.log('\nbrain: companions sharing one model endpoint (the relay\'s --companion companions, a fake model answering in 1 s; a person\'s line to everyone, median of 3)\n')
+  for (const n of [2, 8, 24]) {
+    const { calls, replyMs } = await benchSharedEndpoint(n)
+    console.log(`shared endpoint: ${n} companions, ${calls} model calls per line, reply ${Math.round(replyMs)} ms`)
+  }
+}
+
+const SHARED_LINES = 3
+
+/** `n` companions in the relay's process thinking through one endpoint: model calls per line, and the time to the first reply. */
+async function benchSharedEndpoint (n: number): Promise<{ calls: number, replyMs: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'kotoba-bench-shared-'))
+  const llm = await startFakeLlm({ delayMs: 1000 })
+  const personalities = ['cheerful and curious', 'calm and thoughtful', 'witty and teasing', 'shy and poetic']
+  const files = await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const file = join(dir, `shared${i}.json`)
+    await writeFile(file, JSON.stringify({ id: `companion_shared${i}`, name: `Shared${i}`, personality: personalities[i % personalities.length], story: `Companion number ${i} of the bench.`, sample: 'Hello there!' }))
+    return file
+  }))
+  const relay = await spawnRelay({ dataDir: join(dir, 'relay'), args: ['--llm-url', llm.baseUrl, '--llm-model', 'fake', '--turn-limit', '3', ...files.flatMap(f => ['--companion', f])] })
+  const firehose = await openFirehose(relay.firehoseUrl)
+  try {
+    await waitFor(async () => {
+      const info = await (await fetch(`${relay.httpUrl}api/relay`)).json() as { rooms: Array<{ companions: number }> }
+      return info.rooms[0]?.companions === n
+    }, `all ${n} companions in the room`, 180_000)
+    const calls: number[] = []
+    const replies: number[] = []
+    for (let k = 0; k < SHARED_LINES; k++) {
+      await quietFor(firehose, 3000, 300_000)
+      const id = crypto.randomUUID()
+      const since = firehose.frames.length
+      const before = llm.requests.length
+      const at = now()
+      firehose.send({ topic: 'messages', body: messageSend({ id, from: 'user_bench', to: [], message: 'Hello everyone! What are you all up to today?', metadata: { name: 'Bench' } }) })
+      await waitFor(() => firehose.frames.slice(since).some((f: any) => f?.method === 'message.send' && f.params?.metadata?.replyTo === id), 'a reply', 60_000)
+      replies.push(now() - at)
+      await quietFor(firehose, 3000, 300_000)
+      // The requests about this line: its judgements, and the line written to answer it.
+      calls.push(llm.requests.slice(before).filter(r => { const text = JSON.stringify(r.body); return text.includes(`The line to react to: [${id}]`) || text.includes(`Answer [${id}]`) }).length)
+    }
+    return { calls: stats(calls).median, replyMs: stats(replies).median }
+  } finally {
+    await firehose.close()
+    await relay.kill()
+    await llm.close()
+    await rm(dir, { recursive: true, force: true })
+  }
 }

@@ -22,7 +22,7 @@ import { openFirehose } from '../test/helpers/firehose-client.ts'
 import { inPrivateNetns, runInPrivateNetns } from '../test/helpers/netns.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
-import { benchBrain } from './brain.ts'
+import { benchBrain, benchSharedEndpoints } from './brain.ts'
 import { benchFirehoseFanout } from './firehose-fanout.ts'
 import { benchLanMesh } from './lan-mesh.ts'
 import { benchPageWeight } from './page-weight.ts'
@@ -207,13 +207,14 @@ if (only === 'page') {
   // The page's weight needs no network: no namespace.
   await benchPageWeight()
 } else if (inPrivateNetns()) {
-  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- scale` only companions on one relay; `-- brain` only a model in the tab and headless; `-- page` only the page's weight.
+  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- scale` only companions on one relay; `-- brain` only a model in the tab and headless (and a shared endpoint); `-- shared` only companions sharing one model endpoint; `-- page` only the page's weight.
   if (only === undefined) await benchPageWeight()
   if (only === undefined || only === 'p2p') await bench()
   if (only === undefined || only === 'firehose') await benchFirehoseFanout()
   if (only === undefined || only === 'lan') await benchLanMesh()
   if (only === undefined || only === 'scale') await benchScale()
   if (only === undefined || only === 'brain') await benchBrain()
+  if (only === 'shared') await benchSharedEndpoints()
 } else {
   const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
   if (build.status !== 0) process.exit(1)

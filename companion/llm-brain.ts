@@ -16,6 +16,7 @@ import * as v from 'valibot'
 import { CLOSING_STAGES } from '../protocol/payloads.ts'
 import type { Brain, BrainAction, BrainContext, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
 import { EMOTIONS, GESTURES, defaultAddressees } from './brain.ts'
+import { hashString } from './random.ts'
 import { completeStructured } from './chat-completions.ts'
 import type { ChatEndpoint, ChatMessage, StructuredCompleter } from './chat-completions.ts'
 import { LOCAL_TOKEN_BUDGET, completeLocally } from './local-model.ts'
@@ -200,6 +201,40 @@ export function createLocalBrain (model: LocalModel, quick: Brain, judgeWithinMs
     }
   }
   return { ...brain, judge }
+}
+
+/** Companions, besides those a line names, that ask a shared model to judge it. */
+export const SHARED_JUDGES = 2
+
+/**
+ * Whether this companion asks the model to judge `request`'s line when the
+ * companions of the room think through one endpoint: when the line names it,
+ * or when it is one of the SHARED_JUDGES recipients whose hash with the line
+ * comes first. Every companion computes the same sample from what it knows
+ * of the room, so a line costs a few model calls whatever the room's size.
+ */
+export function asksSharedModel (context: BrainContext, request: JudgeRequest, sample = SHARED_JUDGES): boolean {
+  if (request.selected) return true
+  const { message } = request
+  const present = [context.card.id, ...context.companions.map(c => c.id)]
+  const recipients = (message.to.length === 0 ? present : message.to.filter(id => present.includes(id))).filter(id => id !== message.from)
+  const rank = (id: string): number => hashString(`${message.id}|${id}`)
+  return [...new Set(recipients)].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1)).slice(0, sample).includes(context.card.id)
+}
+
+/**
+ * A model brain shared by the companions of a room (the relay's `/api/llm`,
+ * the relay's own companions): only those `asksSharedModel` picks ask it to
+ * judge a line; the others judge by `quick`'s rules (the built-in brain's),
+ * at once. Whoever is chosen to speak writes its line with the model.
+ */
+export function shareJudging (model: Brain, quick: Brain, sample = SHARED_JUDGES): Brain {
+  return {
+    ...model,
+    judge: async (context, request, signal) => asksSharedModel(context, request, sample)
+      ? await model.judge(context, request, signal)
+      : await quick.judge(context, request, signal)
+  }
 }
 
 const CheckSchema = v.object({ ok: v.boolean() })

@@ -7,7 +7,7 @@
 import { createBuiltinBrain } from '../companion/builtin-brain.ts'
 import type { Companion } from '../companion/companion.ts'
 import type { Brain } from '../companion/brain.ts'
-import { createLlmBrain, createLocalBrain } from '../companion/llm-brain.ts'
+import { createLlmBrain, createLocalBrain, shareJudging } from '../companion/llm-brain.ts'
 import type { LocalModel } from '../companion/local-model.ts'
 import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
@@ -73,7 +73,9 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
 
   const brain: Brain = model !== undefined
     ? createLocalBrain(model, createBuiltinBrain({ seed: card.id }))
-    : options.llm === undefined ? createBuiltinBrain({ seed: card.id }) : createLlmBrain(options.llm)
+    : options.llm === undefined
+      ? createBuiltinBrain({ seed: card.id })
+      : options.llmShared === true ? shareJudging(createLlmBrain(options.llm), createBuiltinBrain({ seed: card.id })) : createLlmBrain(options.llm)
   const settings = options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }
   const peer = await startCompanionPeer(node, joined, { card, brain, settings })
   // Another peer was this companion in the room first (the same card on two hosts): say so, stay quiet.

@@ -29,6 +29,8 @@ export interface HeadlessOptions {
   dataDir: string
   /** A language model to think with; the built-in brain when absent. */
   llm?: ChatEndpoint
+  /** `llm` is shared by the room's companions (the relay's, for its own): only a few ask it to judge each line. */
+  llmShared?: boolean
   /** A GGUF model file to think with, run in this process (instead of `llm`). */
   model?: string
   /** Lines before the conversation must close. */

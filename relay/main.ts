@@ -49,7 +49,7 @@ async function startCompanions (cards: Array<{ card: CompanionCard, room: RoomNa
       bootstrap: relayTcp === undefined ? [] : [relayTcp.toString()],
       dataDir: join(options.dataDir, 'companions', card.id),
       ...(options.turnLimit === undefined ? {} : { turnLimit: options.turnLimit }),
-      ...(llm === undefined ? {} : { llm })
+      ...(llm === undefined ? {} : { llm, llmShared: true })
     }, { log: consoleLogger(options.logLevel, `[${card.name}] `), showConversation: false })
     companions.push(companion)
     console.log(`  companion  ${card.name} (${card.id}) in room ${room}, peer id ${companion.peerId}`)

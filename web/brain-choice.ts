@@ -102,7 +102,14 @@ export function brainFor (choice: BrainChoice, relayLlm: RelayLlm | null, origin
   const resolved = endpointFor(choice, relayLlm, origin)
   if (!resolved.ok) return { brain: builtin(), problem: resolved.message }
   const { endpoint } = resolved
-  return { brain: lazyBrain('llm', async () => (await modelClient()).createLlmBrain(endpoint)) }
+  if (choice.via !== 'relay') return { brain: lazyBrain('llm', async () => (await modelClient()).createLlmBrain(endpoint)) }
+  // The relay's model is the room's: only a few companions ask it to judge each line.
+  return {
+    brain: lazyBrain('llm', async () => {
+      const [{ createLlmBrain, shareJudging }, { createBuiltinBrain }] = await Promise.all([modelClient(), builtinModule()])
+      return shareJudging(createLlmBrain(endpoint), createBuiltinBrain({ seed }))
+    })
+  }
 }
 
 /** Fetches the code of the brain `choice` means ahead of its first thought (a failure shows when it thinks). */

@@ -73,7 +73,9 @@ function send (res: ServerResponse, status: number, body: unknown, headers: Reco
   res.writeHead(status, { 'content-type': 'application/json', ...CORS, ...headers }).end(text)
 }
 
-export async function startFakeLlm (): Promise<FakeLlm> {
+/** `delayMs`: every answer comes this long after its request (a model at work). */
+export async function startFakeLlm (options: { delayMs?: number } = {}): Promise<FakeLlm> {
+  const delayMs = options.delayMs ?? 0
   const requests: ReceivedRequest[] = []
   let queue: Scripted[] = []
   let standing: Scripted | undefined
@@ -95,12 +97,19 @@ export async function startFakeLlm (): Promise<FakeLlm> {
         return
       }
       const answer = queue.shift() ?? standing
-      if (answer === undefined) send(res, 200, completion(defaultContent(body), body?.model ?? 'fake'))
-      else if ('hang' in answer) { hanging.add(res); res.on('close', () => hanging.delete(res)) }
-      else if ('content' in answer) send(res, 200, completion(answer.content, body?.model ?? 'fake'))
-      else send(res, answer.status, answer.body ?? { error: { message: `scripted ${answer.status}` } }, answer.headers)
+      if (delayMs > 0 && (answer === undefined || !('hang' in answer))) {
+        setTimeout(() => { reply(res, body, answer) }, delayMs)
+        return
+      }
+      reply(res, body, answer)
     })
   })
+  const reply = (res: ServerResponse, body: any, answer: Scripted | undefined): void => {
+    if (answer === undefined) send(res, 200, completion(defaultContent(body), body?.model ?? 'fake'))
+    else if ('hang' in answer) { hanging.add(res); res.on('close', () => hanging.delete(res)) }
+    else if ('content' in answer) send(res, 200, completion(answer.content, body?.model ?? 'fake'))
+    else send(res, answer.status, answer.body ?? { error: { message: `scripted ${answer.status}` } }, answer.headers)
+  }
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
