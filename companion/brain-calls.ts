@@ -1,7 +1,7 @@
 /**
  * The companion's calls to its brain, off the event path: at most one
  * judgement and one line at a time (a new one aborts the one before), lines
- * kept to a human pace, written lines held until the reducer says publish
+ * kept to a human pace (not sooner than `paceMs` after the line answered), written lines held until the reducer says publish
  * or discard, and a brain that fails reported once, and again when it
  * answers after that.
  */
@@ -14,11 +14,14 @@ export interface HeldLine { line: WrittenLine, after: string | null }
 export interface BrainCallsOptions {
   brain: Brain
   now: () => number
-  /** The least time between asking for a line and having it (ms), read at each call. */
+  /** The least time between the line answered and our answer (ms), read at each call. */
   paceMs: () => number
   /** The brain failed (what it was asked, and why), or answered again after failing. */
   onHealth: (health: { ok: true } | { ok: false, message: string }) => void
 }
+
+/** Lines whose arrival is remembered, for the pace of answers to them. */
+const ARRIVALS_KEPT = 64
 
 export class BrainCalls {
   #brain: Brain
@@ -28,6 +31,8 @@ export class BrainCalls {
   /** Lines written and waiting for the reducer's go-ahead, by write id, with the line they follow. */
   #written = new Map<number, HeldLine>()
   #failing = false
+  /** When recent lines came, by id. */
+  readonly #arrivals = new Map<string, number>()
 
   constructor (options: BrainCallsOptions) {
     this.#brain = options.brain
@@ -56,20 +61,27 @@ export class BrainCalls {
       })
   }
 
+  /** Line `id` came now: an answer to it keeps its pace from now. */
+  heard (id: string): void {
+    this.#arrivals.set(id, this.#options.now())
+    if (this.#arrivals.size > ARRIVALS_KEPT) this.#arrivals.delete(this.#arrivals.keys().next().value!)
+  }
+
   /**
    * Asks for line `id`, to be published after line `after` (aborting any
-   * line before); `done(ok)` once it is held (`take`) or failed.
+   * line before), not sooner than `paceMs` after the line it answers came;
+   * `done(ok)` once it is held (`take`) or failed.
    */
   write (id: number, context: BrainContext, request: WriteRequest, after: string | null, done: (ok: boolean) => void): void {
+    const since = request.replyTo === null ? this.#options.now() : this.#arrivals.get(request.replyTo.id) ?? this.#options.now()
     this.#writing?.abort.abort()
     const abort = new AbortController()
     this.#writing = { id, abort }
-    const startedAt = this.#options.now()
     this.#brain.write(context, request, abort.signal).then(
       async (line) => {
         this.#answered()
         // Keep a human pace: never answer faster than paceMs.
-        const wait = this.#options.paceMs() - (this.#options.now() - startedAt)
+        const wait = this.#options.paceMs() - (this.#options.now() - since)
         if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
         if (abort.signal.aborted) return
         this.#written.set(id, { line, after })

@@ -141,6 +141,7 @@ export class Companion {
     switch (delivery.topic) {
       case 'messages': {
         this.#learnName(delivery.payload)
+        this.#brain.heard(delivery.payload.params.id)
         this.#dispatch({ type: 'message', message: delivery.payload })
         break
       }
