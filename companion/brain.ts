@@ -26,7 +26,7 @@ export interface BrainContext {
   companions: CompanionCard[]
   /** The last lines of the conversation, oldest first. */
   history: HistoryLine[]
-  /** A person's or companion's display name for an id. */
+  /** A person's or companion's display name for an id; '' for a person who has not said one. */
   nameOf: (id: string) => string
 }
 

@@ -116,6 +116,16 @@ const VOICES: Record<string, Voice> = {
   }
 }
 
+/** What every voice says in Japanese: a smaller repertoire, in the voice's mood and gestures. */
+const JAPANESE: Pick<Voice, 'reactions' | 'questions' | 'answers' | 'greetings' | 'preClosing' | 'goodbyes'> = {
+  reactions: ['{topic}、いいですね！', '{topic}ですか。もっと聞かせてください。', 'なるほど、{topic}ですね。', '{topic}の話、わくわくします。'],
+  questions: ['{name}さんは{topic}についてどう思いますか？', '{name}さん、{topic}は好きですか？', '{name}さんにも{topic}の思い出はありますか？'],
+  answers: ['{topic}なら、私はけっこう好きです。', 'そうですね、{topic}はゆっくり考えたいです。', '{topic}のこと、私もよく考えます。', '{topic}は、人によって違うと思います。'],
+  greetings: ['{name}さん、こんにちは！ようこそ。', 'いらっしゃい、{name}さん！一緒に話しましょう。'],
+  preClosing: ['そろそろ時間ですね。', '今日はたくさん話せて楽しかったです。'],
+  goodbyes: ['またね、みなさん！', 'ありがとうございました。また今度！']
+}
+
 const VOICE_KEYWORDS: Array<[RegExp, string]> = [
   [/cheer|curious|bright|bubbly/i, 'bright'],
   [/calm|thought|careful|quiet|wise/i, 'calm'],
@@ -139,11 +149,32 @@ const STOPWORDS = new Set(('the a an and or but so of to in on at for with about
   'not no yes just really very too also can could would should will shall may might must there here then than ' +
   'hello hi hey everyone everybody all some any more most much many well oh ah okay ok please thanks thank').split(' '))
 
-/** The most telling word of a line (the longest that is not a filler word or a name). */
+/** Words that are never a topic: ids and numbers, and adverbs (`exactly`, `scientifically`), by their endings. */
+const NOT_A_TOPIC = /^(\p{L}*_.*|\d+|\p{L}+(ally|ously|ively|fully|lessly|ately|ently|antly|ingly|edly|ctly|ibly|ably|ckly|tly|wly|rly|ily))$/u
+/** Nouns with an adverb's ending. */
+const LY_NOUNS = new Set(['family', 'lily', 'homily', 'ally', 'jelly', 'belly', 'italy'])
+
+/** Japanese: kanji or katakana runs, the nouns of a line (kana between them is grammar). */
+const JAPANESE_NOUNS = /[\p{Script=Han}\p{Script=Katakana}ー]{2,}/gu
+const JAPANESE_FILLER = new Set(['最近', '今日', '本当', '皆さん', 'みなさん', '何か', '大丈夫'])
+
+/** Whether a line is in Japanese (it has kana). */
+export const isJapanese = (text: string): boolean => /[\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text)
+
+/**
+ * The most telling word of a line: the longest that is not a filler word,
+ * an adverb, a name or an id; in Japanese, the longest kanji or katakana
+ * run. 'that' (or 'それ') when it has none.
+ */
 export function topicOf (text: string, names: readonly string[] = []): string {
   const lowerNames = new Set(names.map(n => n.toLowerCase()))
-  const words = text.split(/[^\p{L}\p{N}'-]+/u).map(w => w.replace(/^['-]+|['-]+$/g, '')).filter(w =>
-    w.length > 3 && !STOPWORDS.has(w.toLowerCase()) && !lowerNames.has(w.toLowerCase()) && !/^\d+$/.test(w))
+  const named = (w: string): boolean => lowerNames.has(w.toLowerCase()) || names.some(n => n !== '' && w.includes(n))
+  if (isJapanese(text)) {
+    const nouns = (text.match(JAPANESE_NOUNS) ?? []).filter(w => !JAPANESE_FILLER.has(w) && !named(w))
+    return nouns.length === 0 ? 'それ' : nouns.reduce((best, w) => (w.length > best.length ? w : best))
+  }
+  const words = text.split(/[^\p{L}\p{N}_'-]+/u).map(w => w.replace(/^['-]+|['-]+$/g, '')).filter(w =>
+    w.length > 3 && !STOPWORDS.has(w.toLowerCase()) && !named(w) && (!NOT_A_TOPIC.test(w) || LY_NOUNS.has(w.toLowerCase())))
   if (words.length === 0) return 'that'
   return words.reduce((best, w) => (w.length > best.length ? w : best)).toLowerCase()
 }
@@ -190,16 +221,40 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
     return { state: 'listen', importance: 0, closing }
   }
 
+  /** Lines this brain said, so that it never says one twice. */
+  const said = new Set<string>()
+  /**
+   * The first of up to eight drafts it has not said before; when the line's
+   * topic is worn out, drafts about something of its own (`own`, a topic
+   * from its story); at worst its sample line (`tail`) goes with it.
+   */
+  const fresh = (draft: (topic?: string) => string, tail: string, own?: string): string => {
+    const untold = (topic?: string): string | undefined => {
+      for (let i = 0; i < 8; i++) {
+        const text = draft(topic)
+        if (!said.has(text)) return text
+      }
+      return undefined
+    }
+    const text = untold() ?? (own === undefined ? undefined : untold(own)) ?? `${draft()} ${tail}`
+    said.add(text)
+    return text
+  }
+
   const write = async (context: BrainContext, request: WriteRequest): Promise<WrittenLine> => {
     const { replyTo, vote, greet } = request
     const random = randomFor(context, 'write', replyTo?.id ?? `greet:${greet ?? ''}:${context.history.at(-1)?.id ?? ''}`)
-    const voice = VOICES[voiceFor(context.card.personality)]
+    const own = VOICES[voiceFor(context.card.personality)]
+    const cardInJapanese = isJapanese(`${context.card.personality}${context.card.story}${context.card.sample}`)
+    // A line in Japanese gets Japanese back; a card written in Japanese speaks it.
+    const japanese = cardInJapanese || (replyTo !== null && isJapanese(replyTo.text))
+    const voice: Voice = japanese ? { ...own, ...JAPANESE } : own
     const names = [context.card.name, ...context.companions.map(c => c.name)]
     const actions: BrainAction[] = []
     const gesture = (g: Gesture): void => { actions.push({ name: 'gesture', params: { gesture: g } }) }
 
     if (greet !== null) {
-      const text = fill(pick(random, voice.greetings), { name: context.nameOf(greet) })
+      const text = fresh(() => fill(pick(random, voice.greetings), { name: context.nameOf(greet) }), context.card.sample)
       gesture('wave')
       const emotion: Emotion = 'happy'
       actions.push({ name: 'emotion', params: { emotion } })
@@ -210,37 +265,40 @@ export function createBuiltinBrain (options: BuiltinBrainOptions = {}): Brain {
     const stage = vote?.closing ?? 'none'
     if (stage === 'closing' || stage === 'terminal') {
       gesture('wave')
-      const text = pick(random, voice.goodbyes)
+      const text = fresh(() => pick(random, voice.goodbyes), context.card.sample)
       actions.push({ name: 'emotion', params: { emotion: voice.mood } })
       return { text, to, emotion: voice.mood, actions }
     }
     if (stage === 'pre-closing') {
       gesture('bow')
       actions.push({ name: 'emotion', params: { emotion: voice.mood } })
-      return { text: pick(random, voice.preClosing), to, emotion: voice.mood, actions }
+      return { text: fresh(() => pick(random, voice.preClosing), context.card.sample), to, emotion: voice.mood, actions }
     }
 
     const heard = replyTo?.text ?? ''
     const topic = topicOf(heard, names)
+    // People are called by the name they go by, or not at all.
     const speakerName = replyTo === null ? '' : context.nameOf(replyTo.from)
     const fromPerson = replyTo !== null && !isCompanionId(replyTo.from)
-    let text: string
-    if (replyTo !== null && (isQuestion(heard) || fromPerson)) {
-      // Answer whoever asked, by name.
-      text = `${speakerName}, ${lowerFirst(fill(pick(random, voice.answers), { topic }))}`
-      gesture(pick(random, voice.gestures))
-    } else {
-      text = fill(pick(random, voice.reactions), { topic })
-      if (request.conversation.lines <= 1 && random() < 0.5) text += ` ${context.card.sample}`
-    }
-    // Pass the turn on by asking someone else by name: a conversation among
-    // companions then goes on until it winds down, instead of stopping when
-    // by chance nobody feels like speaking.
+    const answering = replyTo !== null && (isQuestion(heard) || fromPerson)
     const others = context.companions.filter(c => c.id !== replyTo?.from)
-    if (others.length > 0) {
-      const next = pick(random, others)
-      text += ` ${fill(pick(random, voice.questions), { name: next.name, topic })}`
-    }
+    const text = fresh((about = topic) => {
+      let line: string
+      if (answering) {
+        // Answer whoever asked, by name when they have one.
+        const answer = fill(pick(random, voice.answers), { topic: about })
+        line = speakerName === '' ? answer : japanese ? `${speakerName}さん、${answer}` : `${speakerName}, ${lowerFirst(answer)}`
+      } else {
+        line = fill(pick(random, voice.reactions), { topic: about })
+        if (request.conversation.lines <= 1 && random() < 0.5) line += ` ${context.card.sample}`
+      }
+      // Pass the turn on by asking someone else by name: a conversation among
+      // companions then goes on until it winds down, instead of stopping when
+      // by chance nobody feels like speaking.
+      if (others.length > 0) line += ` ${fill(pick(random, voice.questions), { name: pick(random, others).name, topic: about })}`
+      return line
+    }, context.card.sample, topicOf(context.card.story, names))
+    if (answering) gesture(pick(random, voice.gestures))
     const emotion = emotionOf(`${heard} ${text}`, voice.mood)
     actions.push({ name: 'emotion', params: { emotion } })
     return { text, to, emotion, actions }

@@ -9,7 +9,7 @@
  * What it tells a page is in companion-events.ts.
  */
 import type { TopicPayload } from '../protocol/codec.ts'
-import { nameFromId, randomId } from '../protocol/ids.ts'
+import { isCompanionId, nameFromId, randomId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
 import type { Action, CompanionCard, Message, MessageMetadata, PublishedPayloads, Query } from '../protocol/payloads.ts'
 import type { Topic } from '../protocol/topics.ts'
@@ -193,7 +193,8 @@ export class Companion {
       card: this.#card,
       companions: [...this.#cards.values()],
       history: this.#state.history,
-      nameOf: (id) => this.#names.get(id) ?? this.#cards.get(id)?.name ?? nameFromId(id)
+      // A person who has not said a name has none here (never a piece of an id).
+      nameOf: (id) => this.#names.get(id) ?? this.#cards.get(id)?.name ?? (isCompanionId(id) ? nameFromId(id) : '')
     }
   }
 

@@ -64,12 +64,15 @@ function character (context: BrainContext): string {
   ].join('\n')
 }
 
+/** What the model calls someone: their name, or a person who has given none. */
+const called = (context: BrainContext, id: string): string => context.nameOf(id) || 'a person'
+
 function transcript (context: BrainContext): string {
   const lines = context.history.slice(-HISTORY_LINES)
   if (lines.length === 0) return '(nothing has been said yet)'
   return lines.map(l => {
-    const to = l.to.length === 0 ? 'everyone' : l.to.map(id => context.nameOf(id)).join(', ')
-    return `[${l.id}] ${context.nameOf(l.from)} (id ${l.from}) to ${to}: ${l.text}`
+    const to = l.to.length === 0 ? 'everyone' : l.to.map(id => called(context, id)).join(', ')
+    return `[${l.id}] ${called(context, l.from)} (id ${l.from}) to ${to}: ${l.text}`
   }).join('\n')
 }
 
@@ -82,7 +85,7 @@ export function judgeMessages (context: BrainContext, request: JudgeRequest): Ch
       content: [
         `Conversation so far:\n${transcript(context)}`,
         '',
-        `The line to react to: [${message.id}] from ${context.nameOf(message.from)}: ${message.text}`,
+        `The line to react to: [${message.id}] from ${called(context, message.from)}: ${message.text}`,
         selected ? 'It asks you by name: you should speak.' : '',
         `Lines in this conversation: ${conversation.lines}; closing stage now: ${conversation.closing}.`,
         'Do you want to speak next?'
@@ -95,12 +98,12 @@ export function writeMessages (context: BrainContext, request: WriteRequest, add
   const { replyTo, vote, greet } = request
   const stage = vote?.closing ?? 'none'
   const task = greet !== null
-    ? `${context.nameOf(greet)} (id ${greet}) just arrived. Greet them warmly, in one or two sentences.`
+    ? `${called(context, greet)} (id ${greet}) just arrived. Greet them warmly, in one or two sentences.`
     : stage === 'terminal' || stage === 'closing'
       ? 'The conversation is ending: say a short goodbye.'
       : stage === 'pre-closing'
         ? 'The conversation is winding down: say something that starts to wrap it up.'
-        : `Answer [${replyTo?.id ?? ''}] from ${replyTo === null ? 'nobody' : context.nameOf(replyTo.from)}, in one to three sentences. You may ask another companion by name to pass them the turn.`
+        : `Answer [${replyTo?.id ?? ''}] from ${replyTo === null ? 'nobody' : called(context, replyTo.from)}, in one to three sentences. You may ask another companion by name to pass them the turn.`
   return [
     { role: 'system', content: `${character(context)}\n\nWrite your next line of the conversation. Answer with one JSON object: {"text": your line (plain spoken words, no name prefix, no quotes), "to": the ids you address (from: ${addressees.join(', ') || 'anyone'}), "emotion": one of ${EMOTIONS.join(', ')}, "gesture": one of ${GESTURE_CHOICES.join(', ')}}.` },
     { role: 'user', content: `Conversation so far:\n${transcript(context)}\n\n${task}` }

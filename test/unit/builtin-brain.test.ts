@@ -55,8 +55,9 @@ describe('built-in brain', () => {
   const brain = createBuiltinBrain({ seed: 'test' })
 
   it('is deterministic for a seed, and another seed can differ', async () => {
-    const a = await brain.write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
-    const b = await brain.write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
+    // Two brains of one seed, in the same situation (one remembers what it said: see below).
+    const a = await createBuiltinBrain({ seed: 'same' }).write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
+    const b = await createBuiltinBrain({ seed: 'same' }).write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
     assert.deepEqual(a, b)
     const others = await Promise.all(['s1', 's2', 's3', 's4'].map(seed =>
       createBuiltinBrain({ seed }).write(context(aya), { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)))
@@ -116,13 +117,51 @@ describe('built-in brain', () => {
     assert.ok(late.some(j => j.closing === 'pre-closing'))
   })
 
-  it('finds the topic of a line', () => {
+  it('finds the topic of a line: never a filler word, an adverb, a name or an id', () => {
     const cases: Array<[string, string]> = [
       ['Hello everyone, how was the festival?', 'festival'],
       ['I went to the lantern festival', 'festival'],
       ['Aya, what about dinner?', 'dinner'],
-      ['Hi!', 'that']
+      ['Hi!', 'that'],
+      ['That is interesting; exactly has more layers than it seems.', 'interesting'],
+      ['Scientifically, bees dance.', 'dance'],
+      ['user_probe42 asked about gardens', 'gardens'],
+      ['My family grows tomatoes', 'tomatoes'],
+      ['Ayaleen and the family', 'family'],
+      ['最近どんな写真を撮りましたか？', '写真'],
+      ['Ayaさん、今日は花火大会に行きました！', '花火大会'],
+      ['こんにちは！', 'それ']
     ]
     for (const [text, topic] of cases) assert.equal(topicOf(text, ['Aya']), topic, text)
+  })
+
+  it('never says the same line twice, and varies them', async () => {
+    const own = createBuiltinBrain({ seed: 'memory' })
+    const lines: string[] = []
+    // A dozen lines on one topic: what it says about it never comes twice.
+    for (let i = 0; i < 12; i++) {
+      const line = { id: `r${i}`, from: ren.id, to: [aya.id, mio.id], text: 'Tell me about the lanterns' }
+      lines.push((await own.write(context(aya), { replyTo: line, vote: null, greet: null, conversation: conv(2) }, signal)).text)
+    }
+    assert.equal(new Set(lines).size, lines.length, lines.join('\n'))
+  })
+
+  it('calls a person by the name they go by, or by none: never by a piece of their id', async () => {
+    const stranger: HistoryLine = { id: 'p1', from: 'user_probe', to: [aya.id], text: 'What do you like to do?' }
+    const anonymous = { ...context(aya), nameOf: (id: string) => id === 'user_probe' ? '' : context(aya).nameOf(id) }
+    const line = await brain.write(anonymous, { replyTo: stranger, vote: null, greet: null, conversation: conv() }, signal)
+    assert.doesNotMatch(line.text, /probe|^,/)
+    const named = await brain.write(context(aya), { replyTo: { ...stranger, id: 'p2', from: 'user_yamada' }, vote: null, greet: null, conversation: conv() }, signal)
+    assert.match(named.text, /^Yamada, /)
+  })
+
+  it('answers a line in Japanese in Japanese, and a card written in Japanese speaks it', async () => {
+    const question: HistoryLine = { id: 'j1', from: 'user_yamada', to: [aya.id], text: '最近どんな写真を撮りましたか？' }
+    const reply = await brain.write(context(aya), { replyTo: question, vote: null, greet: null, conversation: conv() }, signal)
+    assert.match(reply.text, /[\p{Script=Hiragana}]/u)
+    assert.doesNotMatch(reply.text.replace(/Yamada|Aya|Ren|Mio/g, ''), /[A-Za-z]{2,}/, reply.text)
+    const yui: CompanionCard = { id: 'companion_yui', name: 'ユイ', personality: '明るくて好奇心旺盛', story: '京都で写真を撮っています。', sample: 'こんにちは！' }
+    const hers = await brain.write({ ...context(aya), card: yui }, { replyTo: hello, vote: null, greet: null, conversation: conv() }, signal)
+    assert.match(hers.text, /[\p{Script=Hiragana}]/u)
   })
 })
