@@ -6,6 +6,7 @@
  * companion, ask someone by name, greet a newcomer, wind down and say
  * goodbye), and a seeded generator picks among the phrases.
  */
+import nlp from 'compromise'
 import { isCompanionId } from '../protocol/ids.ts'
 import type { Brain, BrainAction, BrainContext, Emotion, Gesture, JudgeRequest, WriteRequest, WrittenLine } from './brain.ts'
 import { defaultAddressees } from './brain.ts'
@@ -173,10 +174,14 @@ export function topicOf (text: string, names: readonly string[] = []): string {
     const nouns = (text.match(JAPANESE_NOUNS) ?? []).filter(w => !JAPANESE_FILLER.has(w) && !named(w))
     return nouns.length === 0 ? 'それ' : nouns.reduce((best, w) => (w.length > best.length ? w : best))
   }
-  const words = text.split(/[^\p{L}\p{N}_'-]+/u).map(w => w.replace(/^['-]+|['-]+$/g, '')).filter(w =>
-    w.length > 3 && !STOPWORDS.has(w.toLowerCase()) && !named(w) && (!NOT_A_TOPIC.test(w) || LY_NOUNS.has(w.toLowerCase())))
-  if (words.length === 0) return 'that'
-  return words.reduce((best, w) => (w.length > best.length ? w : best)).toLowerCase()
+  const topical = (w: string): boolean =>
+    w.length > 2 && !STOPWORDS.has(w.toLowerCase()) && !named(w) && (!NOT_A_TOPIC.test(w) || LY_NOUNS.has(w.toLowerCase()))
+  const wordsOf = (phrase: string): string[] => phrase.split(/[^\p{L}\p{N}_'-]+/u).map(w => w.replace(/^['-]+|['-]+$/g, '')).filter(w => w !== '')
+  // The line's noun phrases (compromise tags English), less fillers, names and ids: the longest.
+  const phrases = nlp(text).nouns().not('#Pronoun').not('#Date').not('#Determiner').not('#Possessive').out('array') as string[]
+  const topics = phrases.map(p => wordsOf(p).filter(topical).join(' ')).filter(t => t !== '')
+  if (topics.length === 0) return 'that'
+  return topics.reduce((best, t) => (t.length > best.length ? t : best)).toLowerCase()
 }
 
 const HAPPY = /\b(love|great|wonderful|fun|happy|yay|awesome|delicious|lovely|nice|glad|thanks?)\b/i
