@@ -11,7 +11,7 @@
 import type { TopicPayload } from '../protocol/codec.ts'
 import { isCompanionId, nameFromId, randomId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { Action, CompanionCard, Message, MessageMetadata, PublishedPayloads, Query } from '../protocol/payloads.ts'
+import type { CompanionCard, Message, MessageMetadata, PublishedPayloads, Query } from '../protocol/payloads.ts'
 import type { Topic } from '../protocol/topics.ts'
 import type { Brain, BrainContext, WrittenLine } from './brain.ts'
 import { PendingQueries } from './queries.ts'
@@ -275,23 +275,24 @@ export class Companion {
     this.#publish(topic, payload).catch((err: Error) => { this.#emit({ type: 'brain-error', message: `could not publish on ${topic}: ${err.message}` }) })
   }
 
-  /** Publishes a written line: its actions, the line, and a `speak` query to our clients. */
+  /**
+   * Publishes a written line: its actions, the line, and a `speak` query to
+   * our clients. A line held for a busy aikyo companion is dropped if a newer
+   * line took the conversation on meanwhile, as a line still being written is.
+   */
   #say (line: WrittenLine, after: string | null): void {
     const from = this.#card.id
-    for (const action of line.actions) {
-      const payload: Action = { jsonrpc: '2.0', method: 'action.send', params: { from, name: action.name, params: action.params } }
-      this.#send('actions', payload)
-    }
-    const metadata: MessageMetadata = { emotion: line.emotion }
-    if (after !== null) metadata.replyTo = after
+    const metadata: MessageMetadata = after === null ? { emotion: line.emotion } : { emotion: line.emotion, replyTo: after }
     const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
-    // aikyo companions it addresses that are still busy with their model would drop it: wait till they are free.
-    const wait = (aikyoFreeAt(this.#state.aikyo, line.to, this.#state.present) ?? 0) - this.#now()
     const send = (): void => {
       if (this.#stopped) return
+      if ((this.#state.head?.id ?? null) !== after) return this.#emit({ type: 'line-discarded', reason: 'a newer line came while it waited for a busy aikyo companion' })
+      for (const action of line.actions) this.#send('actions', { jsonrpc: '2.0', method: 'action.send', params: { from, name: action.name, params: action.params } })
       this.#send('messages', message)
       if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion })
     }
+    // aikyo companions it addresses that are still busy with their model would drop it: wait till they are free.
+    const wait = (aikyoFreeAt(this.#state.aikyo, line.to, this.#state.present) ?? 0) - this.#now()
     if (wait <= 0) send()
     else setTimeout(send, wait)
   }
