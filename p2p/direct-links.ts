@@ -214,6 +214,8 @@ function startDialling (links: Links): Dialling {
 function dialHeardPeers (links: Links, { dial, dialable: canDial }: Dialling): void {
   const { lifetime, selfId, hasDirect } = links
   const pending = new Set<string>()
+  /** Links being asked whether they are still alive. */
+  const probing = new Set<string>()
   /** Peers a roster named before they could be dialled (they had no reservation yet): dialled as soon as they can be. */
   const awaited = new Set<string>()
   const unsubscribe = links.options.directory.onPeer(({ peerId, addrs, via }) => {
@@ -224,7 +226,24 @@ function dialHeardPeers (links: Links, { dial, dialable: canDial }: Dialling): v
       dial(peerId, addrs)
       return
     }
-    if (pending.has(peerId) || hasDirect(peerId)) return
+    if (pending.has(peerId)) return
+    // A peer that announces itself while we hold a WebRTC link to it may have
+    // reloaded: that link then died with the old page (Chromium notices only
+    // after ICE consent fails, ~30 s), and as long as it looks open neither
+    // side dials. Ask it; one that does not answer is closed and we dial.
+    if (hasDirect(peerId)) {
+      const webrtc = links.node.getConnections().filter(c => c.remotePeer.toString() === peerId && isWebRTCConnection(c) && !probing.has(c.id))
+      for (const link of webrtc) {
+        probing.add(link.id)
+        void probe(link).then((alive) => {
+          if (!alive && !lifetime.stopped && link.status === 'open') {
+            link.abort(new Error('no answer after the peer announced itself again: the link was left by a previous page'))
+            dial(peerId, addrs)
+          }
+        }).finally(() => { probing.delete(link.id) })
+      }
+      return
+    }
     pending.add(peerId)
     lifetime.later(selfId < peerId ? ANNOUNCED_DIAL_DELAY_MS : 2 * ANNOUNCED_DIAL_DELAY_MS, () => {
       pending.delete(peerId)

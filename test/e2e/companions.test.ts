@@ -170,6 +170,11 @@ describe('companions converse: three tabs and a firehose client', { skip }, () =
       await tabs[which].reload()
       await waitFor(seeEachOther, `the tabs to see each other again after tab ${which} reloaded`, 20_000)
       await waitFor(async () => await tabs[which].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, `tab ${which} to have a direct WebRTC connection again`, 20_000)
+        .catch(async (err: Error) => {
+          // What each tab holds, to tell a dial that failed from one never made.
+          const rows = await Promise.all(tabs.map(async (tab, i) => `tab ${i}: ${(await tab.locator('[data-testid=peer-row]').evaluateAll(els => els.map(e => `${e.getAttribute('data-kind')} ${e.textContent?.trim()}`))).join('; ')}`))
+          throw new Error(`${err.message}\n${rows.join('\n')}`)
+        })
     }
   })
 })
