@@ -178,8 +178,7 @@ function reply (s: Situation, random: () => number): Draft | undefined {
     const addressed = s.fromPerson && name !== '' && !answer.includes(name)
       ? (s.japanese ? `${name}さん、${answer}` : `${name}, ${lowerFirst(answer)}`)
       : answer
-    const next = random() < 0.6 ? passTurn(s, random, topic ?? s.story.facts[0]?.topics[0] ?? 'that') : ''
-    return { text: join(addressed, next), shape: 'answer', answered: kind, ...(topic === undefined ? {} : { topic }) }
+    return { text: addressed, shape: 'answer', answered: kind, ...(topic === undefined ? {} : { topic }) }
   }
   const back = (): string => fill(pick(random, s.japanese ? J_ASK_BACK : ASK_BACK), { name })
   const fact = s.memory.factFor(s.story)
@@ -251,9 +250,18 @@ function carryOn (s: Situation, random: () => number): Draft {
 /** Japanese runs on without spaces between its sentences. */
 const tidy = (s: Situation, draft: Draft): Draft => s.japanese ? { ...draft, text: draft.text.replace(/([。！？、])\s+/g, '$1') } : draft
 
-/** The line to say next (a draft: the caller makes sure it was not said before). */
+/**
+ * The line to say next (a draft: the caller makes sure it was not said
+ * before). A line that asks nothing passes the turn on by asking someone
+ * by name (but a goodbye): a conversation then goes on until it winds
+ * down, instead of stopping when by chance nobody feels like speaking.
+ */
 export function compose (s: Situation, random: () => number): Draft {
-  return tidy(s, reply(s, random) ?? carryOn(s, random))
+  const draft = reply(s, random) ?? carryOn(s, random)
+  if (draft.shape !== 'farewell' && !/[?？]$/.test(draft.text)) {
+    draft.text = join(draft.text, passTurn(s, random, draft.topic ?? s.memory.factFor(s.story)?.topics[0] ?? (s.japanese ? 'それ' : 'that')))
+  }
+  return tidy(s, draft)
 }
 
 /** A line of its own story, for when every draft was said before. */
