@@ -43,6 +43,8 @@ export interface ModelJobView {
   loaded: number
   total: number | null
   message: string
+  /** Once ready: the engine runs in this tab, or in another tab of this browser. */
+  engine?: 'here' | 'other-tab'
 }
 
 /** Lines kept on the page. */

@@ -10,6 +10,7 @@ import type { RelayLlm } from '../protocol/relay-api.ts'
 import { brainFor, checkModelEndpoint, describeChoice, endpointFor, saveBrainChoice } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import type { CompanionState } from './companion-state.svelte.ts'
+import type { TabBrain } from './tab-brain.ts'
 
 export interface SessionBrain {
   /**
@@ -37,6 +38,20 @@ export interface SessionBrainPlace {
   cardId: string
   /** The choice kept from before: a model in the tab is readied at once. */
   saved: BrainChoice
+}
+
+/** How long the engine took to load, and on what. */
+function loadedOn (ready: Pick<TabBrain, 'engine'>): string {
+  const { loadMs, threads, compat } = ready.engine
+  return `loaded in ${loadMs} ms on ${threads} thread${threads === 1 ? '' : 's'}${compat ? ' (compatibility build: slower)' : ''}`
+}
+
+/** What the Brain panel says once the model thinks. */
+function readyMessage (name: string, ready: TabBrain): string {
+  if (ready.obtained === undefined) return `${name}: thinking with the engine another tab of this browser loaded (${loadedOn(ready).replace(/^loaded /, '')})`
+  const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
+  const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
+  return `${name}: ${how}, ${loadedOn(ready)}${kept}`
 }
 
 export function startSessionBrain (companion: Companion, state: CompanionState, place: SessionBrainPlace): SessionBrain {
@@ -67,9 +82,13 @@ export function startSessionBrain (companion: Companion, state: CompanionState, 
       if (readying !== job) { await ready.model.unload(); return }
       readying = undefined
       useBrain(ready.brain, choice, ready.model)
-      const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
-      const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
-      state.modelJob = { name, phase: 'ready', loaded: ready.obtained.size, total: ready.obtained.size, message: `${name}: ${how}, loaded in ${ready.loadMs} ms on ${ready.threads} thread${ready.threads === 1 ? '' : 's'}${ready.compat ? ' (compatibility build: slower)' : ''}${kept}` }
+      const size = ready.obtained?.size ?? choice.model.size ?? 0
+      state.modelJob = { name, phase: 'ready', loaded: size, total: size, message: readyMessage(name, ready), engine: ready.shared?.here() === false ? 'other-tab' : 'here' }
+      // The tab that held the engine closed, and this one took it over.
+      ready.shared?.onTakeOver((info) => {
+        if (tabModel !== ready.model) return
+        state.modelJob = { name, phase: 'ready', loaded: size, total: size, message: `${name}: this tab took the engine over from a tab that closed; ${loadedOn({ ...ready, engine: info })}`, engine: 'here' }
+      })
     } catch (err) {
       if (readying !== job) return
       readying = undefined

@@ -13,6 +13,7 @@ import { CacheManager, Wllama } from '@wllama/wllama/esm/index.js'
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import type { LocalModel } from '../companion/local-model.ts'
 import { ENGINE_LOGGER, NO_ENGINE_STORAGE, checkLoaded, wllamaModel } from '../companion/local-model.ts'
+import type { EngineInfo } from './shared-engine.ts'
 
 /** What this browser lacks to run the engine at all ('' when nothing). */
 export function engineSupportProblem (): string {
@@ -33,15 +34,8 @@ export function needsCompatBuild (): boolean {
   }
 }
 
-export interface TabEngineInfo {
-  threads: number
-  /** Runs the compatibility build (slower). */
-  compat: boolean
-  loadMs: number
-}
-
 /** Loads `file` into a new engine; throws an Error that says what failed. */
-export async function loadTabModel (file: Blob, name: string): Promise<{ model: LocalModel, info: TabEngineInfo }> {
+export async function loadTabModel (file: Blob, name: string): Promise<{ model: LocalModel, info: EngineInfo }> {
   const problem = engineSupportProblem()
   if (problem !== '') throw new Error(problem)
   const compat = needsCompatBuild()

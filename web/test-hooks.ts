@@ -22,6 +22,8 @@ export interface TestHooks {
   room: () => { known: string[], linked: string[] }
   /** The model thinking in this tab, if one is (the brain benchmark asks it directly). */
   tabModel: () => LocalModel | undefined
+  /** How many model engines this page loaded (tabs of one browser share one). */
+  enginesLoaded: () => Promise<number>
 }
 
 declare global {
@@ -37,6 +39,7 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
     companionId: session?.companion.card.id,
     contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? [],
     room: () => ({ known: network.joined.directory.peers(), linked: network.joined.links.linked() }),
-    tabModel: () => session?.tabModel()
+    tabModel: () => session?.tabModel(),
+    enginesLoaded: async () => (await import('./shared-engine.ts')).enginesLoaded()
   }
 }

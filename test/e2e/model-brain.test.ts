@@ -178,7 +178,10 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     watchModelRequests(third)
     await openPanel(third, 'brain-panel')
     await waitFor(async () => await phase(third) === 'ready', 'the stored model to load in another tab', 30_000)
-    assert.match((await third.getByTestId('model-message').textContent())!, /found in this browser's storage/)
+    // The other tab thinks with the engine this tab loaded: no second load, and no file read.
+    assert.match((await third.getByTestId('model-message').textContent())!, /^tiny\.gguf: thinking with the engine another tab of this browser loaded \(in \d+ ms on \d threads?\)$/)
+    assert.equal(await job(third).getAttribute('data-engine'), 'other-tab')
+    assert.equal(await job(aya).getAttribute('data-engine'), 'here')
     await third.close()
     assert.deepEqual(modelRequests.get(aya), [], 'the reload fetched no model')
     assert.deepEqual(modelRequests.get(third), [], 'the other tab fetched no model')
@@ -242,6 +245,36 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     assert.match((await aya.getByTestId('model-message').textContent())!, /^the download of other\.gguf was cancelled; still thinking with the model tiny\.gguf, in this tab$/)
     await aya.unroute('**/models/other.gguf')
     assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+  })
+
+  it('tabs of one browser share one engine; when its tab closes another takes it over and every companion keeps thinking', async () => {
+    const others = await Promise.all(['kyoko', 'mio'].map(async name => await browser.open(`${relay.httpUrl}?companion=${name}&turn-limit=2&pace=100&vote-window=1500&test-hooks`)))
+    for (const tab of others) {
+      await openPanel(tab, 'brain-panel')
+      await waitFor(async () => await phase(tab) === 'ready', 'the shared engine to be ready', 30_000)
+      assert.equal(await job(tab).getAttribute('data-engine'), 'other-tab')
+      assert.equal(await tab.evaluate(async () => await window.kotobaTestHooks!.enginesLoaded()), 0)
+    }
+    const [kyokoId, mioId] = await Promise.all(others.map(async tab => (await tab.getByTestId('companion-id').textContent())!))
+    // A question in flight when the tab holding the engine closes is asked again of the next.
+    await quietFor(firehose, 2000)
+    const question = messageSend({ from: 'user_reader', to: [kyokoId], message: 'Kyoko, what are you reading?' })
+    firehose.send({ topic: 'messages', body: question })
+    const closedAt = Date.now()
+    await aya.close()
+    const holder = await waitFor(async () => {
+      for (const tab of others) if (await job(tab).getAttribute('data-engine') === 'here') return tab
+      return undefined
+    }, 'another tab to take the engine over', 20_000)
+    console.log(`# engine taken over ${Date.now() - closedAt} ms after its tab closed`)
+    assert.match((await holder.getByTestId('model-message').textContent())!, /^tiny\.gguf: this tab took the engine over from a tab that closed; loaded in \d+ ms/)
+    assert.deepEqual(await Promise.all(others.map(async tab => await tab.evaluate(async () => await window.kotobaTestHooks!.enginesLoaded()))).then(n => n.sort()), [0, 1])
+    await firehose.next(f => f?.params?.from === kyokoId && f.params.metadata?.replyTo === question.params.id, 'Kyoko\'s answer', 60_000)
+    await quietFor(firehose, 3000, 120_000)
+    const said = await askAndListen(firehose, { id: mioId, name: 'Mio' }, 'Mio, what did you write today?', 3000)
+    assert.ok(said.some(l => l.from === mioId), 'Mio answered')
+    for (const tab of others) assert.equal(await tab.getByTestId('brain-error').count(), 0)
+    assert.equal(await brainNow(others[0]), 'model tiny.gguf, in this tab')
   })
 })
 
