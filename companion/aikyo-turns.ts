@@ -21,7 +21,7 @@
  *   computed vote, the same on every node.
  */
 import type { Vote, ClosingStage } from './speaker-selection.ts'
-import { AIKYO_CALL_GUESS_MS, afterLine, bestFirst, busyUntil, sawCall, standInVote } from './aikyo.ts'
+import { AIKYO_CALL_GUESS_MS, AIKYO_DECISION_CALLS, afterLine, bestFirst, busyUntil, sawDecision, standInVote } from './aikyo.ts'
 import { selectSpeaker } from './speaker-selection.ts'
 import type { AikyoState, HistoryLine, OpenTurn, TurnSettings } from './turn-state.ts'
 
@@ -92,8 +92,8 @@ export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], auth
   const index = aikyo.owed.findIndex(o => o.leader === author && JSON.stringify([...o.to].sort()) === judged)
   const debt = index === -1 ? undefined : aikyo.owed[index]
   const owed = debt === undefined ? aikyo.owed : aikyo.owed.filter((_, i) => i !== index)
-  // From the line to its decision: one model call of that leader.
-  const timing = debt === undefined ? aikyo.timing : { ...aikyo.timing, [author]: sawCall(aikyo.timing[author], now - debt.since) }
+  // Its model is done (it published); from the line to its decision were two of its calls.
+  const timing = { ...aikyo.timing, [author]: sawDecision(aikyo.timing[author], debt === undefined ? undefined : now - debt.since, now) }
   const next: AikyoState = { ...aikyo, owed, timing }
   const ignore = { aikyo: next, verdict: { type: 'ignore' } } as const
   if (turn === null || turn.decider !== 'aikyo') return ignore
@@ -101,11 +101,11 @@ export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], auth
     if (debt.line !== turn.message.id) {
       // An older line's, come late. If nobody had answered it yet, the
       // leader was still deciding it when this line came, and may have
-      // dropped this one: once it owes nothing older, we wait one of its
-      // model calls for this line's decision.
+      // dropped this one: once it owes nothing older, we wait for one more
+      // of its decisions (two model calls) for this line.
       const older = owed.some(o => o.leader === author && !o.answered && o.since < turn.openedAt)
       if (turn.leader !== author || debt.answered || older) return ignore
-      const until = Math.min(turn.openedAt + settings.aikyoDecisionMs, busyUntil(timing[author]?.callMs ?? AIKYO_CALL_GUESS_MS, now))
+      const until = Math.min(turn.openedAt + settings.aikyoDecisionMs, busyUntil(timing[author]?.callMs ?? AIKYO_CALL_GUESS_MS, now, AIKYO_DECISION_CALLS))
       return { aikyo: next, verdict: { type: 'wait', until } }
     }
   } else if (turn.leader === author || judged !== JSON.stringify([...turn.message.to].sort())) {

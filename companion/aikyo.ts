@@ -10,9 +10,9 @@ import { selectSpeaker } from './speaker-selection.ts'
 
 /** What we know of an aikyo companion's model: how long a call takes, and when it is free again. */
 export interface AikyoTiming {
-  /** The longest model call seen (its leader's decision time), or a guess. */
+  /** The longest model call seen (half its decision time, half its writing time), or a guess. */
   callMs: number
-  /** It is busy with its model until then (after its line, one more call). */
+  /** It is busy with its model until then at the latest (after its line, one more call); a decision it publishes says it is free sooner. */
   freeAt: number
 }
 
@@ -55,27 +55,39 @@ export function bestFirst (votes: readonly Vote[]): Vote[] {
 }
 
 /**
- * When an aikyo companion that just said its line is free again: after one
- * more model call (aikyo's agent goes on after its speak tool). Its line came
- * two calls after it was chosen; the longest call seen counts too. Guessed
- * long rather than short: a line that comes while it is busy is lost.
+ * Model calls in a row: an aikyo decision is two (the state judge, then the
+ * repetition judge), and so is writing a line (the tool instructions, then
+ * the agent); after its line the agent makes one more.
+ */
+export const AIKYO_DECISION_CALLS = 2
+export const AIKYO_WRITING_CALLS = 2
+
+/**
+ * When an aikyo companion starting `calls` model calls of about `callMs`
+ * each now is surely done: half as long again as the longest call seen, as
+ * an upper bound; what it publishes meanwhile (a decision) tells sooner.
+ */
+export function busyUntil (callMs: number, now: number, calls = 1): number {
+  return now + calls * callMs * 1.5 + 500
+}
+
+/**
+ * An aikyo companion said its line: it is busy with one more model call.
+ * Its line came two calls after it was chosen (`writingMs`, when we saw it
+ * chosen), which tells how long its calls take; the longest seen counts.
  */
 export function afterLine (timing: AikyoTiming | undefined, writingMs: number | undefined, now: number): AikyoTiming {
-  const callMs = Math.max(timing?.callMs ?? 0, writingMs === undefined ? AIKYO_CALL_GUESS_MS : writingMs / 2)
+  const callMs = Math.max(timing?.callMs ?? 0, writingMs === undefined ? AIKYO_CALL_GUESS_MS : writingMs / AIKYO_WRITING_CALLS)
   return { callMs, freeAt: busyUntil(callMs, now) }
 }
 
 /**
- * When an aikyo companion that starts a model call taking about `callMs`
- * now is surely done with it: half as long again and half a second more,
- * since a line that reaches it while it is busy is lost.
+ * An aikyo companion published a decision: its model is done (aikyo
+ * publishes when its run ends), so it is free now, whatever we guessed.
+ * From the line to the decision (`decisionMs`, when we know which line it
+ * decided) were two of its calls.
  */
-export function busyUntil (callMs: number, now: number): number {
-  return now + 1.5 * callMs + 500
-}
-
-/** Its leader took `ms` to decide: one model call; we keep the longest seen. */
-export function sawCall (timing: AikyoTiming | undefined, ms: number): AikyoTiming {
-  const callMs = Math.max(timing?.callMs ?? 0, ms)
-  return { callMs, freeAt: timing?.freeAt ?? 0 }
+export function sawDecision (timing: AikyoTiming | undefined, decisionMs: number | undefined, now: number): AikyoTiming {
+  const callMs = Math.max(timing?.callMs ?? 0, decisionMs === undefined ? 0 : decisionMs / AIKYO_DECISION_CALLS)
+  return { callMs: callMs === 0 ? AIKYO_CALL_GUESS_MS : callMs, freeAt: Math.min(timing?.freeAt ?? now, now) }
 }

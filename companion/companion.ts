@@ -11,13 +11,13 @@
 import type { TopicPayload } from '../protocol/codec.ts'
 import { isCompanionId, nameFromId, randomId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
-import type { CompanionCard, Message, MessageMetadata, PublishedPayloads, Query } from '../protocol/payloads.ts'
+import type { CompanionCard, Message, PublishedPayloads, Query } from '../protocol/payloads.ts'
 import type { Topic } from '../protocol/topics.ts'
-import type { Brain, BrainContext, WrittenLine } from './brain.ts'
+import type { Brain, BrainContext } from './brain.ts'
 import { PendingQueries } from './queries.ts'
 import type { QueryOutcome } from './queries.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from './turn-state.ts'
-import { aikyoFreeAt } from './aikyo-turns.ts'
+import { Outbox } from './outbox.ts'
 import { nextDeadline, step } from './turn-taking.ts'
 import type { TurnEffect, TurnEvent, TurnSettings, TurnState } from './turn-state.ts'
 import { BrainCalls } from './brain-calls.ts'
@@ -72,6 +72,7 @@ export class Companion {
   #status: CompanionStatus = 'resting'
   #stopped = false
   #lastView: ConversationView | undefined
+  readonly #outbox: Outbox
 
   constructor (options: CompanionOptions) {
     this.#card = options.card
@@ -85,6 +86,13 @@ export class Companion {
       onHealth: (health) => { this.#emit(health.ok ? { type: 'brain-ok' } : { type: 'brain-error', message: health.message }) }
     })
     this.#state = initialTurnState(this.#card.id, this.#card.name, this.#settings)
+    this.#outbox = new Outbox({
+      from: () => this.#card.id,
+      send: (topic, payload) => { if (!this.#stopped) this.#send(topic, payload) },
+      speak: (line) => { if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion }) },
+      emit: (event) => { this.#emit(event) },
+      now: this.#now
+    })
   }
 
   get card (): CompanionCard { return this.#card }
@@ -174,6 +182,7 @@ export class Companion {
   stop (): void {
     this.#stopped = true
     clearTimeout(this.#timer)
+    this.#outbox.stop()
     this.#brain.stop()
     this.#queries.cancelAll('the companion stopped')
   }
@@ -203,6 +212,7 @@ export class Companion {
     const { state, effects } = step(this.#state, event, this.#now())
     this.#state = state
     for (const effect of effects) this.#run(effect)
+    this.#outbox.update(this.#state)
     this.#schedule()
     this.#updateStatus()
   }
@@ -255,7 +265,7 @@ export class Companion {
       }
       case 'publish-line': {
         const held = this.#brain.take(effect.id)
-        if (held !== undefined) this.#say(held.line, held.after)
+        if (held !== undefined) this.#outbox.say(held.line, held.after, this.#state)
         break
       }
       case 'discard-line':
@@ -273,27 +283,5 @@ export class Companion {
 
   #send<T extends Topic> (topic: T, payload: PublishedPayloads[T]): void {
     this.#publish(topic, payload).catch((err: Error) => { this.#emit({ type: 'brain-error', message: `could not publish on ${topic}: ${err.message}` }) })
-  }
-
-  /**
-   * Publishes a written line: its actions, the line, and a `speak` query to
-   * our clients. A line held for a busy aikyo companion is dropped if a newer
-   * line took the conversation on meanwhile, as a line still being written is.
-   */
-  #say (line: WrittenLine, after: string | null): void {
-    const from = this.#card.id
-    const metadata: MessageMetadata = after === null ? { emotion: line.emotion } : { emotion: line.emotion, replyTo: after }
-    const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: randomId(), from, to: line.to, message: line.text, metadata } }
-    const send = (): void => {
-      if (this.#stopped) return
-      if ((this.#state.head?.id ?? null) !== after) return this.#emit({ type: 'line-discarded', reason: 'a newer line came while it waited for a busy aikyo companion' })
-      for (const action of line.actions) this.#send('actions', { jsonrpc: '2.0', method: 'action.send', params: { from, name: action.name, params: action.params } })
-      this.#send('messages', message)
-      if (this.#settings.speakQueries) void this.query('speak', { message: line.text, emotion: line.emotion })
-    }
-    // aikyo companions it addresses that are still busy with their model would drop it: wait till they are free.
-    const wait = (aikyoFreeAt(this.#state.aikyo, line.to, this.#state.present) ?? 0) - this.#now()
-    if (wait <= 0) send()
-    else setTimeout(send, wait)
   }
 }

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto'
 import { aikyoSpeaker } from '../../companion/aikyo.ts'
 import { DEFAULT_TURN_SETTINGS, initialTurnState } from '../../companion/turn-state.ts'
-import { aikyoFreeAt } from '../../companion/aikyo-turns.ts'
+import { Outbox } from '../../companion/outbox.ts'
 import { nextDeadline, step } from '../../companion/turn-taking.ts'
 import type { Judgement, TurnEffect, TurnEvent, TurnSettings, TurnState } from '../../companion/turn-state.ts'
 import { seededRandom } from '../../companion/random.ts'
@@ -76,7 +76,12 @@ interface SimNode {
   alive: boolean
   pending: Map<number, { after: string | null }>
   ticks: Set<number>
+  /** Says its lines as companion.ts does (waiting for busy aikyo companions), on the simulated clock. */
+  outbox: Outbox
 }
+
+/** Something at work (a model call, a brain thinking) from `start` to `end`, in simulated time. */
+export interface Busy { start: number, end: number, what: string }
 
 interface Scheduled { at: number, seq: number, node: string, event: TurnEvent | { type: 'timer', seq: number } }
 
@@ -125,7 +130,16 @@ export class TurnSim {
       }
       const initial = initialTurnState(id, id.replace('companion_', ''), this.options.settings)
       const state = { ...initial, present: [...options.companions], aikyo: { ...initial.aikyo, names: { ...this.names } } }
-      this.nodes.set(id, { id, state, alive: true, pending: new Map(), ticks: new Set() })
+      const outbox = new Outbox({
+        from: () => id,
+        send: (topic, payload) => { if (topic === 'messages') this.sayLine(id, payload as Message) },
+        speak: () => {},
+        emit: () => {},
+        now: () => this.now,
+        later: (ms, action) => this.later(ms, action),
+        newId: () => `c${String(this.lineCount++).padStart(4, '0')}`
+      })
+      this.nodes.set(id, { id, state, alive: true, pending: new Map(), ticks: new Set(), outbox })
     }
   }
 
@@ -150,6 +164,15 @@ export class TurnSim {
     const metadata = replyTo === undefined ? undefined : { replyTo }
     this.publishLine({ id, from, to, text, replyTo, at: this.now }, metadata)
     return id
+  }
+
+  /** A line one of ours says (from its outbox). */
+  private sayLine (from: string, message: Message): void {
+    if (this.nodes.get(from)?.alive !== true) return
+    const { id, to, message: text, metadata } = message.params
+    const line: SimLine = { id, from, to, text, at: this.now }
+    if (metadata?.replyTo !== undefined) line.replyTo = metadata.replyTo
+    this.publishLine(line, metadata)
   }
 
   private publishLine (line: SimLine, metadata?: Record<string, unknown>): void {
@@ -199,7 +222,8 @@ export class TurnSim {
         return { jsonrpc: '2.0', method: 'state.send', params: { from: id, state: j.state, importance: j.state === 'speak' ? j.importance : 0, selected: p.to.length === 1, closing } }
       })
       this.decidedLine.set(states, p.id)
-      this.later(this.call(node), () => {
+      // Two model calls: the state judge, then the repetition judge.
+      this.later(this.busyFor(this.call(node) + this.call(node), `${node.id} decides`), () => {
         node.generating = false
         if (!node.alive) return
         this.decisionArrays.push(states)
@@ -213,7 +237,7 @@ export class TurnSim {
     if (speaker === undefined || speaker.closing === 'terminal' || speaker.from !== node.id) return
     node.generating = true
     const answers = this.decidedLine.get(event.states)
-    this.later(this.call(node) + this.call(node), () => {
+    this.later(this.busyFor(this.call(node) + this.call(node), `${node.id} writes`), () => {
       if (!node.alive) return
       const n = this.lineCount++
       const to = this.active().filter(id => id !== node.id)
@@ -221,16 +245,42 @@ export class TurnSim {
       if (answers !== undefined) line.answers = answers
       this.lines.push(line)
       this.broadcast(node.id, { type: 'message', message: { jsonrpc: '2.0', method: 'message.send', params: { id: line.id, from: line.from, to: line.to, message: line.text, metadata: { emotion: 'neutral' } } } })
-      this.later(this.call(node), () => { node.generating = false })
+      this.later(this.busyFor(this.call(node), `${node.id} after its line`), () => { node.generating = false })
     })
   }
 
   private readonly timers = new Map<number, () => void>()
-  /** Runs `action` after `ms` of simulated time. */
-  private later (ms: number, action: () => void): void {
+  /** Runs `action` after `ms` of simulated time; returns the cancel. */
+  private later (ms: number, action: () => void): () => void {
     const seq = this.seq
     this.timers.set(seq, action)
     this.schedule(this.now + ms, '', { type: 'timer', seq })
+    return () => { this.timers.delete(seq) }
+  }
+
+  /** What was at work, and when (aikyo model calls, our brains thinking). */
+  readonly busy: Busy[] = []
+  /** `what` is at work for `ms` from now. */
+  private busyFor (ms: number, what: string): number {
+    this.busy.push({ start: this.now, end: this.now + ms, what })
+    return ms
+  }
+
+  /** The longest stretch between the first line and the last in which nothing was at work and nothing was said (ms). */
+  longestIdle (): number {
+    const said = this.lines.map(l => l.at)
+    if (said.length < 2) return 0
+    const from = Math.min(...said)
+    const to = Math.max(...said)
+    const spans = [...this.busy, ...said.map(at => ({ start: at, end: at, what: 'line' }))]
+      .filter(b => b.end >= from && b.start <= to).sort((a, b) => a.start - b.start)
+    let longest = 0
+    let reached = from
+    for (const span of spans) {
+      if (span.start > reached) longest = Math.max(longest, span.start - reached)
+      reached = Math.max(reached, span.end)
+    }
+    return longest
   }
 
   private run1 (item: Scheduled): void {
@@ -252,6 +302,7 @@ export class TurnSim {
     node.state = result.state
     this.options.trace(node.id, this.now, event, result.effects)
     for (const effect of result.effects) this.apply(node, effect)
+    node.outbox.update(node.state)
     if (event.type === 'tick') node.ticks.delete(this.now)
     const deadline = nextDeadline(node.state)
     if (deadline !== undefined) {
@@ -267,7 +318,7 @@ export class TurnSim {
     switch (effect.type) {
       case 'judge': {
         const judgement = this.options.judge(node.id, { ...effect.message, at: this.now }, this.random)
-        this.schedule(this.now + this.think(), node.id, { type: 'judged', messageId: effect.message.id, judgement })
+        this.schedule(this.now + this.busyFor(this.think(), `${node.id} judges`), node.id, { type: 'judged', messageId: effect.message.id, judgement })
         break
       }
       case 'publish-vote':
@@ -285,7 +336,7 @@ export class TurnSim {
       }
       case 'write':
         node.pending.set(effect.id, { after: effect.after })
-        this.schedule(this.now + this.think(), node.id, { type: 'written', id: effect.id, ok: true })
+        this.schedule(this.now + this.busyFor(this.think(), `${node.id} writes`), node.id, { type: 'written', id: effect.id, ok: true })
         break
       case 'discard-line':
         node.pending.delete(effect.id)
@@ -293,20 +344,9 @@ export class TurnSim {
       case 'publish-line': {
         const pending = node.pending.get(effect.id)!
         node.pending.delete(effect.id)
-        const n = this.lineCount++
         const others = [...this.nodes.keys(), ...this.aikyoNodes.keys()].filter(id => id !== node.id)
-        const metadata = pending.after === null ? undefined : { replyTo: pending.after }
-        const message: Message = { jsonrpc: '2.0', method: 'message.send', params: { id: `c${String(n).padStart(4, '0')}`, from: node.id, to: others, message: this.options.write(node.id, n) } }
-        if (metadata !== undefined) message.params.metadata = metadata
-        // As companion.ts does: a line to aikyo companions still busy with their model waits until they are free.
-        const publish = (): void => {
-          const line: SimLine = { id: message.params.id, from: node.id, to: others, text: message.params.message, at: this.now }
-          if (pending.after !== null) line.replyTo = pending.after
-          this.publishLine(line, metadata)
-        }
-        const freeAt = aikyoFreeAt(node.state.aikyo, others, node.state.present)
-        if (freeAt !== undefined && freeAt > this.now) this.later(freeAt - this.now, publish)
-        else publish()
+        // As companion.ts does: its outbox waits for aikyo companions still busy with their model.
+        node.outbox.say({ text: this.options.write(node.id, this.lineCount), to: others, emotion: 'neutral', actions: [] }, pending.after, node.state)
         break
       }
       case 'decided': {

@@ -211,3 +211,28 @@ describe('turn-taking simulation with aikyo 1.6 nodes', () => {
     }
   }
 })
+
+describe('waiting on a busy aikyo node ends when it is done', () => {
+  // aikyo's model at 6 to 10 s a call: a decision is two calls, a line two, and one more after it.
+  const call = (_node: string, random: () => number): number => 6000 + Math.floor(random() * 4000)
+  const D = 'companion_di'
+  const mixes: Array<[string, string[], string[]]> = [
+    ['one aikyo node and one of ours', [A, B], [A]],
+    ['one aikyo node and two of ours', [A, B, C], [A]],
+    ['two aikyo nodes and two of ours', [A, B, C, D], [B, D]]
+  ]
+  for (const [name, companions, aikyo] of mixes) {
+    it(`${name}, a model of 6 to 10 s a call: never 12 s with nothing at work (30 seeds)`, () => {
+      for (let seed = 1; seed <= 30; seed++) {
+        const judge = (_self: string, _line: SimLine, random: () => number): Judgement => ({ state: 'speak', importance: 1 + Math.floor(random() * 10), closing: 'none' })
+        const sim = new TurnSim({ companions, aikyo, seed, judge, aikyoCall: call })
+        sim.say(USER, companions, 'Hello everyone!')
+        sim.run()
+        checkOneAnswerPerLine(sim)
+        assert.ok(sim.lines.length >= 6, `seed ${seed}: ${sim.lines.length} lines`)
+        const idle = sim.longestIdle()
+        assert.ok(idle <= 12_000, `seed ${seed}: ${idle} ms with nothing at work`)
+      }
+    })
+  }
+})
