@@ -13,10 +13,18 @@ import type { AikyoCard, AikyoEvent } from './aikyo-peer.ts'
 import type { LanHost } from './lan.ts'
 import { waitFor } from './wait.ts'
 
-/** The model: every call 0.3 s, or seeded between 0.3 and 10 s. */
-export type AikyoModel = { kind: 'fast' } | { kind: 'slow', seed: number }
+/** The model: every call 0.3 s, every call `ms`, or seeded between 0.3 and 10 s. */
+export type AikyoModel = { kind: 'fast' } | { kind: 'steady', ms: number } | { kind: 'slow', seed: number }
 
-export interface AikyoProcessOptions { card: AikyoCard, model: AikyoModel, closeAfter?: number }
+export interface AikyoProcessOptions {
+  card: AikyoCard
+  model: AikyoModel
+  closeAfter?: number
+  /** Its key, base64 protobuf: a peer id fixed in advance (see `fixedKey`). */
+  privateKey?: string
+  /** aikyo's firehose rather than a companion. */
+  firehose?: boolean
+}
 
 /** What a test sees of an aikyo peer, in this process or another. */
 export interface AikyoView {
@@ -30,6 +38,7 @@ export interface AikyoView {
 
 export function modelMs (model: AikyoModel): () => number {
   if (model.kind === 'fast') return () => 300
+  if (model.kind === 'steady') return () => model.ms
   const random = seededRandom(model.seed)
   return () => 300 + Math.floor(random() * 9700)
 }
@@ -76,7 +85,13 @@ export async function spawnAikyoPeer (options: AikyoProcessOptions, host: LanHos
 
 /** In this process: the same view of a peer started here. */
 export async function startAikyoView (options: AikyoProcessOptions): Promise<AikyoView> {
-  const peer = await startAikyoPeer({ card: options.card, modelMs: modelMs(options.model), ...(options.closeAfter === undefined ? {} : { closeAfter: options.closeAfter }) })
+  const peer = await startAikyoPeer({
+    card: options.card,
+    modelMs: modelMs(options.model),
+    ...(options.closeAfter === undefined ? {} : { closeAfter: options.closeAfter }),
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    ...(options.firehose === undefined ? {} : { firehose: options.firehose })
+  })
   return {
     peerId: peer.peerId,
     events: peer.events,

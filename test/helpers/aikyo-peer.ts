@@ -15,16 +15,21 @@
  * - a line (`messages`, strict envelope) goes into its 5-line history; if
  *   the line is to it and it is not generating, it elects the leader among
  *   the line's `to` whose cards it holds (md5 of the JSON mod their number);
- *   the leader alone judges every addressee (one model call) and publishes
+ *   the leader alone judges every addressee (two model calls: the state
+ *   judge, then the repetition judge) and publishes
  *   ONE array of states without message ids; it never votes alone;
  * - an array (`states`, strict) is read by aikyo's rule among the companions
  *   whose cards it holds; the chosen one, if it is this one and it is not
  *   generating, writes: two model calls, (a speak query, when asked for,
  *   waiting up to 100 s for its result on `queries`,) the line, then one
  *   more call; a `terminal` choice ends the conversation;
- * - while generating it drops lines and arrays ("Skip generation").
+ * - while generating it drops lines and arrays ("Skip generation"), but
+ *   the flag is as unreliable as aikyo's: a skipped line or array clears it
+ *   (the same `finally` as a run), so the next one may start a run while
+ *   another still calls the model.
  */
 import { createHash, randomUUID } from 'node:crypto'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import * as v from 'valibot'
 import { gossipsub } from 'aikyo-gossipsub'
 import { identify } from 'aikyo-identify'
@@ -81,6 +86,10 @@ export interface AikyoPeerOptions {
   speakQuery?: boolean
   /** After this many lines among companions its fake model begins the closing walk (default 6). */
   closeAfter?: number
+  /** Its key (a protobuf private key, base64): a peer id known in advance. Default: a new one. */
+  privateKey?: string
+  /** Be aikyo's firehose instead: a node on the same topics with no companion (no card served or asked, no turns). */
+  firehose?: boolean
 }
 
 /** What it did, in order, for tests to check. */
@@ -93,6 +102,8 @@ export type AikyoEvent =
   | { type: 'chosen', speaker: string | null, heard: string | undefined, at: number }
   | { type: 'said', line: AikyoMessage, at: number }
   | { type: 'query-result', id: string, at: number }
+  /** A line reached it (whoever it was to). */
+  | { type: 'heard', id: string, at: number }
 
 export interface AikyoPeer {
   peerId: string
@@ -126,6 +137,8 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
   const opts: AikyoPeerOptions = 'card' in options ? options : { card: options }
   const card = opts.card
   const node = await createLibp2p({
+    // The same @libp2p/crypto at run time; its types differ from the v2 line's only by the `uint8arraylist` they were built with.
+    ...(opts.privateKey === undefined ? {} : { privateKey: privateKeyFromProtobuf(Buffer.from(opts.privateKey, 'base64')) as unknown as never }),
     addresses: { listen: ['/ip4/0.0.0.0/tcp/0'] },
     transports: [tcp()],
     peerDiscovery: [mdns()],
@@ -165,7 +178,7 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
     node.dial(event.detail.multiaddrs).catch(() => { /* aikyo logs and moves on */ })
   })
 
-  await node.handle(METADATA, async ({ stream, connection }) => {
+  if (opts.firehose !== true) await node.handle(METADATA, async ({ stream, connection }) => {
     if (companions.has(connection.remotePeer.toString())) {
       await stream.close()
       return
@@ -175,6 +188,7 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
   })
 
   node.addEventListener('peer:identify', (event) => {
+    if (opts.firehose === true) return
     const peer = event.detail.peerId
     const id = peer.toString()
     if (companions.has(id)) return
@@ -218,21 +232,27 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
     return { message: `${card.name} here, on line ${said}.${question}`, to: [...new Set([...others, ...person])], emotion: 'neutral' }
   }
 
-  /** A line to it: the leader judges everyone addressed and publishes the states (companionServer.onMessage). */
+  /**
+   * A line to it: the leader judges everyone addressed and publishes the
+   * states (companionServer.onMessage). Its busy flag is as unreliable as
+   * aikyo's: a line it skips still clears the flag (in the same `finally`),
+   * so the next line may start a run while one is still calling the model.
+   */
   const onMessage = async (message: AikyoMessage): Promise<void> => {
-    if (generating) {
-      events.push({ type: 'dropped-line', id: message.params.id, at: Date.now() })
-      return
-    }
-    const valid = message.params.to.filter(to => active().includes(to))
-    if (valid.length === 0) return
-    const hash = BigInt(`0x${createHash('md5').update(JSON.stringify(message)).digest('hex')}`)
-    if (valid[Number(hash % BigInt(valid.length))] !== card.id) return
-    generating = true
     try {
+      if (generating) {
+        events.push({ type: 'dropped-line', id: message.params.id, at: Date.now() })
+        return
+      }
+      const valid = message.params.to.filter(to => active().includes(to))
+      if (valid.length === 0) return
+      const hash = BigInt(`0x${createHash('md5').update(JSON.stringify(message)).digest('hex')}`)
+      if (valid[Number(hash % BigInt(valid.length))] !== card.id) return
+      generating = true
       if (walk.lines >= (opts.closeAfter ?? 6)) walk.stage = Math.min(walk.stage + 1, 3)
       const states: AikyoState[] = message.params.to.map(to => ({ jsonrpc: '2.0', method: 'state.send', params: judge(to) }))
-      await modelCall()
+      await modelCall() // the state judge
+      await modelCall() // the repetition judge
       if (lifetime.signal.aborted) return
       events.push({ type: 'decided', line: message.params.id, states, at: Date.now() })
       // Not awaited, as aikyo's server does not: it is no longer generating when its own array comes back (emitSelf).
@@ -242,14 +262,14 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
     }
   }
 
-  /** An array of states: aikyo's pick among the companions it knows; the chosen one writes (agent.generate). */
+  /** An array of states: aikyo's pick among the companions it knows; the chosen one writes (agent.generate). Its busy flag, as unreliable. */
   const onStates = async (states: AikyoState[]): Promise<void> => {
-    if (generating) {
-      events.push({ type: 'dropped-states', at: Date.now() })
-      return
-    }
-    generating = true
     try {
+      if (generating) {
+        events.push({ type: 'dropped-states', at: Date.now() })
+        return
+      }
+      generating = true
       const valid = states.filter(s => active().includes(s.params.from))
       const best = (list: AikyoState[]): AikyoState | undefined => [...list].sort((a, b) => b.params.importance - a.params.importance)[0]
       const speaker = best(valid.filter(s => s.params.selected)) ?? best(valid.filter(s => s.params.state === 'speak'))
@@ -292,6 +312,8 @@ export async function startAikyoPeer (options: AikyoPeerOptions | AikyoCard): Pr
       case 'messages': {
         const parsed = v.safeParse(MessageSchema, json)
         if (!parsed.success) return refused()
+        events.push({ type: 'heard', id: parsed.output.params.id, at: Date.now() })
+        if (opts.firehose === true) break
         history.push(parsed.output)
         if (history.length > 5) history.shift()
         walk.lines = parsed.output.params.from.startsWith('companion_') ? walk.lines + 1 : 0
