@@ -19,6 +19,7 @@ import { spawnHeadless } from '../helpers/headless-process.ts'
 import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
+import { fixedKey, writePeerKey } from '../helpers/fixed-keys.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -36,6 +37,9 @@ describe('aikyo interop: an aikyo-style peer, a relay and a headless companion',
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kotoba-aikyo-'))
+    // Fixed keys, as a LAN host beside aikyo should have (aikyo stops hearing a host that shows it too many peer ids).
+    await writePeerKey(join(dir, 'relay'), await fixedKey('aikyo-interop relay'))
+    await writePeerKey(join(dir, 'kyoko'), await fixedKey('aikyo-interop kyoko'))
     relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true })
     firehose = await openFirehose(relay.firehoseUrl)
     await writeFile(join(dir, 'kyoko.json'), JSON.stringify(KYOKO))

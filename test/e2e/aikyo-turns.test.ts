@@ -27,6 +27,7 @@ import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
 import { spawnHeadless } from '../helpers/headless-process.ts'
 import type { HeadlessProcess } from '../helpers/headless-process.ts'
+import { fixedKey, writePeerKey } from '../helpers/fixed-keys.ts'
 import { createLan, lanSkipReason } from '../helpers/lan.ts'
 import type { Lan } from '../helpers/lan.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
@@ -159,6 +160,9 @@ async function onOwnLan (model: AikyoModel, relayArgs: (dir: string) => Promise<
   const also = (stop: () => Promise<unknown>): void => { stops.push(stop) }
   try {
     const host = lan.addHost('mix')
+    // Fixed keys, as a LAN host beside aikyo should have (aikyo stops hearing a host that shows it too many peer ids).
+    await writePeerKey(join(dir, 'relay'), await fixedKey('aikyo-turns relay'))
+    await writePeerKey(join(dir, 'kyoko'), await fixedKey('aikyo-turns kyoko'))
     const relay = await spawnRelay({ dataDir: join(dir, 'relay'), mdns: true, lanHost: host, args: await relayArgs(dir) })
     also(relay.kill)
     const firehose = await openFirehose(relay.firehoseUrl)
@@ -183,7 +187,8 @@ async function onOwnLan (model: AikyoModel, relayArgs: (dir: string) => Promise<
 
 const noArgs = async (): Promise<string[]> => []
 
-for (const speed of SPEEDS) {
+/** The three mixes, each a LAN of its own, at once. */
+function mixes (speed: typeof SPEEDS[number]): void {
   describe(`a room shared with aikyo, ${speed.name}`, { skip, concurrency: true }, () => {
     it('a headless companion and an aikyo companion: one speaker per line, to the end', async () => {
       await onOwnLan(speed.model, noArgs, async ({ relay, firehose, kyoko, aya }) => {
@@ -222,3 +227,79 @@ for (const speed of SPEEDS) {
     })
   })
 }
+
+/**
+ * A person who interrupts 1-2 s after each of the aikyo companion's lines
+ * (twice; with the slow model, while it still calls its model after its
+ * line): ours never send a line answering one the conversation has left (a
+ * line held for a busy aikyo companion is dropped), and no line gets two
+ * answers. The test peer's busy flag is as unreliable as aikyo's.
+ */
+function interruptions (): void {
+  describe('a person who interrupts the aikyo companion', { skip, concurrency: true }, () => {
+    for (const model of [{ kind: 'fast' }, { kind: 'steady', ms: 2500 }] as AikyoModel[]) {
+      it(`${model.kind === 'fast' ? 'a fast model (0.3 s a call)' : 'a slow model (2.5 s a call)'}: no stale line, no fork`, async () => {
+        await onOwnLan(model, noArgs, async ({ relay, firehose, kyoko, aya }) => {
+          const headless = await kyoko()
+          const room: Room = { relay, firehose, aikyo: await aya(), ours: [KYOKO.id], logs: () => [headless.output()] }
+          await cardsExchanged(room)
+          await atRest(room, 'the room to be quiet', 60_000, 3000)
+          const since = firehose.frames.length
+          // The person's lines, each with the number of frames heard before it (a client does not hear its own).
+          const person: Array<{ line: AikyoMessage, at: number }> = []
+          const say = (text: string): void => {
+            const line: AikyoMessage = { jsonrpc: '2.0', method: 'message.send', params: { id: randomUUID(), from: 'user_tester', to: [AYA.id, KYOKO.id], message: text, metadata: { name: 'Tester' } } }
+            person.push({ line, at: firehose.frames.length })
+            firehose.send({ topic: 'messages', body: line })
+          }
+          say('Aya, Kyoko, hello! What shall we talk about?')
+          /** Every line, in the order the room heard them. */
+          const heard = (): AikyoMessage[] => {
+            const lines: AikyoMessage[] = []
+            firehose.frames.slice(since).forEach((frame: any, i: number) => {
+              for (const p of person) if (p.at === since + i) lines.push(p.line)
+              if (frame?.method === 'message.send') lines.push(frame as AikyoMessage)
+            })
+            for (const p of person) if (p.at >= firehose.frames.length) lines.push(p.line)
+            return lines
+          }
+          // Interrupt 1-2 s after each of Aya's lines, twice.
+          for (const [n, delay] of [[1, 1200], [2, 1800]]) {
+            await waitFor(() => heard().filter(l => l.params.from === AYA.id).length >= n, `Aya's line ${n}`, 60_000)
+            await new Promise(resolve => setTimeout(resolve, delay))
+            say(`Sorry to interrupt (${n}), what about me?`)
+          }
+          // Three more lines after the last interruption (or the end of the conversation) show what ours did with it.
+          const last = person.at(-1)!.line.params.id
+          await waitFor(() => heard().length - heard().findIndex(l => l.params.id === last) > 3, 'three lines after the last interruption', 120_000)
+            .catch(async () => { await atRest(room, 'the conversation to end', 60_000, 4000) })
+          const lines = heard()
+          const story = lines.map(l => `${l.params.id.slice(0, 8)} ${l.params.from}${typeof l.params.metadata?.replyTo === 'string' ? ` (answers ${String(l.params.metadata.replyTo).slice(0, 8)})` : ''}`).join('\n')
+          // Ours answer the line right before theirs, never one the conversation left.
+          for (let i = 1; i < lines.length; i++) {
+            if (lines[i].params.from !== KYOKO.id) continue
+            assert.equal(lines[i].params.metadata?.replyTo, lines[i - 1].params.id, `a stale line of ours:\n${story}`)
+          }
+          // No line gets two answers: ours by replyTo, Aya's by the line she had heard last when chosen.
+          const answers = new Map<string, number>()
+          for (const line of lines) {
+            const answered = line.params.from === AYA.id
+              ? room.aikyo.events.filter(e => e.type === 'chosen' && e.speaker === AYA.id && e.at <= (room.aikyo.events.find(s => s.type === 'said' && s.line.params.id === line.params.id)?.at ?? Infinity)).at(-1)
+              : undefined
+            const of = line.params.from === AYA.id ? (answered?.type === 'chosen' ? answered.heard : undefined) : line.params.metadata?.replyTo
+            if (typeof of === 'string') answers.set(of, (answers.get(of) ?? 0) + 1)
+          }
+          for (const [line, count] of answers) assert.ok(count <= 1, `line ${line.slice(0, 8)} got ${count} answers:\n${story}`)
+          assert.ok(lines.filter(l => l.params.from === KYOKO.id).length >= 1, `ours spoke:\n${story}`)
+        })
+      })
+    }
+  })
+}
+
+mixes(SPEEDS[0])
+// The slow ones mostly wait for the fake model: side by side.
+describe('slow aikyo models', { skip, concurrency: true }, () => {
+  mixes(SPEEDS[1])
+  interruptions()
+})
