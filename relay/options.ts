@@ -12,6 +12,7 @@ import { isLogLevel } from '../p2p/logger.ts'
 import type { LogLevel } from '../p2p/logger.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
+import { LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
 import { parseModelFetch } from './model-fetch.ts'
 import type { ModelFetchSpec } from './model-fetch.ts'
 import { findOllamaStore } from './ollama-models.ts'
@@ -82,6 +83,12 @@ export interface RelayOptions {
   llmModel?: string
   /** How long the relay waits for `llmUrl` to answer one request (ms). */
   llmTimeoutMs: number
+  /** The most tokens one `/api/llm` request may ask for (a larger `max_tokens` is capped). */
+  llmMaxTokens: number
+  /** `/api/llm` requests a minute per client address (bursts of `LLM_LIMIT_DEFAULTS.burst`). */
+  llmRate: number
+  /** Model tokens `/api/llm` may spend in any hour; 0: no budget. */
+  llmBudget: number
   /** Headless companions to run in the relay's process (`--companion`). */
   companions: CompanionSpec[]
   /** Lines before their conversations must close (`--turn-limit`; default the companions'). */
@@ -126,6 +133,9 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   firehoseBufferBytes: 8 * 1024 * 1024,
   firehoseHeartbeatMs: 30_000,
   llmTimeoutMs: LLM_TIMEOUT_MS,
+  llmMaxTokens: LLM_LIMIT_DEFAULTS.maxTokens,
+  llmRate: LLM_LIMIT_DEFAULTS.ratePerMinute,
+  llmBudget: LLM_LIMIT_DEFAULTS.budgetPerHour,
   companions: [],
   fetchModels: [],
   maxRooms: 256,
@@ -159,7 +169,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   if (new Set(fixed).size !== fixed.length) {
     throw new TypeError(`port, wsPort and tcpPort must differ, got ${options.port}, ${options.wsPort}, ${options.tcpPort}`)
   }
-  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'firehoseRate', 'firehoseReplay', 'firehoseBufferBytes', 'firehoseHeartbeatMs', 'maxRooms'] as const) {
+  for (const key of ['maxReservations', 'maxConnections', 'maxFirehoseClients', 'llmTimeoutMs', 'llmMaxTokens', 'llmRate', 'firehoseRate', 'firehoseReplay', 'firehoseBufferBytes', 'firehoseHeartbeatMs', 'maxRooms'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${options[key]}`)
   }
   if (!Number.isInteger(options.history) || options.history < 0 || options.history > MAX_HISTORY) throw new TypeError(`history must be a whole number from 0 to ${MAX_HISTORY}, got ${options.history}`)
@@ -170,8 +180,11 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     try { parsed = new URL(origin) } catch { parsed = undefined }
     if (parsed === undefined || parsed.origin !== origin) throw new TypeError(`firehose origin ${JSON.stringify(origin)} must be an origin like http://192.168.1.20:8787 (scheme, host, port; no path)`)
   }
+  if (!Number.isInteger(options.llmBudget) || options.llmBudget < 0) throw new TypeError(`llmBudget must be a whole number of tokens (0: no budget), got ${options.llmBudget}`)
   if (options.llmUrl !== undefined) {
     if (!isHttpUrl(options.llmUrl)) throw new TypeError(`llmUrl must be an http(s) URL, got ${JSON.stringify(options.llmUrl)}`)
+    // A key pays for whatever is asked: the relay asks for its own model only.
+    if (options.llmKey !== undefined && options.llmKey !== '' && options.llmModel === undefined) throw new TypeError('llmKey needs llmModel (--llm-model): with a key, the relay asks for its own model, never one a client names')
   } else if (options.llmKey !== undefined || options.llmModel !== undefined) {
     throw new TypeError('llmKey and llmModel need llmUrl (--llm-url)')
   }
@@ -203,6 +216,9 @@ const FLAGS = {
   'firehose-buffer': { type: 'string', env: 'KOTOBA_FIREHOSE_BUFFER', arg: 'MIB', help: `unsent MiB a firehose client may have queued before it is dropped (default ${DEFAULTS.firehoseBufferBytes / 1024 / 1024})` },
   history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
+  'llm-max-tokens': { type: 'string', env: 'KOTOBA_LLM_MAX_TOKENS', arg: 'N', help: `the most tokens one /api/llm request may ask for; more is capped, and said (default ${DEFAULTS.llmMaxTokens}; companions ask 300 at most)` },
+  'llm-rate': { type: 'string', env: 'KOTOBA_LLM_RATE', arg: 'N', help: `/api/llm requests a minute per client address, bursts of ${LLM_LIMIT_DEFAULTS.burst} (default ${DEFAULTS.llmRate})` },
+  'llm-budget': { type: 'string', env: 'KOTOBA_LLM_BUDGET', arg: 'TOKENS', help: `model tokens /api/llm may spend in any hour, all clients together; 0: no budget (default ${DEFAULTS.llmBudget})` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
   models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME); "ollama": the models this host\'s Ollama has pulled' },
   'ollama-models': { type: 'string', env: 'KOTOBA_OLLAMA_MODELS', arg: 'DIR', help: 'serve the GGUF models of the Ollama store in DIR (the folder holding manifests/ and blobs/), from its blobs, under Ollama\'s names' },
@@ -280,6 +296,9 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmKey: read('llm-key'),
       llmModel: read('llm-model'),
       llmTimeoutMs: seconds('llm-timeout'),
+      llmMaxTokens: integer('llm-max-tokens'),
+      llmRate: integer('llm-rate'),
+      llmBudget: integer('llm-budget'),
       companions: (read('companion'))?.map(parseCompanionSpec),
       turnLimit: integer('turn-limit'),
       ...modelSources(read('models'), read('ollama-models'), env),

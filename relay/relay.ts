@@ -29,6 +29,7 @@ import type { RelayInfo } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { startLanPeers } from '../p2p/lan-peers.ts'
 import { browserDialable, startNeighbours } from './neighbours.ts'
+import { LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
 import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
@@ -79,7 +80,14 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const firehose = startRelayFirehose(network, options, log, counters, history)
   const llm = options.llmUrl === undefined
     ? undefined
-    : createLlmProxy({ ...LLM_PROXY_LIMITS, url: options.llmUrl, key: options.llmKey, model: options.llmModel, timeoutMs: options.llmTimeoutMs })
+    : createLlmProxy({
+      ...LLM_PROXY_LIMITS,
+      url: options.llmUrl,
+      key: options.llmKey,
+      model: options.llmModel,
+      timeoutMs: options.llmTimeoutMs,
+      limits: { maxTokens: options.llmMaxTokens, ratePerMinute: options.llmRate, burst: LLM_LIMIT_DEFAULTS.burst, budgetPerHour: options.llmBudget }
+    })
   const relayInfo = (hostname?: string, room?: RoomName): RelayInfo => describeRelay(node, network, llm, hostname, room)
   const health = (): Record<string, unknown> => ({
     status: 'ok',
@@ -91,7 +99,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     // Summed over the rooms; subscribers of the default room's topics.
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: node.services.pubsub.getSubscribers(topic).length, ...counters[topic] }])),
     rooms: { carried: network.rooms.list(), max: options.maxRooms, refused: network.rooms.refused, rostersSent: network.directory.rostersSent, twinsRefused: network.directory.twinsRefused },
-    aikyo: { companions: [...network.aikyo.cards().values()].map(c => c.id), standIns: network.standIns.count, resultsPassedOn: network.aikyo.resultsPassedOn }
+    aikyo: { companions: [...network.aikyo.cards().values()].map(c => c.id), standIns: network.standIns.count, resultsPassedOn: network.aikyo.resultsPassedOn },
+    llm: llm?.stats() ?? null
   })
 
   const models = options.models === undefined && options.ollamaModels === undefined

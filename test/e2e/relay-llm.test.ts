@@ -17,7 +17,7 @@ import type { RelayOptions } from '../../relay/options.ts'
 import { startRelay } from '../../relay/relay.ts'
 import type { RelayHandle } from '../../relay/relay.ts'
 import { startFakeLlm } from '../helpers/fake-llm.ts'
-import type { FakeLlm } from '../helpers/fake-llm.ts'
+import type { FakeLlm, Scripted } from '../helpers/fake-llm.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { closedPort } from '../helpers/ports.ts'
 import { SILENT } from '../../p2p/logger.ts'
@@ -40,12 +40,14 @@ describe('the relay proxies a model endpoint at /api/llm', { skip }, () => {
     const json = await response.json() as { error: { message: string, type: string } }
     return { status: response.status, ...json.error }
   }
-  const chat = { model: 'page-model', messages: [{ role: 'user', content: 'Say ok' }] }
+  // A page through the relay names no model: the relay's is used.
+  const chat = { messages: [{ role: 'user', content: 'Say ok' }] }
 
   before(async () => {
     llm = await startFakeLlm()
     dataDir = await mkdtemp(join(tmpdir(), 'kotoba-llm-'))
-    base = await start({ llmUrl: llm.baseUrl, llmKey: 'sk-relay-secret', llmModel: 'relay-model', llmTimeoutMs: 1000 })
+    // The limits per client are tested on a relay of their own (below): here every test comes from 127.0.0.1.
+    base = await start({ llmUrl: llm.baseUrl, llmKey: 'sk-relay-secret', llmModel: 'relay-model', llmTimeoutMs: 1000, llmRate: 100_000 })
   })
   after(async () => {
     for (const relay of relays) await relay.close()
@@ -63,7 +65,7 @@ describe('the relay proxies a model endpoint at /api/llm', { skip }, () => {
     assert.match(answer.choices[0].message.content, /\{"ok":true\}/, 'the endpoint\'s answer, unchanged')
     const [seen] = llm.requests
     assert.equal(seen.headers.authorization, 'Bearer sk-relay-secret', 'the relay adds its own key')
-    assert.equal(seen.body.model, 'relay-model', 'the relay model wins')
+    assert.equal(seen.body.model, 'relay-model', 'the relay model is asked for')
     assert.deepEqual(seen.body.messages, chat.messages)
     assert.ok(!JSON.stringify(info).includes('sk-relay-secret'), 'the key is never shown to pages')
   })
@@ -101,7 +103,7 @@ describe('the relay proxies a model endpoint at /api/llm', { skip }, () => {
     llm.script({ hang: true })
     assert.deepEqual(await errorOf(await post(chat)), { status: 504, message: 'the model endpoint did not answer within 1 s', type: 'upstream_timeout' })
     const down = await start({ llmUrl: `http://127.0.0.1:${await closedPort()}/v1` })
-    const response = await fetch(`${down}/api/llm/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat) })
+    const response = await fetch(`${down}/api/llm/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, model: 'm' }) })
     const error = await errorOf(response)
     assert.equal(error.status, 502)
     assert.match(error.message, /^the relay could not reach its model endpoint \(.*ECONNREFUSED/)
@@ -117,6 +119,59 @@ describe('the relay proxies a model endpoint at /api/llm', { skip }, () => {
     assert.match((await errorOf(ninth)).message, /8 model requests are already in flight/)
     const statuses = (await Promise.all(hanging)).map(r => r.status)
     assert.deepEqual(statuses, Array(8).fill(504))
+  })
+
+  it('with a key, the relay asks for its own model only: a request naming another is refused', async () => {
+    assert.equal((await post({ ...chat, model: 'relay-model' })).status, 200)
+    const other = await errorOf(await post({ ...chat, model: 'gpt-4-32k' }))
+    assert.deepEqual(other, { status: 400, message: 'this relay asks for its own model only (relay-model), not gpt-4-32k', type: 'invalid_request_error' })
+    assert.equal(llm.requests.length, 1)
+  })
+
+  it('is for companions: 40 essays from one client reach the endpoint at most a burst at a time, none asking more than the cap', async () => {
+    const guarded = await start({ llmUrl: llm.baseUrl, llmKey: 'sk-relay-secret', llmModel: 'relay-model' })
+    const ask = async (body: unknown): Promise<Response> => await fetch(`${guarded}/api/llm/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const essay = { messages: [{ role: 'user', content: 'Write a 4000-token essay on everything.' }], max_tokens: 4000 }
+    // Naming a model of their own: refused, nothing reaches the endpoint.
+    for (let i = 0; i < 40; i++) assert.equal((await ask({ ...essay, model: 'gpt-4-32k' })).status, 400)
+    assert.equal(llm.requests.length, 0)
+    // Naming none: a burst's worth gets through (and the rate's refill while they ran), capped; the rest are told to come back.
+    const started = Date.now()
+    const responses = []
+    for (let i = 0; i < 40; i++) responses.push(await ask(essay))
+    const elapsedS = (Date.now() - started) / 1000
+    const passed = responses.filter(r => r.status === 200)
+    const refused = responses.filter(r => r.status === 429)
+    assert.equal(passed.length + refused.length, 40)
+    assert.ok(passed.length >= 8 && passed.length <= 8 + Math.ceil(elapsedS), `${passed.length} of 40 went through in ${elapsedS} s`)
+    assert.equal(llm.requests.length, passed.length)
+    assert.ok(llm.requests.every(r => r.body.max_tokens === 512), 'every request forwarded asks 512 tokens at most')
+    assert.match(passed[0].headers.get('x-kotoba-max-tokens') ?? '', /^512 \(asked 4000/)
+    const error = await errorOf(refused[0])
+    assert.equal(error.type, 'rate_limit_error')
+    assert.match(error.message, /more than 60 model requests a minute \(bursts of 8\)/)
+    assert.ok(Number(refused[0].headers.get('retry-after')) >= 1)
+    const health = await (await fetch(`${guarded}/healthz`)).json() as { llm: { forwarded: number, capped: number, refused: { rate: number, model: number } } }
+    assert.equal(health.llm.forwarded, passed.length)
+    assert.equal(health.llm.capped, passed.length)
+    assert.equal(health.llm.refused.rate, refused.length)
+    assert.equal(health.llm.refused.model, 40)
+  })
+
+  it('keeps to its token budget an hour, all clients together', async () => {
+    // A request reserves what it may write (here 100 tokens) and its prompt; its answer's usage counts instead.
+    const budgeted = await start({ llmUrl: llm.baseUrl, llmBudget: 250, llmRate: 100_000 })
+    const ask = async (): Promise<Response> => await fetch(`${budgeted}/api/llm/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 100 }) })
+    const spent = (total: number): Scripted => ({ status: 200, body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { total_tokens: total } } })
+    llm.script(spent(90), spent(90))
+    assert.equal((await ask()).status, 200)
+    assert.equal((await ask()).status, 200)
+    // 180 spent: another 100 and its prompt would pass 250.
+    const over = await ask()
+    assert.equal(over.status, 429)
+    assert.match((await errorOf(over)).message, /the relay's model budget of 250 tokens an hour is spent; try again in \d+ s/)
+    assert.ok(Number(over.headers.get('retry-after')) > 3000, 'the budget frees when the hour is over')
+    assert.equal(llm.requests.length, 2)
   })
 
   it('a relay without --llm-url says so: 503, and /api/relay shows llm: null', async () => {
