@@ -18,7 +18,15 @@ export interface LlmLimits {
   budgetPerHour: number
 }
 
-export const LLM_LIMIT_DEFAULTS: LlmLimits = { maxTokens: 512, ratePerMinute: 60, burst: 8, budgetPerHour: 200_000 }
+/**
+ * A room of tabs asks a few requests a line (two judges, the one named, the
+ * writer), a line every few seconds, and tabs on one machine share their
+ * address: 120 a minute, in bursts of 12, leaves them room. The budget is
+ * for a paid key (see `KEYED_BUDGET_PER_HOUR`).
+ */
+export const LLM_LIMIT_DEFAULTS: LlmLimits = { maxTokens: 512, ratePerMinute: 120, burst: 12, budgetPerHour: 0 }
+/** The budget a relay with a key keeps unless told otherwise (`--llm-budget`). */
+export const KEYED_BUDGET_PER_HOUR = 1_000_000
 
 export type Refusal = { reason: 'rate' | 'budget', retryAfterS: number, message: string }
 

@@ -12,7 +12,7 @@ import { isLogLevel } from '../p2p/logger.ts'
 import type { LogLevel } from '../p2p/logger.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import { LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
+import { KEYED_BUDGET_PER_HOUR, LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
 import { parseModelFetch } from './model-fetch.ts'
 import type { ModelFetchSpec } from './model-fetch.ts'
 import { findOllamaStore } from './ollama-models.ts'
@@ -87,8 +87,8 @@ export interface RelayOptions {
   llmMaxTokens: number
   /** `/api/llm` requests a minute per client address (bursts of `LLM_LIMIT_DEFAULTS.burst`). */
   llmRate: number
-  /** Model tokens `/api/llm` may spend in any hour; 0: no budget. */
-  llmBudget: number
+  /** Model tokens `/api/llm` may spend in any hour; 0: no budget. Unset: `KEYED_BUDGET_PER_HOUR` with a key, none without. */
+  llmBudget?: number
   /** Headless companions to run in the relay's process (`--companion`). */
   companions: CompanionSpec[]
   /** Lines before their conversations must close (`--turn-limit`; default the companions'). */
@@ -135,7 +135,6 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   llmTimeoutMs: LLM_TIMEOUT_MS,
   llmMaxTokens: LLM_LIMIT_DEFAULTS.maxTokens,
   llmRate: LLM_LIMIT_DEFAULTS.ratePerMinute,
-  llmBudget: LLM_LIMIT_DEFAULTS.budgetPerHour,
   companions: [],
   fetchModels: [],
   maxRooms: 256,
@@ -180,7 +179,7 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     try { parsed = new URL(origin) } catch { parsed = undefined }
     if (parsed === undefined || parsed.origin !== origin) throw new TypeError(`firehose origin ${JSON.stringify(origin)} must be an origin like http://192.168.1.20:8787 (scheme, host, port; no path)`)
   }
-  if (!Number.isInteger(options.llmBudget) || options.llmBudget < 0) throw new TypeError(`llmBudget must be a whole number of tokens (0: no budget), got ${options.llmBudget}`)
+  if (options.llmBudget !== undefined && (!Number.isInteger(options.llmBudget) || options.llmBudget < 0)) throw new TypeError(`llmBudget must be a whole number of tokens (0: no budget), got ${options.llmBudget}`)
   if (options.llmUrl !== undefined) {
     if (!isHttpUrl(options.llmUrl)) throw new TypeError(`llmUrl must be an http(s) URL, got ${JSON.stringify(options.llmUrl)}`)
     // A key pays for whatever is asked: the relay asks for its own model only.
@@ -218,7 +217,7 @@ const FLAGS = {
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
   'llm-max-tokens': { type: 'string', env: 'KOTOBA_LLM_MAX_TOKENS', arg: 'N', help: `the most tokens one /api/llm request may ask for; more is capped, and said (default ${DEFAULTS.llmMaxTokens}; companions ask 300 at most)` },
   'llm-rate': { type: 'string', env: 'KOTOBA_LLM_RATE', arg: 'N', help: `/api/llm requests a minute per client address, bursts of ${LLM_LIMIT_DEFAULTS.burst} (default ${DEFAULTS.llmRate})` },
-  'llm-budget': { type: 'string', env: 'KOTOBA_LLM_BUDGET', arg: 'TOKENS', help: `model tokens /api/llm may spend in any hour, all clients together; 0: no budget (default ${DEFAULTS.llmBudget})` },
+  'llm-budget': { type: 'string', env: 'KOTOBA_LLM_BUDGET', arg: 'TOKENS', help: `model tokens /api/llm may spend in any hour, all clients together; 0: no budget (default ${KEYED_BUDGET_PER_HOUR} with --llm-key, none without)` },
   companion: { type: 'string', env: 'KOTOBA_COMPANIONS', arg: 'FILE[@ROOM]', help: `also run a headless companion with this card, in ROOM (default ${DEFAULT_ROOM}); thinks with --llm-url when set; repeatable`, multiple: true },
   models: { type: 'string', env: 'KOTOBA_MODELS', arg: 'DIR', help: 'serve the GGUF model files in DIR to pages that think in the tab (/api/models, /models/NAME); "ollama": the models this host\'s Ollama has pulled' },
   'ollama-models': { type: 'string', env: 'KOTOBA_OLLAMA_MODELS', arg: 'DIR', help: 'serve the GGUF models of the Ollama store in DIR (the folder holding manifests/ and blobs/), from its blobs, under Ollama\'s names' },

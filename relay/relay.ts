@@ -29,7 +29,7 @@ import type { RelayInfo } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { startLanPeers } from '../p2p/lan-peers.ts'
 import { browserDialable, startNeighbours } from './neighbours.ts'
-import { LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
+import { KEYED_BUDGET_PER_HOUR, LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
 import { LLM_PROXY_LIMITS, LLM_PROXY_PATH, createLlmProxy } from './llm-proxy.ts'
 import { createRelayNode } from './libp2p-node.ts'
 import type { RelayNode } from './libp2p-node.ts'
@@ -86,7 +86,12 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
       key: options.llmKey,
       model: options.llmModel,
       timeoutMs: options.llmTimeoutMs,
-      limits: { maxTokens: options.llmMaxTokens, ratePerMinute: options.llmRate, burst: LLM_LIMIT_DEFAULTS.burst, budgetPerHour: options.llmBudget }
+      limits: {
+        maxTokens: options.llmMaxTokens,
+        ratePerMinute: options.llmRate,
+        burst: LLM_LIMIT_DEFAULTS.burst,
+        budgetPerHour: options.llmBudget ?? (options.llmKey === undefined || options.llmKey === '' ? 0 : KEYED_BUDGET_PER_HOUR)
+      }
     })
   const relayInfo = (hostname?: string, room?: RoomName): RelayInfo => describeRelay(node, network, llm, hostname, room)
   const health = (): Record<string, unknown> => ({

@@ -52,7 +52,7 @@ describe('relay options', () => {
       { firehoseToken: 'long-enough', firehoseOrigins: ['http://192.168.1.20:8787'], firehoseRate: 5, firehoseReadOnly: false }],
     ['read-only from the environment', [], { KOTOBA_FIREHOSE_READ_ONLY: '1' }, { firehoseReadOnly: true }],
     ['the key from KOTOBA_LLM_KEY', ['--llm-url', 'https://api.example/v1', '--llm-model', 'm'], { KOTOBA_LLM_KEY: 'sk-secret' }, { llmKey: 'sk-secret' }],
-    ['the model proxy\'s limits by default', [], {}, { llmMaxTokens: 512, llmRate: 60, llmBudget: 200_000 }],
+    ['the model proxy\'s limits by default', [], {}, { llmMaxTokens: 512, llmRate: 120, llmBudget: undefined }],
     ['--llm-max-tokens, --llm-rate, and no budget', ['--llm-max-tokens', '300', '--llm-rate', '20', '--llm-budget', '0'], {}, { llmMaxTokens: 300, llmRate: 20, llmBudget: 0 }],
     ['log level info by default', [], {}, { logLevel: 'info' }],
     ['--log-level warn', ['--log-level', 'warn'], {}, { logLevel: 'warn' }],
