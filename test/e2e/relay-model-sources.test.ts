@@ -108,7 +108,10 @@ describe('models within reach of a relay: fetched, or the ones Ollama pulled', {
 
     // Cut halfway, it asks for the rest; meanwhile the relay serves, and lists nothing half-written.
     await waitFor(() => ranges.length > 0, 'the download to go on with a Range request', 20_000)
-    assert.deepEqual(ranges, [`bytes=${model.length / 2}-`])
+    // It goes on from what reached it before the cut (all of the half sent, or less when the cut came first).
+    assert.equal(ranges.length, 1)
+    const from = Number(/^bytes=(\d+)-$/.exec(ranges[0])?.[1])
+    assert.ok(from > 0 && from <= model.length / 2, `went on from byte ${from}`)
     assert.deepEqual(await listed(), [])
     assert.ok(!(await readdir(models)).includes('tiny.gguf'), 'nothing under the .gguf name before it is whole and checked')
     releaseRest()
