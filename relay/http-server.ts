@@ -5,15 +5,22 @@
  * proxy, and the `/firehose` upgrade. libp2p's WebSocket listener owns a
  * server of its own on another port.
  *
- * An answer to a page reached at a trustworthy origin (localhost; https is
- * the other, and the relay speaks plain http) says the page is cross-origin
- * isolated (COOP same-origin, COEP require-corp): a model thinking in the
- * tab runs multi-threaded WebAssembly, which needs it; everything the page
- * loads is its own. Browsers ignore COOP on other origins (a LAN address
- * over plain http), and say so in the console, so it is not sent there.
+ * With `--tls` the port speaks TLS (https, wss) and plain http on it is
+ * sent to https: the first byte of a connection tells a TLS handshake from
+ * a plain request, as libp2p's own WebSocket listener does.
+ *
+ * An answer to a page reached at a trustworthy origin (localhost, or any
+ * address over https) says the page is cross-origin isolated (COOP
+ * same-origin, COEP require-corp): a model thinking in the tab runs
+ * multi-threaded WebAssembly, which needs it; everything the page loads is
+ * its own. Browsers ignore COOP on other origins (a LAN address over plain
+ * http), and say so in the console, so it is not sent there.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createNetServer } from 'node:net'
+import type { Server as NetServer, Socket } from 'node:net'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sirv from 'sirv'
@@ -42,6 +49,14 @@ export interface HttpServerOptions {
   history?: History
   /** The model files, with `--models DIR`. */
   models?: ModelLibrary
+  /** Serve on TLS with this certificate (PEM). */
+  tls?: { cert: string, key: string }
+}
+
+/** The relay's HTTP port: listen on `server`; `closeAllConnections` ends the requests and upgrades it holds. */
+export interface RelayHttpServer {
+  server: Server | NetServer
+  closeAllConnections: () => void
 }
 
 /** Cross-origin isolation for the page (see the module comment). */
@@ -81,8 +96,9 @@ export function isLoopbackHost (hostname: string | undefined): boolean {
   return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
-export function createHttpServer (options: HttpServerOptions): Server {
+export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
   const { webRoot, firehose, relayInfo, health, llm, history, models } = options
+  const isolated = (req: IncomingMessage): boolean => options.tls !== undefined || isLoopbackHost(requestHostname(req))
 
   /** `GET /api/rooms/NAME/history?since=SEQ&limit=N`: the room's entries after SEQ, oldest first, paged. */
   const serveHistory = (res: ServerResponse, name: string, query: URLSearchParams): void => {
@@ -107,8 +123,8 @@ export function createHttpServer (options: HttpServerOptions): Server {
   // sirv indexes the folder once at start: a page rebuilt later needs a relay restart.
   const serveStatic = pageBuilt ? sirv(webRoot, { etag: true, dev: false }) : undefined
 
-  const server = createServer((req, res) => {
-    if (isLoopbackHost(requestHostname(req))) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value)
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (isolated(req)) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value)
     const [path, search = ''] = (req.url ?? '/').split('?', 2)
     if (path === LLM_PROXY_PATH) {
       if (llm !== undefined) llm.handle(req, res)
@@ -158,19 +174,47 @@ export function createHttpServer (options: HttpServerOptions): Server {
     serveStatic(req, res, () => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n')
     })
-  })
+  }
 
-  server.on('upgrade', (req, socket, head) => {
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/firehose') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
     firehose.handleUpgrade(req, socket, head)
-  })
+  }
+  const bounded = <S extends Server>(server: S): S => {
+    // Slow or idle clients must not hold sockets forever.
+    server.headersTimeout = 10_000
+    server.requestTimeout = 30_000
+    return server
+  }
 
-  // Slow or idle clients must not hold sockets forever.
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
-  return server
+  if (options.tls === undefined) {
+    const server = bounded(createServer(handle))
+    server.on('upgrade', upgrade)
+    return { server, closeAllConnections: () => { server.closeAllConnections() } }
+  }
+  const secure = bounded(createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle))
+  secure.on('upgrade', upgrade)
+  secure.on('tlsClientError', (_err, socket) => { socket.destroy() })
+  // Plain http on the TLS port: the same place, on https.
+  const toHttps = (req: IncomingMessage): string => `https://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
+  const plain = bounded(createServer((req, res) => {
+    res.writeHead(308, { location: toHttps(req), 'content-type': 'text/plain' }).end(`This relay speaks https: ${toHttps(req)}\n`)
+  }))
+  plain.on('upgrade', (req, socket) => { socket.end(`HTTP/1.1 308 Permanent Redirect\r\nLocation: ${toHttps(req).replace(/^https/, 'wss')}\r\nConnection: close\r\n\r\n`) })
+  const front = createNetServer((socket) => {
+    socket.setTimeout(10_000, () => { socket.destroy() })
+    socket.once('readable', () => {
+      const first = socket.read(1) as Buffer | null
+      if (first === null) { socket.destroy(); return }
+      socket.setTimeout(0)
+      socket.unshift(first)
+      // A TLS handshake starts with 22 (a handshake record); a plain request with a letter.
+      ;(first[0] === 22 ? secure : plain).emit('connection', socket)
+    })
+  })
+  return { server: front, closeAllConnections: () => { secure.closeAllConnections(); plain.closeAllConnections() } }
 }

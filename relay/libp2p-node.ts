@@ -32,7 +32,8 @@ export interface RelayServices extends Record<string, unknown> {
 
 export type RelayNode = Libp2p<RelayServices>
 
-export async function createRelayNode (options: RelayOptions, privateKey: PrivateKey): Promise<RelayNode> {
+/** `tls`: the WebSocket listener browsers dial is on TLS (`/tls/ws`, wss://) with this certificate. */
+export async function createRelayNode (options: RelayOptions, privateKey: PrivateKey, tls?: { cert: string, key: string }): Promise<RelayNode> {
   const ip = options.host.includes(':') ? 'ip6' : 'ip4'
   return await createLibp2p<RelayServices>({
     // Tells peers of another make (aikyo) from ours; see p2p/presence.ts.
@@ -43,10 +44,10 @@ export async function createRelayNode (options: RelayOptions, privateKey: Privat
         // LAN peers: other relays, headless companions, aikyo nodes.
         `/${ip}/${options.host}/tcp/${options.tcpPort}`,
         // Browsers can only dial WebSockets (no raw TCP in a page).
-        `/${ip}/${options.host}/tcp/${options.wsPort}/ws`
+        `/${ip}/${options.host}/tcp/${options.wsPort}/${tls === undefined ? '' : 'tls/'}ws`
       ]
     },
-    transports: [tcp(), webSockets()],
+    transports: [tcp(), webSockets(tls === undefined ? {} : { https: { cert: tls.cert, key: tls.key } })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {

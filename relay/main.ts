@@ -2,7 +2,6 @@
  * `node relay`: the command-line entry. The only module that reads argv and
  * env, prints for a person, and handles signals.
  */
-import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { HeadlessCompanion } from '../headless/headless-companion.ts'
 import { loadCardFile } from '../host/card-file.ts'
@@ -15,17 +14,9 @@ import type { CompanionCard } from '../protocol/payloads.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { helpText, parseCommandLine } from './options.ts'
 import type { RelayOptions } from './options.ts'
+import { reachableHosts } from './host-addresses.ts'
 import { startRelay } from './relay.ts'
 import type { RelayHandle } from './relay.ts'
-
-/** Hosts a person on the LAN can put in a browser for a relay bound to `host`. */
-function reachableHosts (host: string): string[] {
-  if (host !== '0.0.0.0' && host !== '::') return [host.includes(':') ? `[${host}]` : host]
-  const lan = Object.values(networkInterfaces()).flat()
-    .filter(i => i != null && i.family === 'IPv4' && !i.internal)
-    .map(i => i!.address)
-  return [...lan, '127.0.0.1']
-}
 
 /**
  * Headless companions of this process: each its own node, joined to the
@@ -83,8 +74,9 @@ async function main (): Promise<void> {
     'kotoba relay is running',
     `  peer id    ${relay.peerId}`,
     ...relay.multiaddrs().map((ma, i) => `  ${i === 0 ? 'listening' : '         '}  ${ma.toString()}`),
-    ...hosts.map((host, i) => `  ${i === 0 ? 'open' : '    '}       http://${host}:${relay.httpPort}/`),
-    ...hosts.map((host, i) => `  ${i === 0 ? 'firehose' : '        '}   ws://${host}:${relay.httpPort}/firehose`),
+    ...hosts.map((host, i) => `  ${i === 0 ? 'open' : '    '}       http${relay.tls === undefined ? '' : 's'}://${host}:${relay.httpPort}/`),
+    ...hosts.map((host, i) => `  ${i === 0 ? 'firehose' : '        '}   ws${relay.tls === undefined ? '' : 's'}://${host}:${relay.httpPort}/firehose`),
+    ...(relay.tls === undefined ? [] : [`  tls        SHA-256 ${relay.tls.fingerprint}`, `             (${relay.tls.source === 'given' ? 'your certificate' : 'made for this host, kept in the data dir'}: check it against what the browser shows before you accept it)`]),
     `  mdns       ${options.mdns ? 'on' : 'off'}`,
     `  llm        ${options.llmUrl === undefined ? 'off (pages use the built-in brain or their own endpoint)' : `${options.llmUrl} via /api/llm${options.llmModel === undefined ? '' : `, model ${options.llmModel}`}${options.llmKey === undefined ? '' : ', with key'}`}`,
     ...(options.models === undefined ? [] : [`  models     ${options.models} (listed at /api/models once hashed${options.fetchModels.length === 0 ? '' : `; fetching ${options.fetchModels.map(f => f.name).join(', ')}`})`]),

@@ -89,6 +89,11 @@ export interface RelayOptions {
   llmRate: number
   /** Model tokens `/api/llm` may spend in any hour; 0: no budget. Unset: `KEYED_BUDGET_PER_HOUR` with a key, none without. */
   llmBudget?: number
+  /** Everything browsers reach on TLS: the page, `/api/*`, `/firehose` (wss) and the libp2p WebSocket listener. */
+  tls: boolean
+  /** The operator's own certificate and key (PEM files); without them `tls` makes one and keeps it in the data dir. */
+  tlsCert?: string
+  tlsKey?: string
   /** Headless companions to run in the relay's process (`--companion`). */
   companions: CompanionSpec[]
   /** Lines before their conversations must close (`--turn-limit`; default the companions'). */
@@ -135,6 +140,7 @@ export const DEFAULTS: Omit<RelayOptions, 'wsPort' | 'tcpPort'> = {
   llmTimeoutMs: LLM_TIMEOUT_MS,
   llmMaxTokens: LLM_LIMIT_DEFAULTS.maxTokens,
   llmRate: LLM_LIMIT_DEFAULTS.ratePerMinute,
+  tls: false,
   companions: [],
   fetchModels: [],
   maxRooms: 256,
@@ -158,7 +164,9 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
     companions: base.companions.map(spec => ({ ...spec, file: resolve(spec.file) })),
     webRoot: resolve(base.webRoot),
     ...(base.models === undefined ? {} : { models: resolve(base.models) }),
-    ...(base.ollamaModels === undefined ? {} : { ollamaModels: resolve(base.ollamaModels) })
+    ...(base.ollamaModels === undefined ? {} : { ollamaModels: resolve(base.ollamaModels) }),
+    ...(base.tlsCert === undefined ? {} : { tlsCert: resolve(base.tlsCert) }),
+    ...(base.tlsKey === undefined ? {} : { tlsKey: resolve(base.tlsKey) })
   }
 
   if (options.turnLimit !== undefined && !isTurnLimit(options.turnLimit)) throw new TypeError(`turnLimit must be ${TURN_LIMIT_BOUNDS.min}-${TURN_LIMIT_BOUNDS.max}, got ${options.turnLimit}`)
@@ -187,6 +195,8 @@ export function resolveOptions (partial: Partial<RelayOptions> = {}): RelayOptio
   } else if (options.llmKey !== undefined || options.llmModel !== undefined) {
     throw new TypeError('llmKey and llmModel need llmUrl (--llm-url)')
   }
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new TypeError('tlsCert and tlsKey go together (--tls-cert FILE --tls-key FILE)')
+  if (options.tlsCert !== undefined) options.tls = true
   for (const address of options.bootstrap) checkPeerAddress(address)
   if (options.fetchModels.length > 0 && options.models === undefined) throw new TypeError('--fetch-model needs --models DIR, the folder it downloads into')
   const names = options.fetchModels.map(f => f.name)
@@ -215,6 +225,9 @@ const FLAGS = {
   'firehose-buffer': { type: 'string', env: 'KOTOBA_FIREHOSE_BUFFER', arg: 'MIB', help: `unsent MiB a firehose client may have queued before it is dropped (default ${DEFAULTS.firehoseBufferBytes / 1024 / 1024})` },
   history: { type: 'string', env: 'KOTOBA_HISTORY', arg: 'N', help: `lines of each room's conversation kept in the data dir for whoever joins later (default ${DEFAULTS.history}; 0 keeps none)` },
   'max-rooms': { type: 'string', env: 'KOTOBA_MAX_ROOMS', arg: 'N', help: `rooms carried at once (default ${DEFAULTS.maxRooms})` },
+  tls: { type: 'boolean', env: 'KOTOBA_TLS', arg: '', help: 'serve the page, /api, the firehose (wss) and the WebSocket listener on TLS, with a certificate made for this host and kept in the data dir (its SHA-256 is printed: check it against what the browser shows); plain http is sent to https' },
+  'tls-cert': { type: 'string', env: 'KOTOBA_TLS_CERT', arg: 'FILE', help: 'use this certificate (PEM) for --tls instead of making one; with --tls-key' },
+  'tls-key': { type: 'string', env: 'KOTOBA_TLS_KEY', arg: 'FILE', help: 'the private key (PEM) of --tls-cert' },
   'llm-max-tokens': { type: 'string', env: 'KOTOBA_LLM_MAX_TOKENS', arg: 'N', help: `the most tokens one /api/llm request may ask for; more is capped, and said (default ${DEFAULTS.llmMaxTokens}; companions ask 300 at most)` },
   'llm-rate': { type: 'string', env: 'KOTOBA_LLM_RATE', arg: 'N', help: `/api/llm requests a minute per client address, bursts of ${LLM_LIMIT_DEFAULTS.burst} (default ${DEFAULTS.llmRate})` },
   'llm-budget': { type: 'string', env: 'KOTOBA_LLM_BUDGET', arg: 'TOKENS', help: `model tokens /api/llm may spend in any hour, all clients together; 0: no budget (default ${KEYED_BUDGET_PER_HOUR} with --llm-key, none without)` },
@@ -298,6 +311,9 @@ export function parseCommandLine (argv: string[], env: Record<string, string | u
       llmMaxTokens: integer('llm-max-tokens'),
       llmRate: integer('llm-rate'),
       llmBudget: integer('llm-budget'),
+      tls: read('tls'),
+      tlsCert: read('tls-cert'),
+      tlsKey: read('tls-key'),
       companions: (read('companion'))?.map(parseCompanionSpec),
       turnLimit: integer('turn-limit'),
       ...modelSources(read('models'), read('ollama-models'), env),

@@ -23,6 +23,7 @@ import { startRelayDirectory } from './room-directory.ts'
 import { openHistory } from './history.ts'
 import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
+import { certificateNames } from './host-addresses.ts'
 import { createHttpServer } from './http-server.ts'
 import { openModelLibrary } from './model-files.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
@@ -47,6 +48,8 @@ export interface RelayHandle {
   multiaddrs: () => Multiaddr[]
   /** Browser-dialable (WebSocket) multiaddrs, as `/api/relay` serves them (with `room`'s roster when asked). */
   relayInfo: (hostname?: string, room?: RoomName) => RelayInfo
+  /** With `--tls`: the certificate's SHA-256, and whose it is. */
+  tls?: { fingerprint: string, source: 'given' | 'kept' | 'made' }
   close: () => Promise<void>
 }
 
@@ -70,7 +73,9 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const log = deps.log ?? consoleLogger(options.logLevel)
   const startedAt = Date.now()
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
-  const node = await createRelayNode(options, privateKey)
+  // Its code (and the polyfill it needs) loads only with --tls.
+  const tls = options.tls ? await (await import('./tls.ts')).relayCertificate({ dataDir: options.dataDir, certFile: options.tlsCert, keyFile: options.tlsKey, names: certificateNames(options.host) }, log) : undefined
+  const node = await createRelayNode(options, privateKey, tls)
   // Each room's recent conversation, in the data dir (none with --history 0).
   const history: History | undefined = options.history === 0
     ? undefined
@@ -112,12 +117,13 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     ? undefined
     : openModelLibrary({ dir: options.models, ollama: options.ollamaModels }, { cacheFile: join(options.dataDir, 'models.json'), log })
   const fetches = models === undefined || options.models === undefined ? undefined : startModelFetches(options.models, options.fetchModels, { log, listed: models.add })
-  const http = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }) })
+  const web = createHttpServer({ webRoot: options.webRoot, firehose, relayInfo, health, llm, history, ...(models === undefined ? {} : { models }), ...(tls === undefined ? {} : { tls }) })
+  const http = web.server
   const stop = async (): Promise<void> => {
     fetches?.stop()
     await network.stop()
     await firehose.close()
-    http.closeAllConnections()
+    web.closeAllConnections()
     if (http.listening) await new Promise<void>(resolve => { http.close(() => { resolve() }) })
     await node.stop()
     history?.close()
@@ -135,6 +141,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     peerId: node.peerId.toString(),
     node,
     httpPort: (http.address() as AddressInfo).port,
+    ...(tls === undefined ? {} : { tls: { fingerprint: tls.fingerprint, source: tls.source } }),
     multiaddrs: () => node.getMultiaddrs(),
     relayInfo,
     close: async () => {
@@ -239,11 +246,11 @@ function startRelayFirehose (network: RelayNetwork, options: RelayOptions, log: 
 function describeRelay (node: RelayNode, network: RelayNetwork, llm: LlmProxy | undefined, hostname?: string, room?: RoomName): RelayInfo {
   const peerId = node.peerId.toString()
   const listed = browserDialable(node.getMultiaddrs(), peerId)
-  const wsPort = listed.length === 0 ? undefined : /\/tcp\/(\d+)\/ws/.exec(listed[0])?.[1]
+  const ws = listed.length === 0 ? undefined : /\/tcp\/(\d+)\/((?:tls\/)?ws)/.exec(listed[0])
   const first: string[] = []
-  if (hostname !== undefined && wsPort !== undefined) {
+  if (hostname !== undefined && ws != null) {
     const proto = hostname.includes(':') ? 'ip6' : /^[\d.]+$/.test(hostname) ? 'ip4' : 'dns'
-    first.push(`/${proto}/${hostname}/tcp/${wsPort}/ws/p2p/${peerId}`)
+    first.push(`/${proto}/${hostname}/tcp/${ws[1]}/${ws[2]}/p2p/${peerId}`)
   }
   return {
     peerId,

@@ -18,11 +18,13 @@ export interface Browser {
   close: () => Promise<void>
 }
 
-export async function launchBrowser (): Promise<Browser> {
+/** `acceptCertificates`: as a person who checked a relay's certificate and accepted it (`ignoreHTTPSErrors`). */
+export async function launchBrowser (options: { acceptCertificates?: boolean } = {}): Promise<Browser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'kotoba-chromium-'))
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
+    ignoreHTTPSErrors: options.acceptCertificates === true,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',

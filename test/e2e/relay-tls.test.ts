@@ -1,0 +1,130 @@
+/**
+ * The relay on TLS (`--tls`), in-process on loopback: it makes a
+ * certificate for the host at first start and keeps it (same fingerprint
+ * after a restart), serves the page, `/api/*` and the firehose (wss) on it,
+ * sends plain http to https, puts its libp2p WebSocket listener on TLS
+ * (`/tls/ws` in `/api/relay`), and takes the operator's own certificate,
+ * refusing a bad one with a clear message. Clients here trust exactly the
+ * relay's certificate (`ca`), as a person does who checked its fingerprint.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { X509Certificate } from 'node:crypto'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { get as httpGet } from 'node:http'
+import { get as httpsGet } from 'node:https'
+import type { IncomingMessage } from 'node:http'
+import { connect as tlsConnect } from 'node:tls'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { WebSocket } from 'ws'
+import { SILENT } from '../../p2p/logger.ts'
+import { resolveOptions } from '../../relay/options.ts'
+import type { RelayOptions } from '../../relay/options.ts'
+import { startRelay } from '../../relay/relay.ts'
+import { launchBrowser } from '../helpers/browser.ts'
+import { networkSkipReason } from '../helpers/netns.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const skip = networkSkipReason({ browser: true })
+
+async function answer (url: string, ca?: string): Promise<{ status: number, headers: IncomingMessage['headers'], body: string }> {
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = url.startsWith('https') ? httpsGet(url, { ca }, resolve) : httpGet(url, resolve)
+    request.on('error', reject)
+  })
+  let body = ''
+  for await (const chunk of response) body += String(chunk)
+  return { status: response.statusCode ?? 0, headers: response.headers, body }
+}
+
+describe('the relay on TLS', { skip }, () => {
+  const start = async (dataDir: string, more: Partial<RelayOptions> = {}) =>
+    await startRelay(resolveOptions({ host: '127.0.0.1', port: 0, wsPort: 0, tcpPort: 0, mdns: false, dataDir, tls: true, ...more }), { log: SILENT })
+
+  it('makes and keeps a certificate for the host; the page, /api, the firehose and the WebSocket listener are on TLS; plain http goes to https', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kotoba-tls-'))
+    try {
+      let relay = await start(dir)
+      const cert = await readFile(join(dir, 'tls-cert.pem'), 'utf8')
+      assert.equal(relay.tls?.source, 'made')
+      assert.equal(relay.tls?.fingerprint, new X509Certificate(cert).fingerprint256)
+      assert.match(new X509Certificate(cert).subjectAltName ?? '', /DNS:localhost.*IP Address:127\.0\.0\.1/)
+      assert.equal((await stat(join(dir, 'tls-key.pem'))).mode & 0o777, 0o600)
+      const base = `https://127.0.0.1:${relay.httpPort}`
+
+      const page = await answer(`${base}/`, cert)
+      assert.equal(page.status, 200)
+      assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin', 'an https page is cross-origin isolated, at any address')
+      const plain = await answer(`http://127.0.0.1:${relay.httpPort}/api/relay?room=lobby`)
+      assert.equal(plain.status, 308)
+      assert.equal(plain.headers.location, `${base}/api/relay?room=lobby`)
+      const info = JSON.parse((await answer(`${base}/api/relay`, cert)).body) as { multiaddrs: string[] }
+      assert.ok(info.multiaddrs.length > 0 && info.multiaddrs.every(ma => ma.includes('/tls/ws/')), info.multiaddrs.join(' '))
+
+      // The libp2p WebSocket listener answers a TLS handshake with the same certificate.
+      const wsPort = Number(/\/tcp\/(\d+)\/tls\/ws/.exec(info.multiaddrs[0])?.[1])
+      const socket = tlsConnect({ host: '127.0.0.1', port: wsPort, ca: cert, servername: 'localhost' })
+      await once(socket, 'secureConnect')
+      assert.equal(socket.getPeerX509Certificate()?.fingerprint256, relay.tls?.fingerprint)
+      socket.destroy()
+
+      // The firehose over wss: a frame it cannot read gets an error back.
+      const firehose = new WebSocket(`wss://127.0.0.1:${relay.httpPort}/firehose`, { ca: cert })
+      await once(firehose, 'open')
+      firehose.send('not json')
+      const [reply] = await once(firehose, 'message') as [Buffer]
+      assert.match(String(reply), /"error"/)
+      firehose.close()
+
+      await relay.close()
+      relay = await start(dir)
+      assert.equal(relay.tls?.source, 'kept')
+      assert.equal(relay.tls?.fingerprint, new X509Certificate(cert).fingerprint256, 'the same certificate after a restart')
+      await relay.close()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('tabs of a browser that accepted the certificate come up over wss, find each other and link by WebRTC', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kotoba-tls-tabs-'))
+    const relay = await start(dir)
+    const browser = await launchBrowser({ acceptCertificates: true })
+    try {
+      const url = `https://127.0.0.1:${relay.httpPort}/`
+      const tabs = [await browser.open(url), await browser.open(url)]
+      for (const tab of tabs) {
+        await waitFor(async () => ['connected', 'reserved'].includes(await tab.getByTestId('relay-status').getAttribute('data-status') ?? ''), 'the tab to reach the relay over wss', 20_000)
+        await waitFor(async () => await tab.getByTestId('present-companion').count() === 1, 'the tabs to see each other', 20_000)
+      }
+      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext, location.protocol].join(' ')), 'true true https:')
+      await waitFor(async () => await tabs[0].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, 'a direct WebRTC link between the tabs', 20_000)
+      assert.deepEqual(browser.consoleErrors, [])
+    } finally {
+      await browser.close()
+      await relay.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('takes the operator\'s certificate; a file that is not one, or a key that is not its own, is refused with a clear message', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kotoba-tls-own-'))
+    try {
+      // Two certificates the relay made, used as an operator's own.
+      for (const name of ['a', 'b']) await (await start(join(dir, name))).close()
+      const files = (name: string): { tlsCert: string, tlsKey: string } => ({ tlsCert: join(dir, name, 'tls-cert.pem'), tlsKey: join(dir, name, 'tls-key.pem') })
+      const relay = await start(join(dir, 'own'), files('a'))
+      assert.equal(relay.tls?.source, 'given')
+      assert.equal(relay.tls?.fingerprint, new X509Certificate(await readFile(files('a').tlsCert, 'utf8')).fingerprint256)
+      await relay.close()
+      await assert.rejects(start(join(dir, 'mixed'), { tlsCert: files('a').tlsCert, tlsKey: files('b').tlsKey }), /--tls-key \S+ is not the key of --tls-cert \S+/)
+      await writeFile(join(dir, 'notes.pem'), 'not a certificate')
+      await assert.rejects(start(join(dir, 'bad'), { tlsCert: join(dir, 'notes.pem'), tlsKey: files('a').tlsKey }), /--tls-cert \S+notes\.pem is not a PEM certificate/)
+      await assert.rejects(start(join(dir, 'gone'), { tlsCert: join(dir, 'missing.pem'), tlsKey: files('a').tlsKey }), /--tls-cert \S+missing\.pem cannot be read \(ENOENT\)/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
