@@ -3,7 +3,8 @@ import { svelte } from '@sveltejs/vite-plugin-svelte'
 
 /**
  * `vite build` builds two things:
- * - the page (`dist/`), which the relay serves;
+ * - the page (`dist/`), which the relay serves, and its service worker
+ *   (`dist/sw.js`);
  * - the relay and the headless companion for Node (`dist-node/`): one
  *   bundle each, with every dependency in it, which `node relay` and
  *   `npm run companion` run when it is newer than the sources (see
@@ -22,6 +23,17 @@ export default defineConfig({
     manifest: true
   },
   environments: {
+    client: {
+      build: {
+        rolldownOptions: {
+          // The page, and its service worker at the site's root (web/service-worker.ts: it imports nothing).
+          input: { index: 'index.html', sw: 'web/service-worker.ts' },
+          output: {
+            entryFileNames: (chunk) => chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'
+          }
+        }
+      }
+    },
     ssr: {
       consumer: 'server',
       resolve: {

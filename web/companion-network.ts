@@ -91,7 +91,11 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     // Asked with the room: the answer names its members, to link to once connected.
     const withRoom = new URL(options.relayInfoUrl)
     withRoom.searchParams.set('room', options.room)
-    info = await fetchRelayInfo(withRoom.toString(), signal, (message) => { state.relayError = message })
+    // Unreachable (down, or this page opened from its service worker's copy): say the relay is away, and keep asking.
+    info = await fetchRelayInfo(withRoom.toString(), signal, (message) => {
+      state.relayStatus = 'offline'
+      state.relayError = `the relay cannot be reached (${message}); trying again`
+    })
   } catch (err) {
     void making.then(async node => { await node.stop() }, () => {})
     throw err

@@ -49,6 +49,13 @@ export type PageActions = typeof actions
 
 mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
 
+// On https a service worker keeps the page's shell (web/service-worker.ts): a reload while
+// the relay is away still opens the page, with this browser's transcript. A browser that has
+// not been told to trust the relay's certificate refuses it, and the page works without.
+if (location.protocol === 'https:' && 'serviceWorker' in navigator) {
+  addEventListener('load', () => { navigator.serviceWorker.register('/sw.js').catch(() => {}) }, { once: true })
+}
+
 // What was said in the room before: this browser's transcript at once, then the relay's
 // history. Its code loads beside the page's, not before the companion comes up.
 const transcript = room.ok && !choice.off

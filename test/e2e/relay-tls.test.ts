@@ -10,8 +10,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { X509Certificate } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { X509Certificate, createHash, createPublicKey } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { get as httpGet } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import type { IncomingMessage } from 'node:http'
@@ -23,7 +23,13 @@ import { SILENT } from '../../p2p/logger.ts'
 import { resolveOptions } from '../../relay/options.ts'
 import type { RelayOptions } from '../../relay/options.ts'
 import { startRelay } from '../../relay/relay.ts'
-import { launchBrowser } from '../helpers/browser.ts'
+import { launchBrowser, openPanel } from '../helpers/browser.ts'
+import type { Browser } from '../helpers/browser.ts'
+import { openFirehose } from '../helpers/firehose-client.ts'
+import { createLan, lanSkipReason } from '../helpers/lan.ts'
+import { spawnRelay } from '../helpers/relay-process.ts'
+import { tinyGguf } from '../helpers/tiny-gguf.ts'
+import type { RelayProcess } from '../helpers/relay-process.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -101,7 +107,8 @@ describe('the relay on TLS', { skip }, () => {
       }
       assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext, location.protocol].join(' ')), 'true true https:')
       await waitFor(async () => await tabs[0].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, 'a direct WebRTC link between the tabs', 20_000)
-      assert.deepEqual(browser.consoleErrors, [])
+      // A browser that only accepted the certificate for the page will not take a service worker under it: it says so, and the page goes on without.
+      assert.deepEqual(browser.consoleErrors.filter(e => e !== 'An SSL certificate error occurred when fetching the script.'), [])
     } finally {
       await browser.close()
       await relay.close()
@@ -124,6 +131,66 @@ describe('the relay on TLS', { skip }, () => {
       await assert.rejects(start(join(dir, 'bad'), { tlsCert: join(dir, 'notes.pem'), tlsKey: files('a').tlsKey }), /--tls-cert \S+notes\.pem is not a PEM certificate/)
       await assert.rejects(start(join(dir, 'gone'), { tlsCert: join(dir, 'missing.pem'), tlsKey: files('a').tlsKey }), /--tls-cert \S+missing\.pem cannot be read \(ENOENT\)/)
     } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+/**
+ * A LAN page on https (a test LAN's address, not loopback), in a browser
+ * that trusts the relay's certificate as its owner's does once installed:
+ * a secure context, cross-origin isolated (a model in the tab runs on
+ * threads); two tabs link by WebRTC; a
+ * firehose client with the token publishes over wss and the tabs hear it;
+ * and the service worker keeps the page, so a reload while the relay is
+ * away opens it with the tab's transcript and says the relay is away.
+ */
+describe('a LAN page on https', { skip: skip || lanSkipReason() }, () => {
+  it('is a secure context whose model runs on threads, links by WebRTC, hears the firehose over wss, and opens offline from its service worker', async () => {
+    const lan = createLan()
+    const dir = await mkdtemp(join(tmpdir(), 'kotoba-tls-lan-'))
+    const token = 'lan-secret-token'
+    let relay: RelayProcess | undefined
+    let browser: Browser | undefined
+    try {
+      await mkdir(join(dir, 'models'))
+      await writeFile(join(dir, 'models', 'tiny.gguf'), tinyGguf(1).bytes)
+      relay = await spawnRelay({ dataDir: join(dir, 'relay'), lanHost: lan.addHost('relay'), args: ['--tls', '--firehose-token', token, '--models', join(dir, 'models')] })
+      assert.match(relay.httpUrl, /^https:\/\/10\./)
+      const cert = await readFile(join(dir, 'relay', 'tls-cert.pem'), 'utf8')
+      const spki = createHash('sha256').update(createPublicKey(cert).export({ type: 'spki', format: 'der' })).digest('base64')
+      browser = await launchBrowser({ trustKeys: [spki] })
+      const tabs = [await browser.open(`${relay.httpUrl}?companion=aya`), await browser.open(`${relay.httpUrl}?companion=ren`)]
+      for (const tab of tabs) await waitFor(async () => await tab.getByTestId('present-companion').count() === 1, 'the tabs to see each other', 30_000)
+      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext].join(' ')), 'true true')
+      await waitFor(async () => await tabs[0].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, 'a direct WebRTC link', 30_000)
+
+      // Cross-origin isolated at a LAN address: a model in the tab runs on threads (half the cores it is told of).
+      await tabs[0].evaluate(() => { Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4, configurable: true }) })
+      await openPanel(tabs[0], 'brain-panel')
+      await tabs[0].getByTestId('brain-tab').check()
+      await waitFor(async () => await tabs[0].getByTestId('tab-model').count() === 1, 'the model listed')
+      await tabs[0].getByTestId('brain-save').click()
+      await waitFor(async () => ['ready', 'failed'].includes(await tabs[0].getByTestId('model-job').getAttribute('data-phase') ?? ''), 'the model to be ready', 60_000)
+      assert.match((await tabs[0].getByTestId('model-message').textContent())!, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 2 threads$/)
+
+      const firehose = await openFirehose(`${relay.firehoseUrl}?token=${token}`, { ca: cert })
+      firehose.send({ topic: 'messages', body: { jsonrpc: '2.0', method: 'message.send', params: { id: 'tls-hello-1', from: 'user_visitor', to: [], message: 'Hello over wss!' } } })
+      for (const tab of tabs) await waitFor(async () => (await tab.locator('body').textContent())?.includes('Hello over wss!'), 'the line to reach the tab', 20_000)
+      await firehose.close()
+
+      // Its service worker took the page on (the browser trusts the certificate).
+      await waitFor(async () => await tabs[0].evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated'), 'the service worker to be active', 20_000)
+      await relay.kill()
+      relay = undefined
+      await tabs[0].reload()
+      await waitFor(async () => await tabs[0].getByTestId('relay-status').getAttribute('data-status') === 'offline', 'the page to say the relay is away', 30_000)
+        .catch(async (err: Error) => { throw new Error(`${err.message}\nstatus: ${await tabs[0].getByTestId('relay-status').getAttribute('data-status').catch(() => 'none')}\n${(await tabs[0].locator('body').textContent().catch(() => ''))?.slice(0, 600)}\n${browser?.consoleErrors.join('\n')}`) })
+      await waitFor(async () => (await tabs[0].locator('body').textContent())?.includes('Hello over wss!'), 'the transcript of this browser', 20_000)
+    } finally {
+      await browser?.close()
+      await relay?.kill()
+      lan.close()
       await rm(dir, { recursive: true, force: true })
     }
   })

@@ -18,8 +18,14 @@ export interface Browser {
   close: () => Promise<void>
 }
 
-/** `acceptCertificates`: as a person who checked a relay's certificate and accepted it (`ignoreHTTPSErrors`). */
-export async function launchBrowser (options: { acceptCertificates?: boolean } = {}): Promise<Browser> {
+/**
+ * `acceptCertificates`: as a person who checked a relay's certificate and
+ * accepted it (`ignoreHTTPSErrors`). `trustKeys`: public keys (base64 of the
+ * SHA-256 of their SPKI) whose certificates this browser trusts as if a CA
+ * it knows had signed them, as one whose owner installed the relay's
+ * certificate does (a service worker registers only then).
+ */
+export async function launchBrowser (options: { acceptCertificates?: boolean, trustKeys?: string[] } = {}): Promise<Browser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'kotoba-chromium-'))
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -30,7 +36,8 @@ export async function launchBrowser (options: { acceptCertificates?: boolean } =
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
       '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream'
+      '--use-fake-ui-for-media-stream',
+      ...(options.trustKeys === undefined ? [] : [`--ignore-certificate-errors-spki-list=${options.trustKeys.join(',')}`])
     ]
   })
   const consoleErrors: string[] = []

@@ -19,8 +19,9 @@ export interface FirehoseClient {
   close: () => Promise<void>
 }
 
-export async function openFirehose (url: string): Promise<FirehoseClient> {
-  const ws = new WebSocket(url)
+/** `ca`: the certificate a wss:// relay is trusted by (its own, for one that made it). */
+export async function openFirehose (url: string, options: { ca?: string } = {}): Promise<FirehoseClient> {
+  const ws = new WebSocket(url, options.ca === undefined ? {} : { ca: options.ca })
   const frames: unknown[] = []
   let lastFrameAt = Date.now()
   ws.on('message', (data) => {

@@ -61,18 +61,20 @@ export async function spawnRelay (options: RelayProcessOptions): Promise<RelayPr
 
   await waitFor(() => {
     if (exited) throw new Error(`relay exited before it was ready:\n${output}`)
-    return /firehose\s+ws:\/\//.test(output)
+    return /firehose\s+wss?:\/\//.test(output)
   }, 'the relay to print its addresses', 20_000)
 
   const peerId = /peer id\s+(\S+)/.exec(output)![1]
-  const httpPort = Number(/open\s+http:\/\/[^:]+:(\d+)\//.exec(output)![1])
+  // With --tls: https and wss.
+  const secure = /open\s+https:/.test(output) ? 's' : ''
+  const httpPort = Number(/open\s+https?:\/\/[^:]+:(\d+)\//.exec(output)![1])
   const ip = options.lanHost?.ip ?? '127.0.0.1'
-  const wsPort = Number(/\/tcp\/(\d+)\/ws\/p2p\//.exec(output)![1])
+  const wsPort = Number(/\/tcp\/(\d+)\/(?:tls\/)?ws\/p2p\//.exec(output)![1])
   const tcpPort = Number(/\/tcp\/(\d+)\/p2p\//.exec(output)![1])
   return {
     child,
-    httpUrl: `http://${ip}:${httpPort}/`,
-    firehoseUrl: `ws://${ip}:${httpPort}/firehose`,
+    httpUrl: `http${secure}://${ip}:${httpPort}/`,
+    firehoseUrl: `ws${secure}://${ip}:${httpPort}/firehose`,
     peerId,
     httpPort,
     wsPort,
