@@ -199,7 +199,15 @@ export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
   const secure = bounded(createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle))
   secure.on('upgrade', upgrade)
   secure.on('tlsClientError', (_err, socket) => { socket.destroy() })
-  // Plain http on the TLS port: the same place, on https.
+  return tlsFront(secure, bounded)
+}
+
+/**
+ * The TLS port's front: a connection whose first byte starts a TLS
+ * handshake (22, a handshake record) goes to `secure`; a plain request (a
+ * letter) is sent to the same place on https.
+ */
+function tlsFront (secure: Server, bounded: (server: Server) => Server): RelayHttpServer {
   const toHttps = (req: IncomingMessage): string => `https://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
   const plain = bounded(createServer((req, res) => {
     res.writeHead(308, { location: toHttps(req), 'content-type': 'text/plain' }).end(`This relay speaks https: ${toHttps(req)}\n`)
@@ -212,7 +220,6 @@ export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
       if (first === null) { socket.destroy(); return }
       socket.setTimeout(0)
       socket.unshift(first)
-      // A TLS handshake starts with 22 (a handshake record); a plain request with a letter.
       ;(first[0] === 22 ? secure : plain).emit('connection', socket)
     })
   })

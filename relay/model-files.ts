@@ -55,6 +55,54 @@ export interface ModelSources {
   ollama?: string
 }
 
+/** Answers a request for a model file: whole, or the range asked for (`If-Range`), or 304 when the client has it. */
+function serveModelFile (model: ModelFile, req: IncomingMessage, res: ServerResponse): void {
+  const etag = `"${model.sha256}"`
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    etag,
+    // A name may be given other contents later: the page revalidates (304), and keeps its own copy.
+    'cache-control': 'public, max-age=0, must-revalidate'
+  }
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers).end()
+    return
+  }
+  let start = 0
+  let end = model.size - 1
+  let status = 200
+  const range = req.headers.range
+  const ifRange = req.headers['if-range']
+  if (range !== undefined && (ifRange === undefined || ifRange === etag)) {
+    const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim())
+    const from = match?.[1] === '' ? undefined : Number(match?.[1])
+    const to = match?.[2] === '' ? undefined : Number(match?.[2])
+    if (match === null || (from === undefined && to === undefined)) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${model.size}` }).end()
+      return
+    }
+    if (from === undefined) start = Math.max(0, model.size - (to as number)) // the last N bytes
+    else { start = from; end = to === undefined ? model.size - 1 : Math.min(to, model.size - 1) }
+    if (start >= model.size || start > end) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${model.size}` }).end()
+      return
+    }
+    status = 206
+    headers['content-range'] = `bytes ${start}-${end}/${model.size}`
+  }
+  headers['content-length'] = end - start + 1
+  res.writeHead(status, headers)
+  if (req.method === 'HEAD' || model.size === 0) {
+    res.end()
+    return
+  }
+  const stream = createReadStream(model.path, { start, end })
+  stream.on('error', () => { res.destroy() })
+  res.on('close', () => { stream.destroy() })
+  stream.pipe(res)
+}
+
 export function openModelLibrary (sources: ModelSources, options: { cacheFile: string, log: Logger }): ModelLibrary {
   const { cacheFile, log } = options
   const models = new Map<string, ModelFile>()
@@ -130,50 +178,7 @@ export function openModelLibrary (sources: ModelSources, options: { cacheFile: s
     try { decoded = decodeURIComponent(name) } catch { return false }
     const model = models.get(decoded)
     if (model === undefined) return false
-    const etag = `"${model.sha256}"`
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/octet-stream',
-      'accept-ranges': 'bytes',
-      etag,
-      // A name may be given other contents later: the page revalidates (304), and keeps its own copy.
-      'cache-control': 'public, max-age=0, must-revalidate'
-    }
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, headers).end()
-      return true
-    }
-    let start = 0
-    let end = model.size - 1
-    let status = 200
-    const range = req.headers.range
-    const ifRange = req.headers['if-range']
-    if (range !== undefined && (ifRange === undefined || ifRange === etag)) {
-      const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim())
-      const from = match?.[1] === '' ? undefined : Number(match?.[1])
-      const to = match?.[2] === '' ? undefined : Number(match?.[2])
-      if (match === null || (from === undefined && to === undefined)) {
-        res.writeHead(416, { ...headers, 'content-range': `bytes */${model.size}` }).end()
-        return true
-      }
-      if (from === undefined) start = Math.max(0, model.size - (to as number)) // the last N bytes
-      else { start = from; end = to === undefined ? model.size - 1 : Math.min(to, model.size - 1) }
-      if (start >= model.size || start > end) {
-        res.writeHead(416, { ...headers, 'content-range': `bytes */${model.size}` }).end()
-        return true
-      }
-      status = 206
-      headers['content-range'] = `bytes ${start}-${end}/${model.size}`
-    }
-    headers['content-length'] = end - start + 1
-    res.writeHead(status, headers)
-    if (req.method === 'HEAD' || model.size === 0) {
-      res.end()
-      return true
-    }
-    const stream = createReadStream(model.path, { start, end })
-    stream.on('error', () => { res.destroy() })
-    res.on('close', () => { stream.destroy() })
-    stream.pipe(res)
+    serveModelFile(model, req, res)
     return true
   }
 

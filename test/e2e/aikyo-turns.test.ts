@@ -19,6 +19,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { takesOver } from '../../companion/reply-tree.ts'
+import type { Seen } from '../../companion/reply-tree.ts'
 import type { AikyoMessage } from '../helpers/aikyo-peer.ts'
 import { spawnAikyoPeer } from '../helpers/aikyo-peer-process.ts'
 import type { AikyoModel, AikyoView } from '../helpers/aikyo-peer-process.ts'
@@ -245,13 +247,16 @@ function interruptions (): void {
           await cardsExchanged(room)
           await atRest(room, 'the room to be quiet', 60_000, 3000)
           const since = firehose.frames.length
-          // The person's lines, each with the number of frames heard before it (a client does not hear its own).
-          const person: Array<{ line: AikyoMessage, at: number }> = []
+          // The person's lines, each with the number of frames heard before it (a client does not hear its own) and when it went.
+          const person: Array<{ line: AikyoMessage, at: number, sentAt: number }> = []
           const say = (text: string): void => {
             const line: AikyoMessage = { jsonrpc: '2.0', method: 'message.send', params: { id: randomUUID(), from: 'user_tester', to: [AYA.id, KYOKO.id], message: text, metadata: { name: 'Tester' } } }
-            person.push({ line, at: firehose.frames.length })
+            person.push({ line, at: firehose.frames.length, sentAt: Date.now() })
             firehose.send({ topic: 'messages', body: line })
           }
+          /** When a line was heard here (a person's: when it was sent). */
+          const heardAt = (id: string): number => person.find(p => p.line.params.id === id)?.sentAt ??
+            firehose.frameTimes[firehose.frames.findIndex((f: any) => f?.params?.id === id)]
           say('Aya, Kyoko, hello! What shall we talk about?')
           /** Every line, in the order the room heard them. */
           const heard = (): AikyoMessage[] => {
@@ -275,10 +280,28 @@ function interruptions (): void {
             .catch(async () => { await atRest(room, 'the conversation to end', 60_000, 4000) })
           const lines = heard()
           const story = lines.map(l => `${l.params.id.slice(0, 8)} ${l.params.from}${typeof l.params.metadata?.replyTo === 'string' ? ` (answers ${String(l.params.metadata.replyTo).slice(0, 8)})` : ''}`).join('\n')
-          // Ours answer the line right before theirs, never one the conversation left.
-          for (let i = 1; i < lines.length; i++) {
-            if (lines[i].params.from !== KYOKO.id) continue
-            assert.equal(lines[i].params.metadata?.replyTo, lines[i - 1].params.id, `a stale line of ours:\n${story}`)
+          // Ours answer the line the conversation hangs on (its head, by the reply tree's rule:
+          // companion/reply-tree.ts), never one it left. A line of ours that crossed a newer line
+          // in flight (sent before that line reached it: here, within half a second of the head
+          // moving on) answers the head before; a line held for a busy aikyo companion and sent
+          // anyway comes later than that.
+          const CROSSING_MS = 500
+          const present = [AYA.id, KYOKO.id]
+          const seen: Seen[] = []
+          let head: Seen | null = null
+          /** When each line stopped being the head. */
+          const leftAt = new Map<string, number>()
+          for (const l of lines) {
+            const line: Seen = { id: l.params.id, from: l.params.from, ...(typeof l.params.metadata?.replyTo === 'string' ? { replyTo: l.params.metadata.replyTo } : {}) }
+            if (line.from === KYOKO.id && line.replyTo !== head?.id) {
+              const left = line.replyTo === undefined ? undefined : leftAt.get(line.replyTo)
+              assert.ok(left !== undefined && heardAt(line.id) - left < CROSSING_MS, `a stale line of ours (${line.id.slice(0, 8)}):\n${story}`)
+            }
+            if (takesOver(line, head, present, seen)) {
+              if (head !== null) leftAt.set(head.id, heardAt(line.id))
+              head = line
+            }
+            seen.push(line)
           }
           // No line gets two answers: ours by replyTo, Aya's by the line she had heard last when chosen.
           const answers = new Map<string, number>()

@@ -9,6 +9,8 @@ import { waitFor } from './wait.ts'
 export interface FirehoseClient {
   ws: WebSocket
   frames: unknown[]
+  /** When each of `frames` arrived (ms since the epoch). */
+  frameTimes: number[]
   /** When the last frame arrived (ms since the epoch; the time of opening before any). */
   lastFrameAt: () => number
   send: (frame: unknown) => void
@@ -23,10 +25,12 @@ export interface FirehoseClient {
 export async function openFirehose (url: string, options: { ca?: string } = {}): Promise<FirehoseClient> {
   const ws = new WebSocket(url, options.ca === undefined ? {} : { ca: options.ca })
   const frames: unknown[] = []
+  const frameTimes: number[] = []
   let lastFrameAt = Date.now()
   ws.on('message', (data) => {
     frames.push(JSON.parse(data.toString()))
     lastFrameAt = Date.now()
+    frameTimes.push(lastFrameAt)
   })
   const closed = new Promise<{ code: number, reason: string }>(resolve => {
     ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }) })
@@ -35,6 +39,7 @@ export async function openFirehose (url: string, options: { ca?: string } = {}):
   return {
     ws,
     frames,
+    frameTimes,
     lastFrameAt: () => lastFrameAt,
     send: (frame) => { ws.send(JSON.stringify(frame)) },
     sendRaw: (data, binary = false) => { ws.send(data, { binary }) },
