@@ -33,9 +33,13 @@ export async function loadOrCreatePeerKey (dataDir: string): Promise<PrivateKey>
 
   const key = await generateKeyPair('Ed25519')
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
-  // Write then rename, so a crash never leaves half a key behind.
-  const temporary = `${path}.${process.pid}.tmp`
-  await writeFile(temporary, privateKeyToProtobuf(key), { mode: 0o600 })
-  await rename(temporary, path)
+  await writeKeyFile(path, privateKeyToProtobuf(key), 0o600)
   return key
+}
+
+/** Writes a key file (or its certificate) then renames it into place, so a crash never leaves half a key behind. */
+export async function writeKeyFile (path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, data, { mode })
+  await rename(temporary, path)
 }

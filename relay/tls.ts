@@ -11,10 +11,11 @@
 // @peculiar/x509 needs the Reflect metadata API (its README says so); this module loads only with --tls.
 import 'reflect-metadata'
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
+import { writeKeyFile } from '../host/peer-key.ts'
 import type { Logger } from '../p2p/logger.ts'
 
 export interface TlsMaterial {
@@ -104,13 +105,6 @@ async function make (names: string[]): Promise<{ cert: string, key: string }> {
   return { cert: certificate.toString('pem'), key }
 }
 
-/** Writes then renames, so a crash never leaves half a key behind. */
-async function keep (path: string, text: string, mode: number): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`
-  await writeFile(temporary, text, { mode })
-  await rename(temporary, path)
-}
-
 /** The relay's certificate: the operator's, the one kept in the data dir, or a new one (kept). */
 export async function relayCertificate (wanted: TlsWanted, log: Logger): Promise<TlsMaterial> {
   if (wanted.certFile !== undefined || wanted.keyFile !== undefined) {
@@ -138,8 +132,8 @@ export async function relayCertificate (wanted: TlsWanted, log: Logger): Promise
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') why = `the kept one cannot be used (${(err as Error).message})`
   }
   const made = await make(wanted.names)
-  await keep(keyPath, made.key, 0o600)
-  await keep(certPath, made.cert, 0o644)
+  await writeKeyFile(keyPath, made.key, 0o600)
+  await writeKeyFile(certPath, made.cert, 0o644)
   const fingerprint = new X509Certificate(made.cert).fingerprint256
   log.info(`tls: made a certificate for ${wanted.names.join(', ')} (${why}); kept in ${certPath}`)
   return { ...made, fingerprint, source: 'made' }

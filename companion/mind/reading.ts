@@ -31,6 +31,9 @@ export interface Reading {
   selfFacts: string[]
 }
 
+/** `text` as a regular expression that matches it literally. */
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
 /** Whether a line is in Japanese (it has kana). */
 export const isJapanese = (text: string): boolean => /[\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text)
 
@@ -171,7 +174,7 @@ function openingName (sentence: string, names: readonly string[]): string | unde
   const opening = sentence.split(/\s+/).slice(0, 4).join(' ')
   return names.find((n) => {
     if (n === '') return false
-    const name = n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    const name = escapeRegExp(n)
     return new RegExp(`(^|[\\s,、])${name}(さん)?([,、!:…！]|$)`).test(opening) || new RegExp(`[,、]\\s*${name}(さん)?[?？]$`).test(sentence)
   })
 }
@@ -190,7 +193,7 @@ export function readLine (text: string, names: readonly string[] = []): Reading 
     ? undefined
     : openingName(question, names) ?? (before !== undefined && before.split(/\s+/).length <= 3 ? openingName(before, names) : undefined)
   if (asked !== undefined) reading.askedName = asked
-  const bare = (s: string): string => names.reduce((t, n) => n === '' ? t : t.replace(new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(さん)?[,、]?\\s*`), ''), s)
+  const bare = (s: string): string => names.reduce((t, n) => n === '' ? t : t.replace(new RegExp(`^${escapeRegExp(n)}(さん)?[,、]?\\s*`), ''), s)
 
   if (japanese) {
     reading.selfFacts = sentences.filter(s => /^(私|僕|わたし|ぼく)(は|の|も)/.test(s) && !isQuestionSentence(s))

@@ -8,7 +8,7 @@
  */
 import nlp from 'compromise'
 import type { CompanionCard } from '../../protocol/payloads.ts'
-import { isJapanese, sentencesOf, topicsOf } from './reading.ts'
+import { escapeRegExp, isJapanese, sentencesOf, topicsOf } from './reading.ts'
 
 export interface Fact {
   /** In the first person, without its end mark. */
@@ -26,8 +26,6 @@ export interface Story {
   /** The personality in a few words ("cheerful and curious"), or '' when it is long or not a list of traits. */
   traits: string
 }
-
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 const IRREGULAR: Record<string, string> = { is: 'am', was: 'was', has: 'have', does: 'do', goes: 'go' }
 
@@ -52,9 +50,9 @@ const firstWordIs = (text: string, tag: string): boolean => {
 function englishFact (sentence: string, name: string): string | undefined {
   let s = sentence.replace(/[.!]+$/, '').trim()
   if (s === '') return undefined
-  const subject = `(?:She|He|They|${name === '' ? 'She' : escape(name)})`
+  const subject = `(?:She|He|They|${name === '' ? 'She' : escapeRegExp(name)})`
   let verbFirst = true
-  if (/^(You are|You're)\s/i.test(s)) { s = s.replace(/^(You are|You're)\s/i, 'I am ').replace(new RegExp(`^I am ${escape(name)},\\s*`), 'I am '); verbFirst = false }
+  if (/^(You are|You're)\s/i.test(s)) { s = s.replace(/^(You are|You're)\s/i, 'I am ').replace(new RegExp(`^I am ${escapeRegExp(name)},\\s*`), 'I am '); verbFirst = false }
   else if (/^You\s/i.test(s)) s = s.replace(/^You\s/i, 'I ')
   else if (new RegExp(`^${subject},?\\s+(a|an|the)\\s`, 'i').test(s)) { s = s.replace(new RegExp(`^${subject},?\\s+`, 'i'), 'I am '); verbFirst = false }
   else if (new RegExp(`^${subject}\\s+\\w+`, 'i').test(s)) s = s.replace(new RegExp(`^${subject}\\s+(\\w+)`, 'i'), (_, verb: string) => `I ${firstPerson(verb)}`)
@@ -91,7 +89,7 @@ const J_PLACE = /([\p{Script=Han}\p{Script=Katakana}ー]+(?:の[\p{Script=Han}\p
 const J_TIME = /(毎朝|毎晩|毎日|休みの日|週末|夜|朝|夕方)/
 
 function japaneseFact (sentence: string, name: string): string {
-  const subject = `(あなた|彼女|彼${name === '' ? '' : `|${escape(name)}(さん)?`})`
+  const subject = `(あなた|彼女|彼${name === '' ? '' : `|${escapeRegExp(name)}(さん)?`})`
   return sentence.replace(/[。！!]+$/, '')
     .replace(new RegExp(`^${subject}(は|が)`), '私は')
     .replace(/あなたの/g, '私の')
