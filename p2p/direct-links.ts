@@ -101,6 +101,11 @@ interface Links {
   notBefore: Map<string, number>
   linked: () => string[]
   hasDirect: (peerId: string) => boolean
+  /**
+   * Whether a link's far end still answers (one probe per link at a time);
+   * one that does not, left by a page that reloaded, is aborted with `why`.
+   */
+  stillAlive: (link: Connection, why: string) => Promise<boolean>
 }
 
 /** Dialling peers of the room. */
@@ -129,6 +134,18 @@ export function startDirectLinks (node: Libp2p, options: DirectLinksOptions): Di
     return [...peers]
   }
   const hasDirect = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && isDirect(c))
+  const probing = new Map<string, Promise<boolean>>()
+  const stillAlive = async (link: Connection, why: string): Promise<boolean> => {
+    let asked = probing.get(link.id)
+    if (asked === undefined) {
+      asked = probe(link).then((alive) => {
+        if (!alive && !lifetime.stopped && link.status === 'open') link.abort(new Error(why))
+        return alive
+      }).finally(() => { probing.delete(link.id) })
+      probing.set(link.id, asked)
+    }
+    return await asked
+  }
   const links: Links = {
     node,
     lifetime,
@@ -138,7 +155,8 @@ export function startDirectLinks (node: Libp2p, options: DirectLinksOptions): Di
     companions,
     notBefore: new Map(),
     linked,
-    hasDirect
+    hasDirect,
+    stillAlive
   }
   const dialling = startDialling(links)
   lifetime.every(FILL_INTERVAL_MS, () => { trimToBound(links); dialling.fill() })
@@ -214,8 +232,6 @@ function startDialling (links: Links): Dialling {
 function dialHeardPeers (links: Links, { dial, dialable: canDial }: Dialling): void {
   const { lifetime, selfId, hasDirect } = links
   const pending = new Set<string>()
-  /** Links being asked whether they are still alive. */
-  const probing = new Set<string>()
   /** Peers a roster named before they could be dialled (they had no reservation yet): dialled as soon as they can be. */
   const awaited = new Set<string>()
   const unsubscribe = links.options.directory.onPeer(({ peerId, addrs, via }) => {
@@ -232,15 +248,9 @@ function dialHeardPeers (links: Links, { dial, dialable: canDial }: Dialling): v
     // after ICE consent fails, ~30 s), and as long as it looks open neither
     // side dials. Ask it; one that does not answer is closed and we dial.
     if (hasDirect(peerId)) {
-      const webrtc = links.node.getConnections().filter(c => c.remotePeer.toString() === peerId && isWebRTCConnection(c) && !probing.has(c.id))
-      for (const link of webrtc) {
-        probing.add(link.id)
-        void probe(link).then((alive) => {
-          if (!alive && !lifetime.stopped && link.status === 'open') {
-            link.abort(new Error('no answer after the peer announced itself again: the link was left by a previous page'))
-            dial(peerId, addrs)
-          }
-        }).finally(() => { probing.delete(link.id) })
+      for (const link of links.node.getConnections().filter(c => c.remotePeer.toString() === peerId && isWebRTCConnection(c))) {
+        void links.stillAlive(link, 'no answer after the peer announced itself again: the link was left by a previous page')
+          .then((alive) => { if (!alive && !lifetime.stopped) dial(peerId, addrs) })
       }
       return
     }
@@ -314,23 +324,17 @@ function backOffFromFullPeers (links: Links, { fillSoon }: Dialling): void {
  */
 function settleDuplicates (links: Links): void {
   const { node, lifetime, selfId } = links
-  const probing = new Set<string>()
   const dialler = (c: Connection): string => c.direction === 'outbound' ? selfId : c.remotePeer.toString()
   node.addEventListener('connection:open', (event: CustomEvent<Connection>) => {
     const fresh = event.detail
     for (const older of node.getConnections(fresh.remotePeer)) {
-      if (older.id === fresh.id || probing.has(older.id) || !isWebRTCConnection(older)) continue
-      probing.add(older.id)
-      void probe(older).then((alive) => {
-        if (lifetime.stopped || older.status !== 'open') return
-        if (!alive) {
-          older.abort(new Error('no answer after the peer reconnected: the connection was left by a previous page'))
-          return
-        }
+      if (older.id === fresh.id || !isWebRTCConnection(older)) continue
+      void links.stillAlive(older, 'no answer after the peer reconnected: the connection was left by a previous page').then((alive) => {
+        if (!alive || lifetime.stopped || older.status !== 'open') return
         if (!isWebRTCConnection(fresh) || fresh.status !== 'open') return
         const surplus = dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older
         closeWithReason(surplus, 'duplicate connection')
-      }).finally(() => { probing.delete(older.id) })
+      })
     }
   }, { signal: lifetime.signal })
 }
