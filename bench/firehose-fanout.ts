@@ -26,7 +26,7 @@ interface Target {
 
 async function firehoseTarget (): Promise<Target> {
   // Limits opened up: the benchmark measures fan-out, not the slow-client guard.
-  const firehose = createFirehose({ publish: async () => {}, rooms: { want: () => ({ ok: true }), release: () => {}, list: () => [] }, limits: { maxClients: 5000, sendBufferBytes: 256 * 1024 * 1024 } })
+  const firehose = createFirehose({ publish: async () => {}, rooms: { want: () => ({ ok: true }), release: () => {}, listed: () => [] }, limits: { maxClients: 5000, sendBufferBytes: 256 * 1024 * 1024 } })
   const server = createServer()
   server.on('upgrade', (req, socket, head) => { firehose.handleUpgrade(req, socket, head) })
   server.listen(0, '127.0.0.1')

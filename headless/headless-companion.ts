@@ -64,6 +64,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
 
   const joined = startRoomPeer(node, {
     room: options.room,
+    ...(options.key === undefined ? {} : { key: options.key }),
     tcp: true,
     onRefused: (refusal) => { log.warn(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`) }
   })

@@ -3,6 +3,7 @@
  * finds peers, and which brain it thinks with. Only `headless/main.ts`
  * reads argv and env; everything else receives checked `HeadlessOptions`.
  */
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { ChatEndpoint } from '../companion/chat-completions.ts'
 import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
@@ -12,7 +13,9 @@ import type { Flags } from '../host/cli-flags.ts'
 import { checkHost, checkLogLevel, checkPeerAddress, checkPort, llmEndpoint } from '../host/option-checks.ts'
 import type { LogLevel } from '../p2p/logger.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
-import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
+import { roomKeyFromPassphrase, roomKeyFromSecret } from '../protocol/private-rooms.ts'
+import type { RoomKey } from '../protocol/private-rooms.ts'
+import { DEFAULT_ROOM, isPrivateRoom, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 
 export interface HeadlessOptions {
@@ -37,13 +40,16 @@ export interface HeadlessOptions {
   turnLimit?: number
   /** The room it converses in. */
   room: RoomName
+  /** A private room's key (`--room-key FILE`). */
+  key?: RoomKey
   /** The least a log line must matter to be printed (default info). */
   logLevel?: LogLevel
 }
 
 const FLAGS = {
   card: { type: 'string', env: 'KOTOBA_CARD', arg: 'FILE', help: 'the companion card: JSON with id, name, personality, story, sample (required)' },
-  room: { type: 'string', env: 'KOTOBA_ROOM', arg: 'NAME', help: `the room to converse in (default ${DEFAULT_ROOM}, the room aikyo companions are in)` },
+  room: { type: 'string', env: 'KOTOBA_ROOM', arg: 'NAME', help: `the room to converse in (default ${DEFAULT_ROOM}, the room aikyo companions are in; a private room's name starts with ~)` },
+  'room-key': { type: 'string', env: 'KOTOBA_ROOM_KEY_FILE', arg: 'FILE', help: 'a private room\'s key: a file holding its secret (the 43 characters after #key= in a share link) or its passphrase' },
   model: { type: 'string', env: 'KOTOBA_MODEL', arg: 'FILE', help: 'GGUF model file to think with, run in this process: no model server (see docs/companions.md for models that fit)' },
   ...LAN_HOST_FLAGS,
   ...HELP_FLAG
@@ -71,6 +77,7 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
   if (cardFile === undefined) throw new TypeError('--card FILE is required: a JSON companion card')
   const room = parseRoomName(read('room') ?? DEFAULT_ROOM)
   if (!room.ok) throw new TypeError(`--room: ${room.message}`)
+  const key = await readRoomKey(room.room, read('room-key'))
   const card = await loadCardFile(resolve(cardFile))
   const host = checkHost('--host', read('host') ?? '0.0.0.0')
   const tcpPort = checkPort('--tcp-port', integer('tcp-port') ?? 0)
@@ -87,6 +94,7 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
     options: {
       card,
       room: room.room,
+      ...(key === undefined ? {} : { key }),
       host,
       tcpPort,
       mdns: read('no-mdns') !== true,
@@ -97,5 +105,25 @@ export async function parseCommandLine (argv: string[], env: Record<string, stri
       ...(model === undefined ? {} : { model: resolve(model) }),
       ...(turnLimit === undefined ? {} : { turnLimit })
     }
+  }
+}
+
+/** `--room-key FILE`: a private room's secret (43 characters of base64url) or its passphrase. Required for a private room, refused for any other. */
+async function readRoomKey (room: RoomName, file: string | undefined): Promise<RoomKey | undefined> {
+  if (!isPrivateRoom(room)) {
+    if (file !== undefined) throw new TypeError(`--room-key: room ${room} is not private (a private room's name starts with ~)`)
+    return undefined
+  }
+  if (file === undefined) throw new TypeError(`--room ${room} is private: give its key with --room-key FILE (a file holding its secret or passphrase)`)
+  let text: string
+  try {
+    text = (await readFile(resolve(file), 'utf8')).trim()
+  } catch (err) {
+    throw new TypeError(`--room-key ${file}: ${(err as Error).message}`)
+  }
+  try {
+    return /^[A-Za-z0-9_-]{43}$/.test(text) ? await roomKeyFromSecret(room, text) : await roomKeyFromPassphrase(room, text)
+  } catch (err) {
+    throw new TypeError(`--room-key ${file}: ${(err as Error).message}`)
   }
 }

@@ -12,6 +12,8 @@ import type { IdentifyPush } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { createIdClaims } from '../protocol/claims.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import type { RoomKey } from '../protocol/private-rooms.ts'
+import { isPrivateRoom } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { startDirectLinks } from './direct-links.ts'
 import type { DirectLinks } from './direct-links.ts'
@@ -28,6 +30,8 @@ export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identifyPush?: Ident
 export interface JoinOptions {
   /** The room (the node's GossipSub must be set up for it). */
   room: RoomName
+  /** A private room's key: its payloads are opened and sealed with it (protocol/private-rooms.ts). */
+  key?: RoomKey
   /** Dial other companions' TCP addresses before WebRTC (a Node peer). */
   tcp?: boolean
   /** Direct links held at most (default 8). */
@@ -73,7 +77,8 @@ export interface RoomPeer {
 export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): RoomPeer {
   const claims = createIdClaims()
   const bus = startTopicBus(node, options.onRefused ?? (() => {}), { claims: (room) => room === options.room ? claims : undefined })
-  bus.join(options.room)
+  if (isPrivateRoom(options.room) && options.key === undefined) throw new TypeError(`room ${options.room} is private: a companion joins it with its key`)
+  bus.join(options.room, options.key === undefined ? {} : { key: options.key })
   let card: CompanionCard | null = null
   const directory = startRoomDirectory(node, { room: options.room, card: () => card })
 

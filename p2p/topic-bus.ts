@@ -12,14 +12,16 @@
  * same message object to the validator and then to its `message` event.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { GossipSub, Message, TopicValidatorFn as TopicValidator } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import { impersonated, speakersOf } from '../protocol/claims.ts'
 import type { IdClaims } from '../protocol/claims.ts'
 import { decodePayload, preparePayload } from '../protocol/codec.ts'
 import type { Outgoing, RefusalCode, TopicPayload } from '../protocol/codec.ts'
 import type { PublishedPayloads } from '../protocol/payloads.ts'
-import { topicName } from '../protocol/rooms.ts'
+import { decodeSealed, openSealed, seal } from '../protocol/private-rooms.ts'
+import type { RoomKey, Sealed, SealedOutgoing } from '../protocol/private-rooms.ts'
+import { isPrivateRoom, topicName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
@@ -39,12 +41,27 @@ export type Delivery = TopicPayload & {
 
 export type DeliveryListener = (delivery: Delivery) => void
 
+/** A payload of a private room this node holds no key for (the relay's case): passed on and kept as it is, never read. */
+export interface SealedDelivery {
+  room: RoomName
+  topic: Topic
+  payload: Sealed
+  sealed: true
+  /** The sealed payload's JSON text as it travelled. */
+  text: string
+  own: boolean
+  author: string | undefined
+}
+
 /** A refused payload, for counters and logs. */
 export interface Refusal {
   room: RoomName
   topic: Topic
-  /** Its decoding's refusal, or `impersonation`: it speaks as a companion another peer holds. */
-  code: RefusalCode | 'impersonation'
+  /**
+   * Its decoding's refusal; `impersonation`: it speaks as a companion another
+   * peer holds; `unreadable`: a private room's payload this room's key does not open.
+   */
+  code: RefusalCode | 'impersonation' | 'unreadable'
   message: string
   /** The peer that passed it on. */
   from: string
@@ -60,18 +77,28 @@ export interface RoomChannel {
 }
 
 export interface TopicBus {
-  /** Subscribes to the room's five topics, with their validators (again: nothing happens). */
-  join: (room: RoomName) => void
+  /**
+   * Subscribes to the room's five topics, with their validators (again:
+   * nothing happens). A private room's payloads are opened with its `key`;
+   * without one (a relay) they are passed on sealed, and told to `onSealed`.
+   */
+  join: (room: RoomName, options?: { key?: RoomKey }) => void
   /** Unsubscribes from the room's topics. */
   leave: (room: RoomName) => void
   /** The rooms joined, in the order joined. */
   rooms: () => RoomName[]
   /** Checks and publishes a payload in a room; listeners hear it too, as our own. Throws a TypeError for a payload peers would refuse. */
   publish: <T extends Topic>(room: RoomName, topic: T, payload: PublishedPayloads[T]) => Promise<void>
-  /** Publishes a payload already checked by `preparePayload` (the firehose checks client input itself). */
-  publishPrepared: (room: RoomName, outgoing: Outgoing) => Promise<void>
+  /**
+   * Publishes a payload already checked by `preparePayload` (the firehose
+   * checks client input itself), sealed in a private room whose key we hold;
+   * or one sealed already (`prepareSealed`) in a private room.
+   */
+  publishPrepared: (room: RoomName, outgoing: Outgoing | SealedOutgoing) => Promise<void>
   /** Subscribes to every accepted payload of every room (our own included). Returns the unsubscribe. */
   onPayload: (listener: DeliveryListener) => () => void
+  /** Subscribes to the payloads of private rooms this node holds no key for (our own included). Returns the unsubscribe. */
+  onSealed: (listener: (delivery: SealedDelivery) => void) => () => void
   /** The room's side of the bus. */
   channel: (room: RoomName) => RoomChannel
   /** Leaves every room and stops listening to GossipSub. */
@@ -87,55 +114,119 @@ export interface TopicBusOptions {
   claims?: (room: RoomName) => Pick<IdClaims, 'holder'> | undefined
 }
 
+/** What the bus knows to check a payload with: who holds which id, and where refusals go. */
+interface Checks {
+  onRefused: (refusal: Refusal) => void
+  options: TopicBusOptions
+  /** Accepted payloads, decoded by the validator, until their message event. */
+  accepted: WeakMap<Message, Delivery | SealedDelivery>
+}
+
+const textDecoder = new TextDecoder()
+const authorOf = (message: Message): string | undefined => message.type === 'signed' ? message.from.toString() : undefined
+
+/** Accepts a decoded payload unless it speaks as a companion another peer holds. */
+function admit (checks: Checks, room: RoomName, payload: TopicPayload, text: string, peer: string, message: Message): TopicValidatorResult {
+  const author = authorOf(message)
+  const claims = checks.options.claims?.(room)
+  const taken = claims === undefined ? undefined : impersonated(speakersOf(payload.topic, payload.payload), author, claims)
+  if (taken !== undefined) {
+    checks.onRefused({ room, topic: payload.topic, code: 'impersonation', message: `speaks as ${taken.id}, which peer ${taken.holder} holds, but peer ${author ?? '(unsigned)'} wrote it`, from: peer })
+    // Ignored, not rejected: the neighbour that passed it on may not know who holds the id.
+    return TopicValidatorResult.Ignore
+  }
+  checks.accepted.set(message, { ...payload, room, text, own: false, author })
+  return TopicValidatorResult.Accept
+}
+
+/** The validator of a topic of a room that is not private: the topic's schema, then who holds which id. */
+function plainValidator (checks: Checks, room: RoomName, topic: Topic): TopicValidator {
+  return (peer, message) => {
+    const decoded = decodePayload(topic, message.data)
+    if (!decoded.ok) {
+      checks.onRefused({ room, topic, code: decoded.code, message: decoded.message, from: peer.toString() })
+      return TopicValidatorResult.Reject
+    }
+    const { ok: _ok, ...payload } = decoded
+    return admit(checks, room, payload, textDecoder.decode(message.data), peer.toString(), message)
+  }
+}
+
+/**
+ * The validator of a private room's topic: a sealed payload's shape (a bad
+ * one is refused by every node, the relay too); with the room's key, the
+ * payload opened and checked as any other. One that cannot be opened, or
+ * opened is no payload, is ignored, not rejected: the relay that passed it
+ * on could not tell.
+ */
+function sealedValidator (checks: Checks, room: RoomName, topic: Topic, key: RoomKey | undefined): TopicValidator {
+  return async (peer, message) => {
+    const sealed = decodeSealed(message.data)
+    if (!sealed.ok) {
+      checks.onRefused({ room, topic, code: sealed.code, message: sealed.message, from: peer.toString() })
+      return TopicValidatorResult.Reject
+    }
+    if (key === undefined) {
+      checks.accepted.set(message, { room, topic, payload: sealed.payload, sealed: true, text: sealed.text, own: false, author: authorOf(message) })
+      return TopicValidatorResult.Accept
+    }
+    const opened = await openSealed(key, topic, sealed.payload)
+    const decoded = opened.ok ? decodePayload(topic, opened.text) : undefined
+    if (decoded?.ok !== true) {
+      const refusal = decoded === undefined ? { code: 'unreadable' as const, message: opened.ok ? '' : opened.message } : { code: decoded.code, message: `opened, but ${decoded.message}` }
+      checks.onRefused({ room, topic, ...refusal, from: peer.toString() })
+      return TopicValidatorResult.Ignore
+    }
+    const { ok: _ok, ...payload } = decoded
+    return admit(checks, room, payload, opened.ok ? opened.text : '', peer.toString(), message)
+  }
+}
+
 export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (refusal: Refusal) => void, options: TopicBusOptions = {}): TopicBus {
   const pubsub = node.services.pubsub
-  const textDecoder = new TextDecoder()
   const listeners = new Listeners<Delivery>()
+  const sealedListeners = new Listeners<SealedDelivery>()
   const deliver = (delivery: Delivery): void => { listeners.tell(delivery) }
   const self = node.peerId.toString()
-  const joined = new Set<RoomName>()
+  /** The rooms joined, with the key of each private room whose members we are. */
+  const joined = new Map<RoomName, RoomKey | undefined>()
+  const checks: Checks = { onRefused, options, accepted: new WeakMap() }
 
-  // Accepted payloads, decoded by the validator, until their message event.
-  const accepted = new WeakMap<Message, Delivery>()
   const lifetime = new Lifetime()
   pubsub.addEventListener('message', (event) => {
     const message = event.detail
-    const delivery = accepted.get(message)
+    const delivery = checks.accepted.get(message)
     if (delivery === undefined) return // not one of the rooms' topics
-    accepted.delete(message)
-    deliver(delivery)
+    checks.accepted.delete(message)
+    if ('sealed' in delivery) sealedListeners.tell(delivery)
+    else deliver(delivery)
   }, { signal: lifetime.signal })
 
-  const join = (room: RoomName): void => {
+  const join = (room: RoomName, joinOptions: { key?: RoomKey } = {}): void => {
     if (joined.has(room)) return
-    joined.add(room)
+    const key = joinOptions.key
+    if (key !== undefined && key.room !== room) throw new TypeError(`the key is room ${key.room}'s, not ${room}'s`)
+    joined.set(room, key)
     for (const topic of TOPICS) {
       const name = topicName(room, topic)
-      pubsub.topicValidators.set(name, (peer, message) => {
-        const decoded = decodePayload(topic, message.data)
-        if (!decoded.ok) {
-          onRefused({ room, topic, code: decoded.code, message: decoded.message, from: peer.toString() })
-          return TopicValidatorResult.Reject
-        }
-        const { ok: _ok, ...payload } = decoded
-        const author = message.type === 'signed' ? message.from.toString() : undefined
-        const claims = options.claims?.(room)
-        const taken = claims === undefined ? undefined : impersonated(speakersOf(payload.topic, payload.payload), author, claims)
-        if (taken !== undefined) {
-          onRefused({ room, topic, code: 'impersonation', message: `speaks as ${taken.id}, which peer ${taken.holder} holds, but peer ${author ?? '(unsigned)'} wrote it`, from: peer.toString() })
-          // Ignored, not rejected: the neighbour that passed it on may not know who holds the id.
-          return TopicValidatorResult.Ignore
-        }
-        accepted.set(message, { ...payload, room, text: textDecoder.decode(message.data), own: false, author })
-        return TopicValidatorResult.Accept
-      })
+      pubsub.topicValidators.set(name, isPrivateRoom(room) ? sealedValidator(checks, room, topic, key) : plainValidator(checks, room, topic))
       pubsub.subscribe(name)
     }
   }
 
-  const publishPrepared = async (room: RoomName, outgoing: Outgoing): Promise<void> => {
+  const publishPrepared = async (room: RoomName, outgoing: Outgoing | SealedOutgoing): Promise<void> => {
     if (!joined.has(room)) throw new Error(`not in room ${room}`)
-    await pubsub.publish(topicName(room, outgoing.checked.topic), outgoing.bytes)
+    const name = topicName(room, outgoing.checked.topic)
+    if ('sealed' in outgoing) {
+      if (!isPrivateRoom(room)) throw new TypeError(`room ${room} is not private: its payloads travel as they are, not sealed`)
+      await pubsub.publish(name, outgoing.bytes)
+      sealedListeners.tell({ ...outgoing.checked, room, sealed: true, text: outgoing.text, own: true, author: self })
+      return
+    }
+    const key = joined.get(room)
+    if (isPrivateRoom(room) && key === undefined) throw new TypeError(`room ${room} is private: without its key this node can only pass on payloads sealed already`)
+    const bytes = key === undefined ? outgoing.bytes : (await seal(key, outgoing.checked.topic, outgoing.text)).bytes
+    await pubsub.publish(name, bytes)
     deliver({ ...outgoing.checked, room, text: outgoing.text, own: true, author: self })
   }
 
@@ -146,6 +237,7 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
   }
 
   const onPayload = (listener: DeliveryListener): () => void => listeners.add(listener)
+  const onSealed = (listener: (delivery: SealedDelivery) => void): () => void => sealedListeners.add(listener)
 
   const leave = (room: RoomName): void => {
     if (!joined.delete(room)) return
@@ -159,10 +251,11 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
   return {
     join,
     leave,
-    rooms: () => [...joined],
+    rooms: () => [...joined.keys()],
     publish,
     publishPrepared,
     onPayload,
+    onSealed,
     channel: (room) => ({
       room,
       publish: async (topic, payload) => { await publish(room, topic, payload) },
@@ -170,8 +263,9 @@ export function startTopicBus (node: Libp2p<{ pubsub: GossipSub }>, onRefused: (
     }),
     stop: () => {
       lifetime.stop()
-      for (const room of [...joined]) leave(room)
+      for (const room of [...joined.keys()]) leave(room)
       listeners.clear()
+      sealedListeners.clear()
     }
   }
 }

@@ -107,13 +107,8 @@ export function parseJson (text: string): { ok: true, value: unknown } | { ok: f
   }
 }
 
-/**
- * Decodes the bytes (or text) of one payload published on `topic`: size cap,
- * UTF-8, JSON, then the topic's schema.
- */
-export function decodePayload<T extends Topic> (topic: T, data: Uint8Array | string): Decoded<T>
-export function decodePayload (topic: string, data: Uint8Array | string): Decoded
-export function decodePayload (topic: string, data: Uint8Array | string): Decoded {
+/** The first steps of decoding any payload: the size cap, UTF-8, JSON. */
+export function decodeJsonPayload (data: Uint8Array | string): { ok: true, text: string, value: unknown } | Refused {
   const size = typeof data === 'string' ? encoder.encode(data).byteLength : data.byteLength
   if (size > MAX_PAYLOAD_BYTES) {
     return refuse('too-large', `payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`)
@@ -130,7 +125,18 @@ export function decodePayload (topic: string, data: Uint8Array | string): Decode
   }
   const json = parseJson(text)
   if (!json.ok) return refuse('invalid', json.message)
-  return validatePayload(topic, json.value)
+  return { ok: true, text, value: json.value }
+}
+
+/**
+ * Decodes the bytes (or text) of one payload published on `topic`: size cap,
+ * UTF-8, JSON, then the topic's schema.
+ */
+export function decodePayload<T extends Topic> (topic: T, data: Uint8Array | string): Decoded<T>
+export function decodePayload (topic: string, data: Uint8Array | string): Decoded
+export function decodePayload (topic: string, data: Uint8Array | string): Decoded {
+  const json = decodeJsonPayload(data)
+  return json.ok ? validatePayload(topic, json.value) : json
 }
 
 /** A payload ready to publish: checked as every peer's validator will check it, with the bytes to send. */

@@ -5,6 +5,9 @@
  * aikyo's five topics, unchanged: aikyo peers and every client that knows
  * nothing of rooms are in it.
  *
+ * A room whose name starts with `~` is private: its five topics carry payloads
+ * sealed with a key only its members hold (protocol/private-rooms.ts).
+ *
  * Nothing else in the project spells a room's topic names.
  */
 import { KOTOBA_AGENT, TOPICS, isTopic } from './topics.ts'
@@ -18,10 +21,16 @@ export const DEFAULT_ROOM = 'lobby' as RoomName
 
 export const ROOM_NAME_MAX = 64
 
-const ROOM_NAME = /^[a-z0-9_-]{1,64}$/
+const ROOM_NAME = /^~?[a-z0-9_-]{1,64}$/
 
 /** What every way in (page, firehose, flags, HTTP) says about a bad room name. */
-export const ROOM_NAME_RULE = `a room name has 1 to ${ROOM_NAME_MAX} characters, each a-z, 0-9, - or _`
+export const ROOM_NAME_RULE = `a room name has 1 to ${ROOM_NAME_MAX} characters, each a-z, 0-9, - or _ (a private room's name starts with ~)`
+
+/** A private room's name starts with this (protocol/private-rooms.ts: its payloads travel sealed). */
+export const PRIVATE_ROOM_MARK = '~'
+
+/** A private room: its five topics carry sealed payloads only (protocol/private-rooms.ts). */
+export const isPrivateRoom = (room: RoomName): boolean => room.startsWith(PRIVATE_ROOM_MARK)
 
 /**
  * Checks a room name as a person or a program gave it. Letters are case-folded
@@ -32,7 +41,7 @@ export function parseRoomName (value: unknown): { ok: true, room: RoomName } | {
   if (typeof value !== 'string') return { ok: false, message: `${ROOM_NAME_RULE}; got ${value === undefined ? 'nothing' : typeof value}` }
   // Checked before folding: toLowerCase maps a few other letters into a-z (K, the Kelvin sign, is k).
   const folded = value.toLowerCase()
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+  if (!/^~?[A-Za-z0-9_-]{1,64}$/.test(value)) {
     const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value
     return { ok: false, message: `${ROOM_NAME_RULE}; got ${JSON.stringify(shown)}` }
   }
@@ -103,6 +112,6 @@ export function companionAgent (room: RoomName): string {
  */
 export function roomOfAgent (agent: string | undefined): RoomName | undefined {
   if (agent === undefined || !agent.startsWith(KOTOBA_AGENT)) return DEFAULT_ROOM
-  const room = / room\/([a-z0-9_-]{1,64})(?:\s|$)/.exec(agent)?.[1]
+  const room = / room\/(~?[a-z0-9_-]{1,64})(?:\s|$)/.exec(agent)?.[1]
   return room as RoomName | undefined
 }

@@ -180,5 +180,6 @@ export interface FirehoseRooms {
   /** Carry a room a client watches or speaks in, or say why not. */
   want: (room: RoomName) => { ok: true } | { ok: false, message: string }
   release: (room: RoomName) => void
-  list: () => RoomSummary[]
+  /** The rooms shown to whoever asks (private rooms are not). */
+  listed: () => RoomSummary[]
 }

@@ -1,13 +1,16 @@
 /**
  * The firehose's publish path: what a client may say, checked in order (its
  * right to publish, its rate, the topic, the payload as every peer's
- * validator will check it, nobody speaking as another, the room carried),
+ * validator will check it (in a private room, its sealed shape), nobody speaking as another, the room carried),
  * then published on the network and, once out, numbered, delivered to the
  * other clients and acknowledged. Every refusal is an error frame.
  */
 import { speakersOf } from '../protocol/claims.ts'
 import { preparePayload } from '../protocol/codec.ts'
 import type { Outgoing } from '../protocol/codec.ts'
+import { prepareSealed } from '../protocol/private-rooms.ts'
+import type { SealedOutgoing } from '../protocol/private-rooms.ts'
+import { isPrivateRoom } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS, isTopic } from '../protocol/topics.ts'
 import type { FirehoseClient } from './firehose-client.ts'
@@ -18,7 +21,7 @@ import type { FirehoseAccess, FirehoseLimits, FirehoseRooms } from './firehose-p
 
 export interface PublishPath {
   /** Publishes on the network in its room (checked by then). */
-  publish: (room: RoomName, outgoing: Outgoing) => Promise<void>
+  publish: (room: RoomName, outgoing: Outgoing | SealedOutgoing) => Promise<void>
   rooms: FirehoseRooms
   speakers: FirehoseSpeakers<FirehoseClient>
   limits: Pick<FirehoseLimits, 'publishRate' | 'publishBurst'>
@@ -49,14 +52,16 @@ export function publishFrom (path: PublishPath, client: FirehoseClient, room: Ro
     return
   }
   // The client's own JSON is published (as aikyo's firehose does), not our
-  // normalised form: peers see exactly what the client meant to say.
-  const outgoing = preparePayload(topic, body)
+  // normalised form: peers see exactly what the client meant to say. In a
+  // private room the client sealed it: the relay checks its shape only.
+  const outgoing = isPrivateRoom(room) ? prepareSealed(topic, body) : preparePayload(topic, body)
   if (!outgoing.ok) {
     client.sendError(outgoing.code, outgoing.message, ref)
     return
   }
-  // Nobody speaks as another: not as a companion present, not as a person another connection is.
-  const ids = speakersOf(outgoing.checked.topic, outgoing.checked.payload)
+  // Nobody speaks as another: not as a companion present, not as a person
+  // another connection is. (Who speaks in a sealed payload, its room's members check.)
+  const ids = 'sealed' in outgoing ? [] : speakersOf(outgoing.checked.topic, outgoing.checked.payload)
   const forbidden = path.speakers.refusal(client, room, ids)
   if (forbidden !== undefined) {
     client.sendError('forbidden', forbidden, ref)

@@ -4,14 +4,19 @@
  * buffer still holds it (docs/firehose.md, "Replay").
  */
 import type { TopicPayload } from '../protocol/codec.ts'
+import type { Sealed } from '../protocol/private-rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { TOPICS } from '../protocol/topics.ts'
+import type { Topic } from '../protocol/topics.ts'
 import type { FirehoseClient } from './firehose-client.ts'
 import { eventFrame, matchesFilter, routingOf } from './firehose-protocol.ts'
 import type { Filter, FirehoseEvent } from './firehose-protocol.ts'
 
-/** What arrived, for the firehose: the payload, its room, its JSON text, and the peer that wrote it (`firehose` for a client's). */
-export type Arrival = TopicPayload & { room: RoomName, json: string, peer: string }
+/**
+ * What arrived, for the firehose: the payload (a private room's sealed), its
+ * room, its JSON text, and the peer that wrote it (`firehose` for a client's).
+ */
+export type Arrival = (TopicPayload | { topic: Topic, payload: Sealed }) & { room: RoomName, json: string, peer: string }
 
 /**
  * The last `perTopic` events of each topic of each room, for clients that

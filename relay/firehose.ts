@@ -32,6 +32,7 @@ import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import { parseJson } from '../protocol/codec.ts'
 import type { Outgoing } from '../protocol/codec.ts'
+import type { SealedOutgoing } from '../protocol/private-rooms.ts'
 import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { MAX_PAYLOAD_BYTES, TOPICS } from '../protocol/topics.ts'
@@ -49,8 +50,8 @@ import type { Logger } from '../p2p/logger.ts'
 import { Lifetime } from '../p2p/lifetime.ts'
 
 export interface FirehoseOptions {
-  /** Publishes a checked payload in a room on the network. */
-  publish: (room: RoomName, outgoing: Outgoing) => Promise<void>
+  /** Publishes a checked payload (a private room's sealed) in a room on the network. */
+  publish: (room: RoomName, outgoing: Outgoing | SealedOutgoing) => Promise<void>
   /** The peer presenting a companion id, asked from a room, if one does (a client may not speak as it). */
   holderOf?: (room: RoomName, id: string) => string | undefined
   rooms: FirehoseRooms
@@ -187,7 +188,7 @@ export function createFirehose (options: FirehoseOptions): Firehose {
       path: '/firehose',
       versions: [0, FIREHOSE_VERSION],
       topics: TOPICS,
-      rooms: rooms.list(),
+      rooms: rooms.listed(),
       seq: events.seq,
       limits: publicLimits(),
       access: { publishToken: access.publishToken !== undefined, readOnly: access.readOnly, originAllowList: access.allowedOrigins.length > 0 },

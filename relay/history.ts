@@ -8,6 +8,8 @@
  * room's latest line. Individual votes are not kept. Per room, the last
  * `lines` lines with their actions and decisions, and at most `bytes` of
  * JSON; at most `rooms` rooms (the one written longest ago goes first).
+ * A private room's lines and actions are kept sealed, unread, for its
+ * members to open.
  *
  * Entries are numbered relay-wide (`seq`, never reused, also across
  * restarts), which is the cursor `since` pages by. Writes are queued and
@@ -17,10 +19,15 @@ import { existsSync, renameSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
 import type { TopicPayload } from '../protocol/codec.ts'
+import type { Sealed } from '../protocol/private-rooms.ts'
+import type { Topic } from '../protocol/topics.ts'
 import { isDecision } from '../protocol/payloads.ts'
 import type { HistoryEntry, HistoryPage } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { Logger } from '../p2p/logger.ts'
+
+/** A private room's payload, which the relay cannot open. */
+interface SealedArrival { topic: Topic, payload: Sealed, sealed: true }
 
 /** An entry as stored: the payload's JSON text as it travelled. */
 type StoredEntry = Omit<HistoryEntry, 'payload'> & { json: string }
@@ -35,8 +42,13 @@ export interface HistoryLimits {
 }
 
 export interface History {
-  /** Keeps what belongs in a room's history (a line, an action, a decision); anything else is ignored. */
-  record: (room: RoomName, arrival: TopicPayload & { json: string, peer: string }) => void
+  /**
+   * Keeps what belongs in a room's history (a line, an action, a decision);
+   * anything else is ignored. A private room's payloads are kept sealed, as
+   * they travelled: its lines and actions (the relay cannot tell a decision
+   * from a vote there, and keeps neither).
+   */
+  record: (room: RoomName, arrival: (TopicPayload | SealedArrival) & { json: string, peer: string }) => void
   /** The room's entries after `since`, oldest first, at most `limit`: the answer of `/api/rooms/NAME/history`. */
   page: (room: RoomName, since: number, limit: number) => HistoryPage
   /** Writes what is queued now (also done on its own, every turn of the event loop). */
@@ -146,7 +158,11 @@ export function openHistory (file: string, limits: HistoryLimits, options: { log
     record: (room, arrival) => {
       let kind: HistoryEntry['kind']
       let line: string | null
-      if (arrival.topic === 'messages') {
+      if ('sealed' in arrival) {
+        if (arrival.topic !== 'messages' && arrival.topic !== 'actions') return
+        kind = arrival.topic === 'messages' ? 'line' : 'action'
+        line = null
+      } else if (arrival.topic === 'messages') {
         kind = 'line'
         line = arrival.payload.params.id
         latestLine.set(room, line)

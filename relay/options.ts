@@ -10,7 +10,7 @@ import { checkHost, checkLogLevel, checkPeerAddress, checkPort, isHttpUrl } from
 import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { isLogLevel } from '../p2p/logger.ts'
 import type { LogLevel } from '../p2p/logger.ts'
-import { DEFAULT_ROOM, parseRoomName } from '../protocol/rooms.ts'
+import { DEFAULT_ROOM, isPrivateRoom, parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KEYED_BUDGET_PER_HOUR, LLM_LIMIT_DEFAULTS } from './llm-guard.ts'
 import { parseModelFetch } from './model-fetch.ts'
@@ -35,6 +35,8 @@ export function parseCompanionSpec (text: string): CompanionSpec {
   const room = parseRoomName(suffix)
   if (!room.ok) throw new TypeError(`--companion ${text}: ${room.message}`)
   if (at === 0) throw new TypeError(`--companion ${text}: name the card file before the @`)
+  // The relay holds no room's key: a companion of a private room runs on its own, with the key.
+  if (isPrivateRoom(room.room)) throw new TypeError(`--companion ${text}: room ${room.room} is private, and the relay holds no room's key; run the companion with npm run companion -- --card FILE --room ${room.room} --room-key FILE`)
   return { file: text.slice(0, at), room: room.room }
 }
 

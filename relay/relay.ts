@@ -11,6 +11,7 @@ import { startGossipLinks } from '../p2p/gossip-links.ts'
 import { consoleLogger } from '../p2p/logger.ts'
 import type { Logger } from '../p2p/logger.ts'
 import { startTopicBus } from '../p2p/topic-bus.ts'
+import type { Delivery, SealedDelivery } from '../p2p/topic-bus.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import type { LlmProxy } from './llm-proxy.ts'
@@ -231,14 +232,19 @@ function startRelayFirehose (network: RelayNetwork, options: RelayOptions, log: 
   network.forgetRoom = firehose.forget
   // Network to firehose (what the firehose published it delivers itself), and
   // everything said, by anyone, to the history.
-  bus.onPayload((delivery) => {
-    aikyo.onDelivery(delivery)
+  const pass = (delivery: Delivery | SealedDelivery): void => {
     history?.record(delivery.room, { ...delivery, json: delivery.text, peer: delivery.own ? 'firehose' : delivery.author ?? 'unknown' })
     if (delivery.own) return
     counters[delivery.topic].received++
     // Signed messages name their author; unsigned ones only the neighbour that passed them on.
     firehose.broadcast({ ...delivery, json: delivery.text, peer: delivery.author ?? 'unknown' })
+  }
+  bus.onPayload((delivery) => {
+    aikyo.onDelivery(delivery)
+    pass(delivery)
   })
+  // A private room's payloads, sealed: kept and passed on as they are, never read.
+  bus.onSealed(pass)
   return firehose
 }
 
@@ -256,7 +262,7 @@ function describeRelay (node: RelayNode, network: RelayNetwork, llm: LlmProxy | 
     peerId,
     multiaddrs: [...new Set([...first, ...listed])],
     neighbours: network.neighbours.list(),
-    rooms: network.rooms.list(),
+    rooms: network.rooms.listed(),
     roster: room === undefined ? [] : network.directory.roster(room),
     firehose: '/firehose',
     llm: llm === undefined ? null : { path: LLM_PROXY_PATH.replace(/\/chat\/completions$/, ''), ...llm.info }

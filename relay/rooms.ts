@@ -8,7 +8,7 @@
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { DEFAULT_ROOM, roomOfTopicName, roomTopicNames } from '../protocol/rooms.ts'
+import { DEFAULT_ROOM, isPrivateRoom, roomOfTopicName, roomTopicNames } from '../protocol/rooms.ts'
 import type { RoomSummary } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import type { TopicBus } from '../p2p/topic-bus.ts'
@@ -22,6 +22,8 @@ export interface RelayRooms {
   release: (room: RoomName) => void
   /** The rooms carried now, the default room first, then by name. */
   list: () => RoomSummary[]
+  /** The rooms shown to whoever asks (`/api/relay`, the firehose's info): `list` less private rooms. */
+  listed: () => RoomSummary[]
   /** Rooms asked for but not carried (over `maxRooms`), since start. */
   readonly refused: number
   stop: () => void
@@ -109,6 +111,7 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
     }
   })
 
+  const list = (): RoomSummary[] => [DEFAULT_ROOM, ...[...lastUsed.keys()].sort()].map(name => ({ name, companions: companionsIn(name) }))
   return {
     want: (room) => {
       if (!join(room)) return { ok: false, message: `this relay carries ${maxRooms} rooms already; try again when one is free` }
@@ -120,7 +123,8 @@ export function startRelayRooms (node: Libp2p<{ pubsub: GossipSub }>, bus: Topic
       if (left > 0) watchers.set(room, left)
       else watchers.delete(room)
     },
-    list: () => [DEFAULT_ROOM, ...[...lastUsed.keys()].sort()].map(name => ({ name, companions: companionsIn(name) })),
+    list,
+    listed: () => list().filter(r => !isPrivateRoom(r.name as RoomName)),
     get refused () { return refused },
     stop: () => { lifetime.stop() }
   }

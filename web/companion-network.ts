@@ -11,6 +11,7 @@ import type { RoomPeer } from '../p2p/room-peer.ts'
 import { hasDirectConnection, startHeldPeer } from '../p2p/held-peer.ts'
 import type { HeldPeer } from '../p2p/held-peer.ts'
 import { Lifetime } from '../p2p/lifetime.ts'
+import type { RoomKey } from '../protocol/private-rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
 import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
@@ -29,6 +30,8 @@ export interface CompanionNetworkOptions {
   relayInfoUrl: string
   iceServers: RTCIceServer[]
   privateKey?: CompanionNodeOptions['privateKey']
+  /** A private room's key. */
+  key?: RoomKey
 }
 
 /** The room's topics (every payload is also recorded in the page's log), the node, and its relay. */
@@ -121,7 +124,12 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   state.peerId = node.peerId.toString()
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
   // In the room, and linked directly to a few of its companions.
-  const joined = startRoomPeer(node, { room: options.room, onRefused: () => { state.refused++ }, ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }) })
+  const joined = startRoomPeer(node, {
+    room: options.room,
+    ...(options.key === undefined ? {} : { key: options.key }),
+    onRefused: (refusal) => { if (refusal.code === 'unreadable') state.unreadable++; else state.refused++ },
+    ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks })
+  })
   joined.channel.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
   showConnections(node, state, lifetime)
   const held = holdRelay(node, state, { info, relays: () => [...relays.values()], joined, lifetime })

@@ -15,12 +15,18 @@ import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
 import { parseIceUrls, readCompanionChoice, readIceServers, readMaxLinks, readRoom, saveIceServers } from './settings.ts'
 import { MARKS } from './marks.ts'
+import { unlockRoom } from './room-lock.ts'
+import { isPrivateRoom } from '../protocol/rooms.ts'
 
 const network = new NetworkState()
 const companion = new CompanionState()
 const choice = readCompanionChoice(location.search, localStorage)
 const room = readRoom(location.search)
 if (room.ok) network.room = room.room
+// A private room opens with its key (the link's #key=, or the passphrase the page asks for);
+// nothing of the room starts before it.
+const unlock = room.ok && isPrivateRoom(room.room) ? unlockRoom(room.room, network) : undefined
+const roomKey = unlock?.key ?? Promise.resolve(undefined)
 let started: CompanionNetwork | undefined
 let session: CompanionSession | undefined
 
@@ -36,6 +42,8 @@ const actions = {
   cancelModel: () => { session?.cancelModel() },
   rename: (name: string) => session?.rename(name) ?? { ok: false as const, message: 'still starting' },
   setTurnLimit: (limit: number) => session?.setTurnLimit(limit) ?? { ok: false as const, message: 'still starting' },
+  /** A private room's passphrase, as the person typed it. */
+  unlockRoom: async (passphrase: string): Promise<void> => { await unlock?.tryPassphrase(passphrase) },
   /** STUN/TURN servers take effect at the next load (the node is configured at start). */
   saveIceServers: (text: string): { ok: true, urls: string[] } | { ok: false, message: string } => {
     const urls = parseIceUrls(text)
@@ -59,12 +67,14 @@ if (location.protocol === 'https:' && 'serviceWorker' in navigator) {
 // What was said in the room before: this browser's transcript at once, then the relay's
 // history. Its code loads beside the page's, not before the companion comes up.
 const transcript = room.ok && !choice.off
-  ? import('./room-transcript.ts').then(({ openRoomTranscript }) => openRoomTranscript(room.room, companion))
+  ? Promise.all([import('./room-transcript.ts'), roomKey]).then(([{ openRoomTranscript }, key]) =>
+      openRoomTranscript(room.room, companion, { key, onUnreadable: () => { network.unreadable++ } }))
   : undefined
 
 async function start (): Promise<void> {
   // A bad room name starts nothing: the page says what is wrong and offers the default room.
   if (!room.ok) return
+  const key = await roomKey
   const identity = choice.off ? undefined : await claimIdentity(choice.preset)
   // The companion's code (turn-taking, presence) is not in the page's first
   // load: it comes while the node starts.
@@ -74,7 +84,8 @@ async function start (): Promise<void> {
     maxLinks: readMaxLinks(location.search),
     relayInfoUrl: new URL('/api/relay', location.href).toString(),
     iceServers: readIceServers(location.search, localStorage),
-    privateKey: identity?.privateKey
+    privateKey: identity?.privateKey,
+    ...(key === undefined ? {} : { key })
   })
   if (identity !== undefined && sessionCode !== undefined) {
     const { startCompanionSession } = await sessionCode

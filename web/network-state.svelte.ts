@@ -16,6 +16,14 @@ export type RelayStatus =
   | 'reserved' // reachable by other tabs through the relay
   | 'offline' // relay unreachable; retrying
 
+/**
+ * A private room's lock: `open` with its key; `locked` until the person
+ * gives its passphrase; `unlocking` while the key is made from it;
+ * `insecure` where the page has no WebCrypto (not a secure context).
+ * `none`: the room is not private.
+ */
+export type RoomLock = 'none' | 'locked' | 'unlocking' | 'open' | 'insecure'
+
 export interface PeerView {
   /** The connection's id (a peer may have several connections). */
   id: string
@@ -57,6 +65,13 @@ export class NetworkState {
   counts = $state(Object.fromEntries(TOPICS.map(t => [t, 0])) as Record<Topic, number>)
   /** Payloads refused by the topic validators. */
   refused = $state(0)
+  /** A private room's lock, and why the last key tried would not do. */
+  lock = $state<RoomLock>('none')
+  lockProblem = $state('')
+  /** A private room's secret, for its share link ('' until it is open). */
+  roomSecret = $state('')
+  /** Payloads of a private room (live or its history) that its key here does not open. */
+  unreadable = $state(0)
   /** Last ping round trip per peer id (ms). */
   rtt = $state<Record<string, number>>({})
   /** The STUN/TURN URLs this node was started with. */

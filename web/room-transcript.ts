@@ -1,14 +1,17 @@
 /**
  * What was said in the tab's room before now, shown and remembered:
  * - the tab's own transcript of the room, kept in the browser (IndexedDB), so
- *   a reload shows it at once, even while the relay is away;
+ *   a reload shows it at once, even while the relay is away (a private
+ *   room's sealed with its key);
  * - the relay's history of the room (`/api/rooms/NAME/history`), for what was
- *   said while this tab was not there.
+ *   said while this tab was not there (a private room's sealed, opened here).
  * Both become the page's earlier lines (one line once, whatever the source)
  * and, through `earlier`, the companion's context. Live lines are kept as
  * they come.
  */
-import { validatePayload } from '../protocol/codec.ts'
+import { parseJson, validatePayload } from '../protocol/codec.ts'
+import { openSealed, seal, validateSealed } from '../protocol/private-rooms.ts'
+import type { RoomKey, Sealed } from '../protocol/private-rooms.ts'
 import type { Message, MessageMetadata } from '../protocol/payloads.ts'
 import { historyPath, parseHistoryPage } from '../protocol/relay-api.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -57,17 +60,40 @@ async function openStore (): Promise<IDBDatabase> {
   })
 }
 
-/** The room's lines in the browser, oldest first. */
-async function storedLines (db: IDBDatabase, room: RoomName): Promise<StoredLine[]> {
+/**
+ * A private room's line as kept in the browser: sealed with the room's key
+ * as it would travel (its id and time in clear: the store's keys), so
+ * whoever opens the room here without the key reads nothing of it.
+ */
+interface SealedRow { room: RoomName, id: string, time: number, sealed: Sealed }
+
+/** The room's lines in the browser, oldest first (a private room's opened with its key; one that does not open is told). */
+async function storedLines (db: IDBDatabase, room: RoomName, options: PrivateRoomOptions): Promise<StoredLine[]> {
   const index = db.transaction('lines').objectStore('lines').index('byTime')
-  return await requestResult(index.getAll(IDBKeyRange.bound([room, -Infinity], [room, Infinity]))) as StoredLine[]
+  const rows = await requestResult(index.getAll(IDBKeyRange.bound([room, -Infinity], [room, Infinity]))) as Array<StoredLine | SealedRow>
+  const lines: StoredLine[] = []
+  for (const row of rows) {
+    if (!('sealed' in row)) {
+      if (options.key === undefined) lines.push(row)
+      continue
+    }
+    if (options.key === undefined) continue
+    const opened = await openSealed(options.key, 'messages', row.sealed)
+    const json = opened.ok ? parseJson(opened.text) : undefined
+    if (json?.ok === true) lines.push(json.value as StoredLine)
+    else options.onUnreadable?.()
+  }
+  return lines
 }
 
-/** Keeps lines, then drops the room's oldest beyond KEEP. */
-function store (db: IDBDatabase, room: RoomName, lines: StoredLine[]): void {
+/** Keeps lines (a private room's sealed), then drops the room's oldest beyond KEEP. */
+async function store (db: IDBDatabase, room: RoomName, lines: StoredLine[], key: RoomKey | undefined): Promise<void> {
+  const rows = key === undefined
+    ? lines
+    : await Promise.all(lines.map(async (line): Promise<SealedRow> => ({ room, id: line.id, time: line.time, sealed: (await seal(key, 'messages', JSON.stringify(line))).payload })))
   const tx = db.transaction('lines', 'readwrite')
   const lineStore = tx.objectStore('lines')
-  for (const line of lines) lineStore.put(line)
+  for (const row of rows) lineStore.put(row)
   const range = IDBKeyRange.bound([room, -Infinity], [room, Infinity])
   void requestResult(lineStore.index('byTime').count(range)).then((count) => {
     let surplus = count - KEEP
@@ -81,8 +107,31 @@ function store (db: IDBDatabase, room: RoomName, lines: StoredLine[]): void {
   })
 }
 
-/** The relay's history of the room: its lines, oldest first, each checked as every peer checks a line. */
-async function relayLines (room: RoomName, signal: AbortSignal): Promise<StoredLine[]> {
+/** What a private room's transcript needs: its key, and who to tell of a line it does not open. */
+export interface PrivateRoomOptions {
+  key?: RoomKey
+  onUnreadable?: () => void
+}
+
+/** A line of the relay's history as a line: checked as every peer checks one, opened first in a private room. */
+async function lineOf (payload: unknown, room: PrivateRoomOptions): Promise<Message | undefined> {
+  let value = payload
+  if (room.key !== undefined) {
+    const sealed = validateSealed(payload)
+    const opened = sealed.ok ? await openSealed(room.key, 'messages', sealed.payload) : undefined
+    const json = opened?.ok === true ? parseJson(opened.text) : undefined
+    if (json?.ok !== true) {
+      room.onUnreadable?.()
+      return undefined
+    }
+    value = json.value
+  }
+  const message = validatePayload('messages', value)
+  return message.ok ? message.payload : undefined
+}
+
+/** The relay's history of the room: its lines, oldest first. */
+async function relayLines (room: RoomName, signal: AbortSignal, options: PrivateRoomOptions): Promise<StoredLine[]> {
   const lines: StoredLine[] = []
   let since = 0
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -91,8 +140,8 @@ async function relayLines (room: RoomName, signal: AbortSignal): Promise<StoredL
     const parsed = parseHistoryPage(await response.json())
     if (!parsed.ok) break
     for (const entry of parsed.value.entries) {
-      const message = entry.kind === 'line' ? validatePayload('messages', entry.payload) : undefined
-      if (message?.ok === true) lines.push(asStored(room, message.payload, entry.time))
+      const message = entry.kind === 'line' ? await lineOf(entry.payload, options) : undefined
+      if (message !== undefined) lines.push(asStored(room, message, entry.time))
     }
     if (!parsed.value.more || parsed.value.next === null) break
     since = parsed.value.next
@@ -100,20 +149,20 @@ async function relayLines (room: RoomName, signal: AbortSignal): Promise<StoredL
   return lines
 }
 
-export function openRoomTranscript (room: RoomName, state: CompanionState): RoomTranscript {
+export function openRoomTranscript (room: RoomName, state: CompanionState, options: PrivateRoomOptions = {}): RoomTranscript {
   const db = openStore().catch(() => undefined) // no IndexedDB (a private window may refuse it): the relay's history alone
   const show = (lines: StoredLine[]): void => {
     for (const l of lines) if (l.name !== undefined && state.names[l.from] === undefined) state.names[l.from] = l.name
     state.addEarlier(lines)
   }
-  const stored = db.then(async d => d === undefined ? [] : await storedLines(d, room)).catch(() => [])
+  const stored = db.then(async d => d === undefined ? [] : await storedLines(d, room, options)).catch(() => [])
   void stored.then(show)
-  const fromRelay = relayLines(room, AbortSignal.timeout(10_000)).catch(() => [])
+  const fromRelay = relayLines(room, AbortSignal.timeout(10_000), options).catch(() => [])
   void fromRelay.then(async (lines) => {
     show(lines)
     performance.mark(MARKS.historyShown)
     const d = await db
-    if (d !== undefined && lines.length > 0) store(d, room, lines)
+    if (d !== undefined && lines.length > 0) await store(d, room, lines, options.key)
   })
   return {
     earlier: Promise.all([stored, fromRelay]).then(([a, b]) => {
@@ -124,7 +173,7 @@ export function openRoomTranscript (room: RoomName, state: CompanionState): Room
       const kept: StoredLine = { room, id: line.id, from: line.from, to: line.to, text: line.text, emotion: line.emotion, time: line.time }
       if (line.replyTo !== undefined) kept.replyTo = line.replyTo
       if (name !== undefined) kept.name = name
-      void db.then((d) => { if (d !== undefined) store(d, room, [kept]) })
+      void db.then(async (d) => { if (d !== undefined) await store(d, room, [kept], options.key) }).catch(() => {})
     }
   }
 }

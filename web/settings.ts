@@ -1,7 +1,8 @@
 /**
  * Settings a person may give the page, from the URL (kept in localStorage
  * where they should outlive the visit).
- * - `?room=NAME`: the room to converse in (the default room without it).
+ * - `?room=NAME`: the room to converse in (the default room without it);
+ *   a private room's (`~NAME`) key comes after `#key=`.
  * - `?max-links=N`: direct links to other companions at most (default 8).
  * - `?stun=stun:host:3478,…`: STUN/TURN servers, none unless asked for.
  * - `?companion=NAME`: a built-in character for a new companion; `off`: no companion.
@@ -47,12 +48,25 @@ export function readRoom (search: string): ReturnType<typeof parseRoomName> {
   return parseRoomName(asked ?? DEFAULT_ROOM)
 }
 
-/** This page's address in another room (the default room drops `?room=`); other settings stay. */
-export function roomUrl (href: string, room: RoomName): string {
+/**
+ * This page's address in another room (the default room drops `?room=`);
+ * other settings stay. A private room's `secret` goes after `#key=`, which
+ * a browser never sends to a server; any other room's address has no `#`.
+ */
+export function roomUrl (href: string, room: RoomName, secret?: string): string {
   const url = new URL(href)
   if (room === DEFAULT_ROOM) url.searchParams.delete('room')
   else url.searchParams.set('room', room)
+  // URLSearchParams escapes a private room's ~, which needs no escaping in a query.
+  url.search = url.search.replace(/([?&])room=%7E/, '$1room=~')
+  url.hash = secret === undefined ? '' : `key=${secret}`
   return url.toString()
+}
+
+/** The private room's secret a link carries (`#key=…`), if it carries one. */
+export function readRoomSecret (hash: string): string | undefined {
+  const secret = new URLSearchParams(hash.replace(/^#/, '')).get('key')
+  return secret === null || secret === '' ? undefined : secret
 }
 
 /** `?max-links=N` (1 to 64), if given and sane. */

@@ -6,7 +6,7 @@ import {
   DEFAULT_ROOM, companionAgent, directoryTopicName, parseRoomName, parseTopicName, roomName, roomOfAgent, roomOfTopicName, roomTopicNames, topicName
 } from '../../protocol/rooms.ts'
 import { KOTOBA_AGENT, TOPICS } from '../../protocol/topics.ts'
-import { readRoom, roomUrl } from '../../web/settings.ts'
+import { readRoom, readRoomSecret, roomUrl } from '../../web/settings.ts'
 
 describe('room names', () => {
   it('takes 1-64 characters of a-z 0-9 - _, case-folded', () => {
@@ -19,7 +19,7 @@ describe('room names', () => {
     for (const bad of ['', ' ', 'two words', 'dot.ted', 'slash/ed', 'ünïcode', 'semi;colon', 'z'.repeat(65), 'tab\t', 'emoji😀', '\u212A']) {
       const parsed = parseRoomName(bad)
       assert.equal(parsed.ok, false, JSON.stringify(bad))
-      if (!parsed.ok) assert.match(parsed.message, /a room name has 1 to 64 characters, each a-z, 0-9, - or _; got /)
+      if (!parsed.ok) assert.match(parsed.message, /a room name has 1 to 64 characters, each a-z, 0-9, - or _ \(a private room's name starts with ~\); got /)
     }
     for (const notString of [undefined, null, 42, ['blue'], { room: 'blue' }]) assert.equal(parseRoomName(notString).ok, false)
     assert.throws(() => roomName('no way'), { name: 'TypeError', message: /a room name has/ })
@@ -73,6 +73,12 @@ describe('rooms on every way in', () => {
     assert.equal(readRoom('?room=').ok, false)
     assert.equal(roomUrl('http://h:1/?room=blue&stun=x', roomName('green')), 'http://h:1/?room=green&stun=x')
     assert.equal(roomUrl('http://h:1/?room=blue', DEFAULT_ROOM), 'http://h:1/')
+    // A private room's key goes after #, never to a server, and no other room's link carries it.
+    assert.equal(roomUrl('http://h:1/?companion=aya', roomName('~team'), 'S3cret'), 'http://h:1/?companion=aya&room=~team#key=S3cret')
+    assert.equal(roomUrl('http://h:1/?room=~team#key=S3cret', roomName('blue')), 'http://h:1/?room=blue')
+    assert.equal(readRoomSecret('#key=S3cret'), 'S3cret')
+    assert.equal(readRoomSecret(''), undefined)
+    assert.equal(readRoomSecret('#other=1'), undefined)
   })
 
   it('headless --room, checked', async () => {
@@ -84,12 +90,17 @@ describe('rooms on every way in', () => {
     const none = await parseHeadless(['--card', card], {})
     assert.equal(!none.help && none.options.room, DEFAULT_ROOM)
     await assert.rejects(parseHeadless(['--card', card, '--room', 'no way'], {}), { name: 'TypeError', message: /^--room: a room name has/ })
+    // A private room needs its key, from a file; no other room takes one.
+    await assert.rejects(parseHeadless(['--card', card, '--room', '~team'], {}), { message: /--room ~team is private: give its key with --room-key FILE/ })
+    await assert.rejects(parseHeadless(['--card', card, '--room-key', card], {}), { message: /--room-key: room lobby is not private/ })
+    await assert.rejects(parseHeadless(['--card', card, '--room', '~team', '--room-key', 'no/such/file'], {}), { message: /^--room-key no\/such\/file: ENOENT/ })
   })
 
   it('relay --companion FILE[@ROOM] and --max-rooms, checked', () => {
     assert.deepEqual(parseCompanionSpec('kyoko.json'), { file: 'kyoko.json', room: DEFAULT_ROOM })
     assert.deepEqual(parseCompanionSpec('cards/kyoko.json@Blue'), { file: 'cards/kyoko.json', room: 'blue' })
     assert.deepEqual(parseCompanionSpec('me@home.json'), { file: 'me@home.json', room: DEFAULT_ROOM }, 'an @ in a file name')
+    assert.throws(() => parseCompanionSpec('kyoko.json@~team'), { message: /room ~team is private, and the relay holds no room's key/ })
     assert.deepEqual(parseCompanionSpec('a@b/kyoko.json'), { file: 'a@b/kyoko.json', room: DEFAULT_ROOM })
     assert.throws(() => parseCompanionSpec('kyoko.json@no!'), { name: 'TypeError', message: /--companion kyoko.json@no!: a room name has/ })
     assert.throws(() => parseCompanionSpec('kyoko.json@'), { name: 'TypeError', message: /a room name has/ })
