@@ -6,7 +6,8 @@
  * relay lists no such room. A tab that comes later with a wrong passphrase
  * is told its key opens nothing, then with the right one reads the room's
  * history; the documented firehose client (docs/examples/private-room.mjs)
- * reads and speaks with the key.
+ * reads and speaks with the key; and the members, not the relay, drop a
+ * sealed line that speaks as a companion another peer holds.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,6 +20,9 @@ import { startHeadlessCompanion } from '../../headless/headless-companion.ts'
 import type { HeadlessCompanion } from '../../headless/headless-companion.ts'
 import { parseCommandLine } from '../../headless/options.ts'
 import { SILENT } from '../../p2p/logger.ts'
+import { messageSend } from '../../protocol/build.ts'
+import { roomKeyFromPassphrase, seal } from '../../protocol/private-rooms.ts'
+import { roomName } from '../../protocol/rooms.ts'
 import { companionIdOf, launchBrowser, presentIds } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
@@ -124,6 +128,17 @@ describe('a private room: only its people read it', { skip: networkSkipReason({ 
     } finally {
       script.kill()
     }
+
+    // Who is who, checked by the members: a sealed line speaking as the headless companion, from
+    // the firehose, is dropped by every tab; the next line, as a person, is shown.
+    const key = await roomKeyFromPassphrase(roomName(ROOM), PASSPHRASE)
+    const sealedLine = async (from: string, message: string): Promise<unknown> =>
+      (await seal(key, 'messages', JSON.stringify(messageSend({ from, to: [], message })))).payload
+    watcher.send({ topic: 'messages', body: await sealedLine('companion_kyoko', 'I am not really Kyoko') })
+    watcher.send({ topic: 'messages', body: await sealedLine('user_guest', 'A guest with the key') })
+    await waitFor(async () => (await lineTexts(joiner)).includes('A guest with the key'), 'the guest\'s line', 15_000)
+    await waitFor(async () => Number(await joiner.getByTestId('refused-count').textContent()) >= 1, 'the tab to refuse the line speaking as Kyoko')
+    assert.ok(!(await lineTexts(joiner)).includes('I am not really Kyoko'))
 
     const again = await browser.open(`${relay.httpUrl}?room=${ROOM}&companion=sora`)
     await again.getByTestId('room-passphrase').fill(PASSPHRASE)
