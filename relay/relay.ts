@@ -109,7 +109,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
     memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
     // Summed over the rooms; subscribers of the default room's topics.
     topics: Object.fromEntries(TOPICS.map(topic => [topic, { subscribers: node.services.pubsub.getSubscribers(topic).length, ...counters[topic] }])),
-    rooms: { carried: network.rooms.list(), max: options.maxRooms, refused: network.rooms.refused, rostersSent: network.directory.rostersSent, twinsRefused: network.directory.twinsRefused },
+    rooms: { carried: network.rooms.listed(), private: network.rooms.list().length - network.rooms.listed().length, max: options.maxRooms, refused: network.rooms.refused, rostersSent: network.directory.rostersSent, twinsRefused: network.directory.twinsRefused },
     aikyo: { companions: [...network.aikyo.cards().values()].map(c => c.id), standIns: network.standIns.count, resultsPassedOn: network.aikyo.resultsPassedOn },
     llm: llm?.stats() ?? null
   })
