@@ -12,7 +12,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -146,6 +146,11 @@ describe('a private room: only its people read it', { skip: networkSkipReason({ 
     await again.waitForURL(/#key=/)
     await waitFor(async () => (await again.locator('[data-testid=line][data-earlier=true] p.text').allTextContents()).includes(SAID), 'the room\'s history, opened', 15_000)
     assert.equal(await again.getByTestId('room-unreadable').count(), 0)
+    // The transcript downloads as in any room, opened.
+    const [download] = await Promise.all([again.waitForEvent('download'), again.getByTestId('download-json').click()])
+    const saved = JSON.parse(await readFile(await download.path(), 'utf8')) as { room: string, lines: Array<{ text: string }> }
+    assert.equal(saved.room, ROOM)
+    assert.ok(saved.lines.some(l => l.text === SAID), download.suggestedFilename())
     await again.close()
   })
 })
