@@ -16,10 +16,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { startHeadlessCompanion } from '../../headless/headless-companion.ts'
-import type { HeadlessCompanion } from '../../headless/headless-companion.ts'
-import { parseCommandLine } from '../../headless/options.ts'
-import { SILENT } from '../../p2p/logger.ts'
 import { messageSend } from '../../protocol/build.ts'
 import { roomKeyFromPassphrase, seal } from '../../protocol/private-rooms.ts'
 import { roomName } from '../../protocol/rooms.ts'
@@ -27,6 +23,8 @@ import { companionIdOf, launchBrowser, presentIds } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
+import { spawnHeadless } from '../helpers/headless-process.ts'
+import type { HeadlessProcess } from '../helpers/headless-process.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
@@ -43,7 +41,7 @@ describe('a private room: only its people read it', { skip: networkSkipReason({ 
   let browser: Browser
   let maker: Page
   let joiner: Page
-  let headless: HeadlessCompanion
+  let headless: HeadlessProcess
   let watcher: FirehoseClient
   const lineTexts = async (tab: Page): Promise<string[]> => await tab.locator('[data-testid=line] p.text').allTextContents()
 
@@ -54,7 +52,7 @@ describe('a private room: only its people read it', { skip: networkSkipReason({ 
   })
   after(async () => {
     await watcher?.close()
-    await headless?.close()
+    await headless?.kill()
     await browser?.close()
     await relay?.kill()
     await rm(dataDir, { recursive: true, force: true })
@@ -77,10 +75,8 @@ describe('a private room: only its people read it', { skip: networkSkipReason({ 
     joiner = await browser.open(link.toString())
     const keyFile = join(dataDir, 'room-key')
     await writeFile(keyFile, `${PASSPHRASE}\n`)
-    const parsed = await parseCommandLine(['--card', join(root, 'docs', 'cards', 'kyoko.json'), '--room', ROOM, '--room-key', keyFile,
-      '--host', '127.0.0.1', '--no-mdns', '--bootstrap', `/ip4/127.0.0.1/tcp/${relay.tcpPort}/p2p/${relay.peerId}`, '--data-dir', join(dataDir, 'kyoko')], {})
-    assert.ok(!parsed.help)
-    headless = await startHeadlessCompanion(parsed.options, { log: SILENT })
+    headless = await spawnHeadless(['--card', join(root, 'docs', 'cards', 'kyoko.json'), '--room', ROOM, '--room-key', keyFile,
+      '--host', '127.0.0.1', '--no-mdns', '--bootstrap', `/ip4/127.0.0.1/tcp/${relay.tcpPort}/p2p/${relay.peerId}`, '--data-dir', join(dataDir, 'kyoko')])
 
     const ids = [await companionIdOf(maker), await companionIdOf(joiner), 'companion_kyoko']
     for (const [i, tab] of [maker, joiner].entries()) {
