@@ -27,10 +27,6 @@ function runTests (dirs: string[]): number {
     // Unit tests are independent and quick: run them side by side. Network
     // tests share ports, namespaces and two cores: one file at a time.
     `--test-concurrency=${unitOnly ? 'true' : '1'}`,
-    // A file whose tests have all finished ends, even if something it started
-    // (a native WebRTC thread of an in-process peer) would keep it alive: the
-    // run never hangs on it. Leaks are tested for where they matter (lifecycle.test.ts).
-    '--test-force-exit',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=./test/summary-reporter.ts', '--test-reporter-destination=stdout',
     ...selected
