@@ -15,7 +15,7 @@
  * for our card before we have its card, we ask for its card first.
  */
 import type { IdentifyPush } from '@libp2p/identify'
-import type { Connection, IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import { parseJson } from '../protocol/codec.ts'
 import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -23,6 +23,7 @@ import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT, METADATA_PROTOCOL } from '../protocol/topics.ts'
 import { Lifetime } from './lifetime.ts'
+import { readAll } from './stream-bytes.ts'
 import { Listeners } from '../protocol/listeners.ts'
 
 /**
@@ -38,21 +39,6 @@ export const LEAVE_GRACE_MS = 3000
 const MAX_CARD_BYTES = 16 * 1024
 const REQUEST_TIMEOUT_MS = 5000
 
-async function readAll (stream: Stream, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of stream) {
-    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-    size += bytes.byteLength
-    if (size > limit) throw new Error(`card larger than ${limit} bytes`)
-    chunks.push(bytes)
-  }
-  const all = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) { all.set(c, offset); offset += c.byteLength }
-  return all
-}
-
 /**
  * Asks a peer for its card over a connection we already have (never dials:
  * a dial here would race the WebRTC upgrade between tabs). A card is small,
@@ -67,7 +53,7 @@ export async function requestCard (connection: Connection, signal?: AbortSignal)
   try {
     // Read before anything is awaited: a stream's data that arrives with no
     // reader attached is gone (a fast peer answers while we close our end).
-    const reading = readAll(stream, MAX_CARD_BYTES)
+    const reading = readAll(stream, MAX_CARD_BYTES, 'card')
     await stream.close(options) // we send nothing: close our writable end
     const text = new TextDecoder().decode(await reading)
     if (text === '') throw new Error('the peer sent no card')

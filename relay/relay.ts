@@ -11,6 +11,7 @@ import { startGossipLinks } from '../p2p/gossip-links.ts'
 import { consoleLogger } from '../p2p/logger.ts'
 import type { Logger } from '../p2p/logger.ts'
 import { startTopicBus } from '../p2p/topic-bus.ts'
+import { carryPeerDiscovery } from './peer-discovery-topic.ts'
 import type { Delivery, SealedDelivery } from '../p2p/topic-bus.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
@@ -22,6 +23,7 @@ import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
 import { startRelayDirectory } from './room-directory.ts'
 import { openHistory } from './history.ts'
+import { serveHistoryProtocol } from './history-protocol.ts'
 import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
 import { certificateNames } from './host-addresses.ts'
@@ -84,6 +86,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, impersonations: 0, fromFirehose: 0 }])) as Counters
   const network = startRelayNetwork(node, options, log, counters)
   const firehose = startRelayFirehose(network, options, log, counters, history)
+  // ...and over libp2p, for headless companions (they reach us over TCP, not HTTP).
+  const stopHistoryProtocol = history === undefined ? undefined : await serveHistoryProtocol(node, history)
   const llm = options.llmUrl === undefined
     ? undefined
     : createLlmProxy({
@@ -122,6 +126,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const http = web.server
   const stop = async (): Promise<void> => {
     fetches?.stop()
+    await stopHistoryProtocol?.()
     await network.stop()
     await firehose.close()
     web.closeAllConnections()
@@ -176,6 +181,8 @@ function startRelayNetwork (node: RelayNode, options: RelayOptions, log: Logger,
   }, { claims: directory.claims })
   const gossipLinks = startGossipLinks(node, (peer) => { log.info(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
   const neighbours = startNeighbours(node)
+  // Plain js-libp2p pages find each other through us as through any js-libp2p relay.
+  const stopPeerDiscovery = carryPeerDiscovery(node.services.pubsub)
   // aikyo nodes connected to us: vouched for in the directory, query results passed on to them.
   const aikyo = startAikyoPeers(node, { directory, bus, log })
   // ...and they are told of our companions in the default room, one stand-in peer each.
@@ -207,6 +214,7 @@ function startRelayNetwork (node: RelayNode, options: RelayOptions, log: Logger,
       directory.stop()
       neighbours.stop()
       gossipLinks.stop()
+      stopPeerDiscovery()
       bus.stop()
     }
   }

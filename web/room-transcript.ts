@@ -9,8 +9,10 @@
  * and, through `earlier`, the companion's context. Live lines are kept as
  * they come.
  */
-import { parseJson, validatePayload } from '../protocol/codec.ts'
-import { openSealed, seal, validateSealed } from '../protocol/private-rooms.ts'
+import { parseJson } from '../protocol/codec.ts'
+import { historyLines } from '../protocol/history-lines.ts'
+import type { HistoryKey } from '../protocol/history-lines.ts'
+import { openSealed, seal } from '../protocol/private-rooms.ts'
 import type { RoomKey, Sealed } from '../protocol/private-rooms.ts'
 import type { Message, MessageMetadata } from '../protocol/payloads.ts'
 import { historyPath, parseHistoryPage } from '../protocol/relay-api.ts'
@@ -108,27 +110,7 @@ async function store (db: IDBDatabase, room: RoomName, lines: StoredLine[], key:
 }
 
 /** What a private room's transcript needs: its key, and who to tell of a line it does not open. */
-export interface PrivateRoomOptions {
-  key?: RoomKey
-  onUnreadable?: () => void
-}
-
-/** A line of the relay's history as a line: checked as every peer checks one, opened first in a private room. */
-async function lineOf (payload: unknown, room: PrivateRoomOptions): Promise<Message | undefined> {
-  let value = payload
-  if (room.key !== undefined) {
-    const sealed = validateSealed(payload)
-    const opened = sealed.ok ? await openSealed(room.key, 'messages', sealed.payload) : undefined
-    const json = opened?.ok === true ? parseJson(opened.text) : undefined
-    if (json?.ok !== true) {
-      room.onUnreadable?.()
-      return undefined
-    }
-    value = json.value
-  }
-  const message = validatePayload('messages', value)
-  return message.ok ? message.payload : undefined
-}
+export type PrivateRoomOptions = HistoryKey
 
 /** The relay's history of the room: its lines, oldest first. */
 async function relayLines (room: RoomName, signal: AbortSignal, options: PrivateRoomOptions): Promise<StoredLine[]> {
@@ -139,10 +121,7 @@ async function relayLines (room: RoomName, signal: AbortSignal, options: Private
     if (!response.ok) break // an older relay, or one with --history 0
     const parsed = parseHistoryPage(await response.json())
     if (!parsed.ok) break
-    for (const entry of parsed.value.entries) {
-      const message = entry.kind === 'line' ? await lineOf(entry.payload, options) : undefined
-      if (message !== undefined) lines.push(asStored(room, message, entry.time))
-    }
+    for (const { message, time } of await historyLines(parsed.value, options)) lines.push(asStored(room, message, time))
     if (!parsed.value.more || parsed.value.next === null) break
     since = parsed.value.next
   }

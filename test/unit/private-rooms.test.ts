@@ -6,6 +6,8 @@ import {
 } from '../../protocol/private-rooms.ts'
 import { companionAgent, isPrivateRoom, parseRoomName, parseTopicName, roomName, roomOfAgent, topicName } from '../../protocol/rooms.ts'
 import { MAX_PAYLOAD_BYTES } from '../../protocol/topics.ts'
+import { historyLines } from '../../protocol/history-lines.ts'
+import type { HistoryPage } from '../../protocol/relay-api.ts'
 
 const TEAM = roomName('~team')
 const line = JSON.stringify(messageSend({ from: 'companion_kyoko', to: ['companion_aya'], message: 'the honey is ready' }))
@@ -89,5 +91,20 @@ describe('sealed payloads', () => {
     }
     assert.equal(decodeSealed(new Uint8Array([0xff, 0xfe])).ok, false)
     assert.equal(prepareSealed('messages', JSON.parse(largest.text)).ok, true)
+  })
+})
+
+describe('a private room\'s history', () => {
+  it('its lines open with the key; one sealed with another is told, not shown', async () => {
+    const key = await roomKeyFromPassphrase(TEAM, 'correct horse battery staple')
+    const other = await roomKeyFromPassphrase(TEAM, 'another passphrase entirely')
+    const entry = async (k: typeof key, seq: number, kind = 'line'): Promise<HistoryPage['entries'][number]> =>
+      ({ seq, time: seq, kind: kind as 'line', line: null, peer: 'p', payload: (await seal(k, 'messages', line)).payload })
+    const page: HistoryPage = { room: TEAM, entries: [await entry(key, 1), await entry(other, 2), await entry(key, 3, 'action')], more: false, next: 3 }
+    let unreadable = 0
+    const lines = await historyLines(page, { key, onUnreadable: () => { unreadable++ } })
+    assert.deepEqual(lines.map(l => [l.time, l.message.params.message]), [[1, 'the honey is ready']])
+    assert.equal(unreadable, 1)
+    assert.deepEqual(await historyLines(page), [], 'without the key, no line')
   })
 })
