@@ -2,6 +2,8 @@
  * `npm run bench`: connection times and message latencies of the P2P core,
  * measured with a real relay process and real Chromium tabs inside a private
  * network namespace (loopback only). Prints figures; never fails on them.
+ * Joining is measured against a bare js-libp2p page on the same relay, in
+ * the same run (bench/join.ts).
  *
  * Latencies are one-way: the sender stamps `performance.timeOrigin +
  * performance.now()` into the payload's metadata and the receiver subtracts
@@ -24,6 +26,7 @@ import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { benchBrain, benchSharedEndpoints } from './brain.ts'
 import { benchFirehoseFanout } from './firehose-fanout.ts'
+import { benchJoin } from './join.ts'
 import { benchLanMesh } from './lan-mesh.ts'
 import { benchPageWeight } from './page-weight.ts'
 import { benchScale } from './scale.ts'
@@ -102,16 +105,10 @@ async function bench (): Promise<void> {
     await new Promise(resolve => setTimeout(resolve, 3000))
     const idleRss = ((await (await fetch(`${relay.httpUrl}healthz`)).json()) as { memory: { rssBytes: number } }).memory.rssBytes
 
-    // Connection times, over several fresh pairs of tabs.
-    const relayConnected: number[] = []
-    const firstWebRTC: number[] = []
-    let pair: Page[] = []
-    for (let i = 0; i < PAIRS; i++) {
-      for (const page of pair) await page.close()
-      pair = [await browser.open(url), await browser.open(url)]
-      for (const page of pair) relayConnected.push(await markTime(page, 'kotoba:relay-connected'))
-      firstWebRTC.push(await markTime(pair[1], 'kotoba:first-webrtc'))
-    }
+    // Joining, against a bare js-libp2p page on the same relay.
+    await benchJoin(browser, relay)
+    const pair = [await browser.open(url), await browser.open(url)]
+    await markTime(pair[1], 'kotoba:first-webrtc')
     const [tabA, tabB] = pair
 
     // tab -> tab over the direct WebRTC connection
@@ -137,15 +134,6 @@ async function bench (): Promise<void> {
     await publishFromTab(tabA, 'tf-')
     await waitFor(() => tabToFirehose.length >= MESSAGES, 'tab messages on the firehose', 30_000)
     await firehose.close()
-
-    // A tab joining a room where tabs already are (the usual case): the relay's
-    // answer to /api/relay names them, and it links as soon as it reaches the relay.
-    const joinWebRTC: number[] = []
-    for (let i = 0; i < PAIRS; i++) {
-      const page = await browser.open(url)
-      joinWebRTC.push(await markTime(page, 'kotoba:first-webrtc'))
-      await page.close()
-    }
 
     // A companion coming alive: navigation to its card on the page, in fresh tabs.
     const born: number[] = []
@@ -174,15 +162,9 @@ async function bench (): Promise<void> {
     }
 
     const baseline = stats(await baselineWs())
-    const connected = stats(relayConnected)
-    const webrtc = stats(firstWebRTC)
     console.log('\nkotoba bench (loopback, private network namespace)\n')
     console.log(`idle relay memory (RSS, /healthz)   ${(idleRss / 1e6).toFixed(1).padStart(6)} MB   target <= 100 MB  ${idleRss <= 100e6 ? 'ok' : 'OVER'}\n`)
-    console.log('connection times from navigation (median of', PAIRS, 'pairs of tabs)')
-    console.log(`  relay connection        ${fmt(connected.median).padStart(11)}   max ${fmt(Math.max(...relayConnected))}   target <= 300 ms  ${connected.median <= 300 ? 'ok' : 'OVER'}`)
-    console.log(`  first direct WebRTC     ${fmt(webrtc.median).padStart(11)}   max ${fmt(Math.max(...firstWebRTC))}   target <= 1000 ms ${webrtc.median <= 1000 ? 'ok' : 'OVER'}   (two tabs opened together)`)
-    const joined = stats(joinWebRTC)
-    console.log(`    joining a room of tabs ${fmt(joined.median).padStart(10)}   max ${fmt(Math.max(...joinWebRTC))}   target <= 1000 ms ${joined.median <= 1000 ? 'ok' : 'OVER'}`)
+    console.log('from navigation (median of', PAIRS, 'fresh tabs)')
     console.log(`  companion card shown    ${fmt(alive.median).padStart(11)}   max ${fmt(Math.max(...born))}   target < 1000 ms  ${alive.median < 1000 ? 'ok' : 'OVER'}`)
     const history = stats(historyShown)
     const historyAfter = stats(historyAfterRelay)
@@ -216,8 +198,10 @@ if (only === 'page') {
   if (only === undefined || only === 'brain') await benchBrain()
   if (only === 'shared') await benchSharedEndpoints()
 } else {
-  const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
-  if (build.status !== 0) process.exit(1)
+  const vite = (...args: string[]): boolean => spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', ...args], { cwd: root, stdio: 'inherit' }).status === 0
+  if (!vite()) process.exit(1)
+  // The bare js-libp2p page the join figures are measured against (bench/join.ts).
+  if ((only === undefined || only === 'p2p') && !vite('--config', join(root, 'bench/bare/vite.config.ts'))) process.exit(1)
   const result = runInPrivateNetns(join(root, 'bench/run.ts'), process.argv.slice(2))
   if ('unavailable' in result) {
     console.error(`bench: cannot create a network namespace (${result.unavailable}); the benchmark needs one.`)

@@ -1,0 +1,91 @@
+/**
+ * How fast a tab joins, against a bare js-libp2p page (bench/bare/) on the
+ * same relay in the same run. ROUNDS rounds, each of the companion page then
+ * the bare page (so both see the machine as it is then): two tabs opened
+ * together (each one's relay connection, and the second one's first direct
+ * WebRTC link), then a third tab joining them (its first direct WebRTC
+ * link). Every figure is from the tab's navigation (performance marks);
+ * medians, with the raw spread beside, and the ratio to the bare page.
+ */
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { extname, join, normalize } from 'node:path'
+import type { Page } from 'playwright-core'
+import type { Browser } from '../test/helpers/browser.ts'
+import type { RelayProcess } from '../test/helpers/relay-process.ts'
+import { waitFor } from '../test/helpers/wait.ts'
+import { stats } from './stats.ts'
+
+const BARE_DIST = join(import.meta.dirname, '.bare-dist')
+const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 10)
+
+/** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP). */
+async function serveBarePage (): Promise<{ url: string, server: Server }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' }
+  const server = createServer((req, res) => {
+    const path = normalize(new URL(req.url ?? '/', 'http://bare').pathname) // from the root, never above it
+    const file = join(BARE_DIST, path === '/' ? 'index.html' : path)
+    stat(file).then((s) => {
+      if (!s.isFile()) throw new Error('not a file')
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+      createReadStream(file).pipe(res)
+    }, () => { res.writeHead(404).end() })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server }
+}
+
+async function markTime (page: Page, name: string): Promise<number> {
+  return await waitFor(async () => await page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name), `mark ${name}`, 30_000)
+}
+
+interface Kind { name: string, url: string, marks: { relay: string, webrtc: string } }
+interface Samples { relay: number[], pair: number[], joining: number[] }
+
+/** One round of a kind: two tabs together, then a third joining them. */
+async function round (browser: Browser, kind: Kind, into: Samples): Promise<void> {
+  const pair = await Promise.all([browser.open(kind.url), browser.open(kind.url)])
+  try {
+    for (const page of pair) into.relay.push(await markTime(page, kind.marks.relay))
+    into.pair.push(Math.max(...await Promise.all(pair.map(async page => await markTime(page, kind.marks.webrtc)))))
+    const third = await browser.open(kind.url)
+    try {
+      into.joining.push(await markTime(third, kind.marks.webrtc))
+    } finally {
+      await third.close()
+    }
+  } finally {
+    for (const page of pair) await page.close()
+  }
+}
+
+const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
+const spread = (values: number[]): string => `${s(Math.min(...values))}-${s(Math.max(...values))}`
+
+export async function benchJoin (browser: Browser, relay: RelayProcess): Promise<void> {
+  const bare = await serveBarePage()
+  const relayAddr = `/ip4/127.0.0.1/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`
+  const kinds: Kind[] = [
+    { name: 'kotoba page', url: relay.httpUrl, marks: { relay: 'kotoba:relay-connected', webrtc: 'kotoba:first-webrtc' } },
+    { name: 'bare libp2p', url: `${bare.url}?relay=${encodeURIComponent(relayAddr)}`, marks: { relay: 'bare:relay-connected', webrtc: 'bare:first-webrtc' } }
+  ]
+  const samples = kinds.map((): Samples => ({ relay: [], pair: [], joining: [] }))
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const [k, kind] of kinds.entries()) await round(browser, kind, samples[k])
+    }
+  } finally {
+    bare.server.close()
+  }
+  const [ours, base] = samples.map(x => ({ relay: stats(x.relay).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
+  console.log(`\njoin: the companion page and a bare js-libp2p page on the same relay, ${ROUNDS} rounds of each, interleaved (from navigation; medians, range)`)
+  console.log('                              kotoba page                bare libp2p')
+  for (const [label, key] of [['relay connection', 'relay'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
+    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${s(base[key])} (${spread(samples[1][key])})   ${(ours[key] / base[key]).toFixed(2)}x`)
+  }
+  console.log(`join: relay connection ${(ours.relay / 1000).toFixed(2)} s = ${(ours.relay / base.relay).toFixed(2)}x bare libp2p; first direct WebRTC ${(ours.pair / 1000).toFixed(2)} s = ${(ours.pair / base.pair).toFixed(2)}x bare libp2p`)
+  console.log(`join: a tab joining a room of tabs: first direct WebRTC ${(ours.joining / 1000).toFixed(2)} s = ${(ours.joining / base.joining).toFixed(2)}x bare libp2p`)
+}
