@@ -42,8 +42,17 @@ async function markTime (page: Page, name: string): Promise<number> {
   return await waitFor(async () => await page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name), `mark ${name}`, 30_000)
 }
 
-interface Kind { name: string, url: string, marks: { relay: string, webrtc: string } }
-interface Samples { relay: number[], pair: number[], joining: number[] }
+interface Kind { name: string, url: string, marks: { relay: string, webrtc: string }, trace: string[] }
+interface Samples { relay: number[], pair: number[], joining: number[], trace: Map<string, number[]> }
+
+/** The tab's way up so far, mark by mark (those it set). */
+async function traceOf (page: Page, marks: string[], into: Map<string, number[]>): Promise<void> {
+  const times = await page.evaluate((names) => names.map(n => performance.getEntriesByName(n)[0]?.startTime ?? null), marks)
+  for (const [i, mark] of marks.entries()) {
+    const time = times[i]
+    if (time !== null) into.set(mark, [...into.get(mark) ?? [], time])
+  }
+}
 
 /** One round of a kind: two tabs together, then a third joining them. */
 async function round (browser: Browser, kind: Kind, into: Samples): Promise<void> {
@@ -51,6 +60,7 @@ async function round (browser: Browser, kind: Kind, into: Samples): Promise<void
   try {
     for (const page of pair) into.relay.push(await markTime(page, kind.marks.relay))
     into.pair.push(Math.max(...await Promise.all(pair.map(async page => await markTime(page, kind.marks.webrtc)))))
+    await traceOf(pair[0], kind.trace, into.trace)
     const third = await browser.open(kind.url)
     try {
       into.joining.push(await markTime(third, kind.marks.webrtc))
@@ -69,10 +79,10 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
   const bare = await serveBarePage()
   const relayAddr = `/ip4/127.0.0.1/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`
   const kinds: Kind[] = [
-    { name: 'kotoba page', url: relay.httpUrl, marks: { relay: 'kotoba:relay-connected', webrtc: 'kotoba:first-webrtc' } },
-    { name: 'bare libp2p', url: `${bare.url}?relay=${encodeURIComponent(relayAddr)}`, marks: { relay: 'bare:relay-connected', webrtc: 'bare:first-webrtc' } }
+    { name: 'kotoba page', url: relay.httpUrl, marks: { relay: 'kotoba:relay-connected', webrtc: 'kotoba:first-webrtc' }, trace: ['kotoba:script-start', 'kotoba:identity', 'kotoba:relay-info', 'kotoba:node-made', 'kotoba:relay-connected', 'kotoba:first-webrtc', 'kotoba:companion-born'] },
+    { name: 'bare libp2p', url: `${bare.url}?relay=${encodeURIComponent(relayAddr)}`, marks: { relay: 'bare:relay-connected', webrtc: 'bare:first-webrtc' }, trace: ['bare:script-start', 'bare:node-made', 'bare:relay-connected', 'bare:first-webrtc'] }
   ]
-  const samples = kinds.map((): Samples => ({ relay: [], pair: [], joining: [] }))
+  const samples = kinds.map((): Samples => ({ relay: [], pair: [], joining: [], trace: new Map() }))
   try {
     for (let i = 0; i < ROUNDS; i++) {
       for (const [k, kind] of kinds.entries()) await round(browser, kind, samples[k])
@@ -87,5 +97,8 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${s(base[key])} (${spread(samples[1][key])})   ${(ours[key] / base[key]).toFixed(2)}x`)
   }
   console.log(`join: relay connection ${(ours.relay / 1000).toFixed(2)} s = ${(ours.relay / base.relay).toFixed(2)}x bare libp2p; first direct WebRTC ${(ours.pair / 1000).toFixed(2)} s = ${(ours.pair / base.pair).toFixed(2)}x bare libp2p`)
+  for (const [k, kind] of kinds.entries()) {
+    console.log(`  trace, ${kind.name} (first tab of a pair; medians from navigation): ${[...samples[k].trace].map(([mark, times]) => `${mark.replace(/^\w+:/, '')} ${s(stats(times).median)}`).join(', ')}`)
+  }
   console.log(`join: a tab joining a room of tabs: first direct WebRTC ${(ours.joining / 1000).toFixed(2)} s = ${(ours.joining / base.joining).toFixed(2)}x bare libp2p`)
 }

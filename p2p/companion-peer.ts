@@ -61,6 +61,8 @@ export async function startCompanionPeer (node: CompanionPeerNode, joined: RoomP
   const presence = await startPresence(node, () => card, joined.room)
   const unsubscribeAsked = presence.onChange(({ cards, foreign }) => { joined.setAsked(cards, foreign) })
   const unsubscribeCards = joined.onCompanions(refresh)
+  // Those the room's directory listed before this companion came up.
+  if (joined.companions().size > 0) refresh(joined.companions())
   // Another peer was this companion in the room first: this one goes quiet.
   let quiet = false
   const unsubscribeTwin = joined.onTwin(() => {

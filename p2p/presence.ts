@@ -124,7 +124,13 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
       if (ours) foreign.delete(id)
       else foreign.add(id)
       changed()
-    }, () => { /* not a companion after all, or gone: nothing to list */ })
+    }, () => {
+      // Not a companion after all, or gone: nothing to list. But a card asked over a
+      // relayed connection that closed as the peers linked directly is asked again over the link.
+      if (connection.status === 'open') return
+      const other = node.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
+      if (other !== undefined) queueMicrotask(() => { void ask(peer, other) })
+    })
       .finally(() => { asking.delete(id) })
     asking.set(id, request)
     await request
@@ -165,6 +171,20 @@ export async function startPresence (node: Libp2p<{ identifyPush?: IdentifyPush 
   }
   node.addEventListener('peer:identify', onIdentify, { signal: lifetime.signal })
   node.addEventListener('peer:disconnect', onDisconnect, { signal: lifetime.signal })
+  // Peers identified before presence started (a companion that comes up after its node has
+  // connected): asked now, over the connection identify ran on.
+  // Asked over a direct connection where there is one: a relayed one closes once the
+  // peers have linked directly, and a card asked over it would be lost with it.
+  const best = new Map<string, Connection>()
+  for (const connection of node.getConnections()) {
+    const id = connection.remotePeer.toString()
+    if (connection.status === 'open' && (!best.has(id) || best.get(id)!.limits != null)) best.set(id, connection)
+  }
+  for (const connection of best.values()) {
+    void node.peerStore.get(connection.remotePeer).then((peer) => {
+      if (peer.protocols.includes(METADATA_PROTOCOL)) void ask(connection.remotePeer, connection)
+    }, () => { /* not identified yet: its identify event comes */ })
+  }
 
   return {
     onChange: (listener) => listeners.add(listener),

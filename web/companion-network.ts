@@ -28,6 +28,8 @@ export interface CompanionNetworkOptions {
   maxLinks?: number
   /** Where the relay says how to reach it (same origin as the page). */
   relayInfoUrl: string
+  /** Its answer, asked already (`readRelayInfo` of `relayInfoUrlFor`): the page asks first thing. */
+  relayInfo?: Promise<RelayInfo>
   iceServers: RTCIceServer[]
   privateKey?: CompanionNodeOptions['privateKey']
   /** A private room's key. */
@@ -41,6 +43,8 @@ export interface CompanionNetwork {
   joined: RoomPeer
   /** The relay that served the page, and the model proxy it offers (null: none). The tab may since have moved to another relay (`NetworkState.relayPeerId`). */
   relay: { peerId: string, llm: RelayLlm | null }
+  /** Settled once the tab first reaches a relay (what can wait for the dial waits for this). */
+  relayReached: Promise<void>
   stop: () => Promise<void>
 }
 
@@ -61,7 +65,7 @@ function relayOf (address: Multiaddr): string | undefined {
 }
 
 /** Reads `/api/relay` once: the relay's answer, checked, or why it is not usable. */
-async function readRelayInfo (url: string, signal: AbortSignal): Promise<RelayInfo> {
+export async function readRelayInfo (url: string, signal?: AbortSignal): Promise<RelayInfo> {
   const response = await fetch(url, { signal, cache: 'no-store' })
   if (!response.ok) throw new Error(`${url} answered ${response.status}`)
   const parsed = parseRelayInfo(await response.json())
@@ -69,11 +73,22 @@ async function readRelayInfo (url: string, signal: AbortSignal): Promise<RelayIn
   return parsed.info
 }
 
-/** Reads `/api/relay` until it answers (the relay may be restarting), telling `onError` why each try failed. */
-async function fetchRelayInfo (url: string, signal: AbortSignal, onError: (message: string) => void): Promise<RelayInfo> {
+/** The address `/api/relay` is asked at for a room: the answer then names the room's members. */
+export function relayInfoUrlFor (url: string, room: RoomName): string {
+  const withRoom = new URL(url)
+  withRoom.searchParams.set('room', room)
+  return withRoom.toString()
+}
+
+/**
+ * Reads `/api/relay` until it answers (the relay may be restarting), telling
+ * `onError` why each try failed. `first` is a first try already under way
+ * (the page asks before anything else).
+ */
+async function fetchRelayInfo (url: string, signal: AbortSignal, onError: (message: string) => void, first?: Promise<RelayInfo>): Promise<RelayInfo> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await readRelayInfo(url, signal)
+      return await (attempt === 0 && first !== undefined ? first : readRelayInfo(url, signal))
     } catch (err) {
       if (signal.aborted) throw err
       onError((err as Error).message)
@@ -92,17 +107,16 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   let info: RelayInfo
   try {
     // Asked with the room: the answer names its members, to link to once connected.
-    const withRoom = new URL(options.relayInfoUrl)
-    withRoom.searchParams.set('room', options.room)
     // Unreachable (down, or this page opened from its service worker's copy): say the relay is away, and keep asking.
-    info = await fetchRelayInfo(withRoom.toString(), signal, (message) => {
+    info = await fetchRelayInfo(relayInfoUrlFor(options.relayInfoUrl, options.room), signal, (message) => {
       state.relayStatus = 'offline'
       state.relayError = `the relay cannot be reached (${message}); trying again`
-    })
+    }, options.relayInfo)
   } catch (err) {
     void making.then(async node => { await node.stop() }, () => {})
     throw err
   }
+  performance.mark(MARKS.relayInfo)
   state.relayError = ''
   state.relayPeerId = info.peerId
 
@@ -121,6 +135,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   learnNeighbours(info)
 
   const node = await making
+  performance.mark(MARKS.nodeMade)
   state.peerId = node.peerId.toString()
   state.iceServers = options.iceServers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
   // In the room, and linked directly to a few of its companions.
@@ -132,7 +147,8 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   })
   joined.channel.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
   showConnections(node, state, lifetime)
-  const held = holdRelay(node, state, { info, relays: () => [...relays.values()], joined, lifetime })
+  const reached = Promise.withResolvers<void>()
+  const held = holdRelay(node, state, { info, relays: () => [...relays.values()], joined, lifetime, onReached: reached.resolve })
   lifetime.every(NEIGHBOURS_INTERVAL_MS, () => {
     readRelayInfo(options.relayInfoUrl, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
       .then(learnNeighbours, () => { /* the relay that served the page is gone: keep what it told us */ })
@@ -141,6 +157,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   return {
     node,
     relay: { peerId: info.peerId, llm: info.llm },
+    relayReached: reached.promise,
     joined,
     stop: async () => {
       lifetime.stop()
@@ -194,7 +211,7 @@ function showConnections (node: CompanionNode, state: NetworkState, lifetime: Li
  * reserved on; the panel's relay status follows. Once connected, the room's
  * members the relay named are dialled through it at once.
  */
-function holdRelay (node: CompanionNode, state: NetworkState, context: { info: RelayInfo, relays: () => Multiaddr[][], joined: RoomPeer, lifetime: Lifetime }): HeldPeer {
+function holdRelay (node: CompanionNode, state: NetworkState, context: { info: RelayInfo, relays: () => Multiaddr[][], joined: RoomPeer, lifetime: Lifetime, onReached: () => void }): HeldPeer {
   const { info, joined, lifetime } = context
   const { signal } = lifetime
   let held: HeldPeer | undefined
@@ -215,6 +232,7 @@ function holdRelay (node: CompanionNode, state: NetworkState, context: { info: R
     if (next === state.relayStatus) return
     if (next === 'connected' || (next === 'reserved' && state.relayStatus !== 'connected')) {
       performance.mark(MARKS.relayConnected)
+      context.onReached()
       // The room's members the relay named: dialled now, through it, not after the directory's roster.
       if (!introduced) joined.directory.introduce(info.roster)
       introduced = true

@@ -68,9 +68,12 @@ export async function startCompanionSession (network: CompanionNetwork, identity
   const peer = await startCompanionPeer(network.node, network.joined, { card, brain: first.brain, settings })
   const { companion } = peer
   state.turnLimit = companion.turnState.settings.turnLimit
-  peer.onPresence((present) => {
+  const showPresent = (present: ReadonlyMap<string, CompanionCard>): void => {
     state.present = [...present].map(([peerId, c]) => ({ peerId, card: c }))
-  })
+  }
+  peer.onPresence(showPresent)
+  // Those present before this companion came up (its node reached the room first).
+  showPresent(peer.present())
   // A companion with this id was in the room first, on another peer: say so, show no twin.
   // Written in a microtask: written synchronously inside libp2p's connection
   // event (the relay's roster arrives as the connection opens), the change

@@ -50,16 +50,24 @@ function writePool (pool: Stored[]): void {
   localStorage.setItem(POOL_KEY, JSON.stringify(pool.slice(-POOL_LIMIT)))
 }
 
-/** Takes the lock for an identity if no other tab holds it; holds it until the tab closes. */
-async function tryHold (id: string): Promise<boolean> {
+/**
+ * Takes the lock for an identity if no other tab holds it; holds it until the
+ * tab closes. `waitMs`: how long to wait for a holder to let go (the page this
+ * tab was before a reload may still hold its own identity for a moment).
+ */
+async function tryHold (id: string, waitMs = 0): Promise<boolean> {
   if (navigator.locks === undefined) return false
   return await new Promise<boolean>((resolve) => {
-    void navigator.locks.request(`kotoba-identity-${id}`, { ifAvailable: true }, async (lock) => {
+    const options: LockOptions = waitMs === 0 ? { ifAvailable: true } : { signal: AbortSignal.timeout(waitMs) }
+    navigator.locks.request(`kotoba-identity-${id}`, options, async (lock) => {
       resolve(lock !== null)
       if (lock !== null) await new Promise(() => {}) // held for the tab's lifetime
-    })
+    }).catch(() => { resolve(false) })
   })
 }
+
+/** How long a reloaded tab waits for its own identity, which the page before it may still hold. */
+const RELOAD_WAIT_MS = 1500
 
 /**
  * This tab's identity: the one it had before a reload, else a free one
@@ -73,7 +81,7 @@ export async function claimIdentity (preset?: string): Promise<Identity> {
   let chosen: Stored | undefined
   for (const candidate of ordered) {
     const locksMissing = navigator.locks === undefined
-    if ((locksMissing && candidate.card.id === mine) || await tryHold(candidate.card.id)) {
+    if ((locksMissing && candidate.card.id === mine) || await tryHold(candidate.card.id, candidate.card.id === mine ? RELOAD_WAIT_MS : 0)) {
       chosen = candidate
       break
     }

@@ -1,13 +1,14 @@
 /**
- * The page's entry: state first, then the view, then the network and the
- * companion that fill the state. Data flows one way:
+ * The page's entry: state first; then what the first dial needs (the
+ * relay's answer, this tab's key), the network, and the view once the relay
+ * is reached; then the companion. Data flows one way:
  * network -> companion -> state -> components.
  */
 import { mount } from 'svelte'
 import App from './App.svelte'
 import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
-import { startCompanionNetwork } from './companion-network.ts'
+import { readRelayInfo, relayInfoUrlFor, startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionSession } from './companion-session.ts'
 import { CompanionState } from './companion-state.svelte.ts'
@@ -18,6 +19,7 @@ import { MARKS } from './marks.ts'
 import { unlockRoom } from './room-lock.ts'
 import { isPrivateRoom } from '../protocol/rooms.ts'
 
+performance.mark(MARKS.scriptStart)
 const network = new NetworkState()
 const companion = new CompanionState()
 const choice = readCompanionChoice(location.search, localStorage)
@@ -27,6 +29,12 @@ if (room.ok) network.room = room.room
 // nothing of the room starts before it.
 const unlock = room.ok && isPrivateRoom(room.room) ? unlockRoom(room.room, network) : undefined
 const roomKey = unlock?.key ?? Promise.resolve(undefined)
+// What the first dial needs, asked before the view is drawn: the relay's answer, and this tab's
+// key (a stored one, when it has one). The companion's code waits until the relay is reached.
+const relayInfoUrl = new URL('/api/relay', location.href).toString()
+const relayInfo = room.ok ? readRelayInfo(relayInfoUrlFor(relayInfoUrl, room.room)) : undefined
+relayInfo?.catch(() => { /* asked again by the network, which says why */ })
+const identityClaim = room.ok && !choice.off ? claimIdentity(choice.preset) : undefined
 let started: CompanionNetwork | undefined
 let session: CompanionSession | undefined
 
@@ -55,7 +63,19 @@ const actions = {
 }
 export type PageActions = typeof actions
 
-mount(App, { target: document.getElementById('app')!, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
+// The view is drawn once the tab reaches its relay (drawing it is most of a second's main
+// thread, which would delay the dial's handshake), or after a second without; at once where
+// the person must act first (a bad room name, a private room's passphrase).
+let drawn = false
+function draw (): void {
+  if (drawn) return
+  drawn = true
+  const target = document.getElementById('app')!
+  target.replaceChildren()
+  mount(App, { target, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
+}
+if (!room.ok || unlock !== undefined) draw()
+else setTimeout(draw, 1000)
 
 // On https a service worker keeps the page's shell (web/service-worker.ts): a reload while
 // the relay is away still opens the page, with this browser's transcript. A browser that has
@@ -75,20 +95,25 @@ async function start (): Promise<void> {
   // A bad room name starts nothing: the page says what is wrong and offers the default room.
   if (!room.ok) return
   const key = await roomKey
-  const identity = choice.off ? undefined : await claimIdentity(choice.preset)
-  // The companion's code (turn-taking, presence) is not in the page's first
-  // load: it comes while the node starts.
-  const sessionCode = identity === undefined ? undefined : import('./companion-session.ts')
+  const identity = await identityClaim
+  performance.mark(MARKS.identity)
   started = await startCompanionNetwork(network, {
     room: network.room,
     maxLinks: readMaxLinks(location.search),
-    relayInfoUrl: new URL('/api/relay', location.href).toString(),
+    relayInfoUrl,
+    ...(relayInfo === undefined ? {} : { relayInfo }),
     iceServers: readIceServers(location.search, localStorage),
     privateKey: identity?.privateKey,
     ...(key === undefined ? {} : { key })
   })
-  if (identity !== undefined && sessionCode !== undefined) {
-    const { startCompanionSession } = await sessionCode
+  void started.relayReached.then(draw)
+  if (identity !== undefined) {
+    // The companion's code (turn-taking, presence, its mind) is not in the page's first load,
+    // and it is not fetched and run while the tab dials its relay (the main thread's work
+    // held up the dial's handshake by ~0.4 s): it comes once the relay is reached, or after a
+    // while without.
+    await Promise.race([started.relayReached, new Promise(resolve => setTimeout(resolve, 1500))])
+    const { startCompanionSession } = await import('./companion-session.ts')
     session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin, transcript })
     performance.mark(MARKS.companionBorn)
     companion.up = true
@@ -110,4 +135,5 @@ async function start (): Promise<void> {
 start().catch((err: Error) => {
   network.relayStatus = 'offline'
   network.relayError = `could not start: ${err.message}`
+  draw()
 })

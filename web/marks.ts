@@ -3,6 +3,14 @@
  * benchmark reads back with `performance.getEntriesByName`.
  */
 export const MARKS = {
+  /** The page's script runs (its code fetched and evaluated). */
+  scriptStart: 'kotoba:script-start',
+  /** The tab's identity (key and card) is claimed. */
+  identity: 'kotoba:identity',
+  /** The relay's `/api/relay` answered. */
+  relayInfo: 'kotoba:relay-info',
+  /** The libp2p node is made. */
+  nodeMade: 'kotoba:node-made',
   relayConnected: 'kotoba:relay-connected',
   relayReserved: 'kotoba:relay-reserved',
   firstWebRTC: 'kotoba:first-webrtc',

@@ -21,6 +21,7 @@ import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 
+performance.mark('bare:script-start')
 const TOPICS = ['messages', 'actions', 'states', 'queries', 'query-results']
 const relay = multiaddr(new URLSearchParams(location.search).get('relay') ?? '')
 const relayId = relay.getComponents().findLast(c => c.name === 'p2p')?.value
@@ -34,6 +35,7 @@ const node = await createLibp2p({
   peerDiscovery: [pubsubPeerDiscovery({ interval: 1000 })],
   services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
 })
+performance.mark('bare:node-made')
 const status = document.getElementById('status')!
 let sawRelay = false
 let sawWebRTC = false

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser.ts'
+import { launchBrowser, presentIds } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import type { FirehoseClient } from '../helpers/firehose-client.ts'
@@ -166,7 +166,10 @@ describe('companions converse: three tabs and a firehose client', { skip }, () =
     const seeEachOther = async (): Promise<boolean> =>
       (await Promise.all(tabs.map(async tab => await tab.getByTestId('present-companion').count() === tabs.length - 1))).every(Boolean)
     for (const which of [0, 1, 0, 1]) {
-      await waitFor(seeEachOther, 'the tabs to see each other', 20_000)
+      await waitFor(seeEachOther, 'the tabs to see each other', 20_000).catch(async (err: Error) => {
+        const info = await Promise.all(tabs.map(async (tab, i) => `tab ${i} ${await tab.getByTestId('peer-id').textContent()} present=${JSON.stringify(await presentIds(tab))} rows=${(await tab.locator('[data-testid=peer-row]').evaluateAll(els => els.map(e => `${e.getAttribute('data-kind')} ${e.textContent?.trim().slice(0, 60)}`))).join('; ')}`))
+        throw new Error(`${err.message}\n${info.join('\n')}`)
+      })
       await tabs[which].reload()
       await waitFor(seeEachOther, `the tabs to see each other again after tab ${which} reloaded`, 20_000)
       await waitFor(async () => await tabs[which].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, `tab ${which} to have a direct WebRTC connection again`, 20_000)
