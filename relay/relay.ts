@@ -23,7 +23,6 @@ import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
 import { startRelayDirectory } from './room-directory.ts'
 import { openHistory } from './history.ts'
-import { serveHistoryProtocol } from './history-protocol.ts'
 import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
 import { certificateNames } from './host-addresses.ts'
@@ -86,8 +85,6 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, impersonations: 0, fromFirehose: 0 }])) as Counters
   const network = startRelayNetwork(node, options, log, counters)
   const firehose = startRelayFirehose(network, options, log, counters, history)
-  // ...and over libp2p, for headless companions (they reach us over TCP, not HTTP).
-  const stopHistoryProtocol = history === undefined ? undefined : await serveHistoryProtocol(node, history)
   const llm = options.llmUrl === undefined
     ? undefined
     : createLlmProxy({
@@ -126,7 +123,6 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const http = web.server
   const stop = async (): Promise<void> => {
     fetches?.stop()
-    await stopHistoryProtocol?.()
     await network.stop()
     await firehose.close()
     web.closeAllConnections()
