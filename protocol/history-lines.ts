@@ -17,7 +17,7 @@ export interface HistoryKey {
 }
 
 /** One history entry's payload as a line, if it is one (opened first in a private room). */
-export async function lineOf (payload: unknown, options: HistoryKey): Promise<Message | undefined> {
+async function lineOf (payload: unknown, options: HistoryKey): Promise<Message | undefined> {
   let value = payload
   if (options.key !== undefined) {
     const sealed = validateSealed(payload)

@@ -19,14 +19,13 @@ export interface RoomUnlock {
 }
 
 export function unlockRoom (room: RoomName, state: NetworkState): RoomUnlock {
-  let opened: (key: RoomKey) => void = () => {}
-  const key = new Promise<RoomKey>((resolve) => { opened = resolve })
+  const key = Promise.withResolvers<RoomKey>()
   const open = (found: RoomKey): void => {
     history.replaceState(history.state, '', roomUrl(location.href, room, found.secret))
     state.roomSecret = found.secret
     state.lock = 'open'
     state.lockProblem = ''
-    opened(found)
+    key.resolve(found)
   }
   const secret = readRoomSecret(location.hash)
   if (globalThis.crypto?.subtle === undefined) {
@@ -41,7 +40,7 @@ export function unlockRoom (room: RoomName, state: NetworkState): RoomUnlock {
     })
   }
   return {
-    key,
+    key: key.promise,
     tryPassphrase: async (passphrase) => {
       if (state.lock !== 'locked') return
       const checked = checkPassphrase(passphrase)

@@ -70,7 +70,7 @@ async function openStore (): Promise<IDBDatabase> {
 interface SealedRow { room: RoomName, id: string, time: number, sealed: Sealed }
 
 /** The room's lines in the browser, oldest first (a private room's opened with its key; one that does not open is told). */
-async function storedLines (db: IDBDatabase, room: RoomName, options: PrivateRoomOptions): Promise<StoredLine[]> {
+async function storedLines (db: IDBDatabase, room: RoomName, options: HistoryKey): Promise<StoredLine[]> {
   const index = db.transaction('lines').objectStore('lines').index('byTime')
   const rows = await requestResult(index.getAll(IDBKeyRange.bound([room, -Infinity], [room, Infinity]))) as Array<StoredLine | SealedRow>
   const lines: StoredLine[] = []
@@ -109,11 +109,8 @@ async function store (db: IDBDatabase, room: RoomName, lines: StoredLine[], key:
   })
 }
 
-/** What a private room's transcript needs: its key, and who to tell of a line it does not open. */
-export type PrivateRoomOptions = HistoryKey
-
 /** The relay's history of the room: its lines, oldest first. */
-async function relayLines (room: RoomName, signal: AbortSignal, options: PrivateRoomOptions): Promise<StoredLine[]> {
+async function relayLines (room: RoomName, signal: AbortSignal, options: HistoryKey): Promise<StoredLine[]> {
   const lines: StoredLine[] = []
   let since = 0
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -128,7 +125,7 @@ async function relayLines (room: RoomName, signal: AbortSignal, options: Private
   return lines
 }
 
-export function openRoomTranscript (room: RoomName, state: CompanionState, options: PrivateRoomOptions = {}): RoomTranscript {
+export function openRoomTranscript (room: RoomName, state: CompanionState, options: HistoryKey = {}): RoomTranscript {
   const db = openStore().catch(() => undefined) // no IndexedDB (a private window may refuse it): the relay's history alone
   const show = (lines: StoredLine[]): void => {
     for (const l of lines) if (l.name !== undefined && state.names[l.from] === undefined) state.names[l.from] = l.name
