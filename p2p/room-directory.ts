@@ -53,7 +53,7 @@ export interface RoomDirectory {
   peers: () => string[]
   /** The addresses a peer of the room gave last (none for a peer not in it). */
   addrsOf: (peerId: string) => Multiaddr[]
-  /** Announces again now (the card changed). */
+  /** Announces again now, and as while joining (the card changed: the first may go to nobody). */
   announce: () => void
   /**
    * Takes a roster for us that came another way (the relay's HTTP answer, read
@@ -113,11 +113,14 @@ export function startDirectoryTopic (pubsub: GossipSub, topic: string, onMessage
 /**
  * When a node announces itself: fast while joining, then once a minute;
  * joining again when its addresses change (a reservation made or lost),
- * since that is when others can reach it differently; and once more when
- * the first peer on the topic appears (a relay's roster answers an
+ * since that is when others can reach it differently, and when its card
+ * changes (the first of those announcements may go to nobody: a relay
+ * subscribes to a room's topics only once a peer of it is there); and once
+ * more when the first peer on the topic appears (a relay's roster answers an
  * announcement it hears from a peer of its own; those before went to nobody).
+ * Returns the way to join again.
  */
-function keepAnnouncing (node: Libp2p<{ pubsub: GossipSub }>, topic: string, announce: () => void, lifetime: Lifetime): void {
+function keepAnnouncing (node: Libp2p<{ pubsub: GossipSub }>, topic: string, announce: () => void, lifetime: Lifetime): () => void {
   const pubsub = node.services.pubsub
   let joining: Array<() => void> = []
   const join = (): void => {
@@ -139,6 +142,7 @@ function keepAnnouncing (node: Libp2p<{ pubsub: GossipSub }>, topic: string, ann
     announce()
   }, { signal: lifetime.signal })
   join()
+  return join
 }
 
 export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options: RoomDirectoryOptions): RoomDirectory {
@@ -213,7 +217,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     void publish({ type: 'announce', addrs: node.getMultiaddrs().map(String).slice(0, 16), card: options.card() })
   }
 
-  keepAnnouncing(node, topic, announceNow, lifetime)
+  const announceAgain = keepAnnouncing(node, topic, announceNow, lifetime)
 
   lifetime.every(ANNOUNCE_REFRESH_MS / 2, () => {
     members.expire(Date.now() - DIRECTORY_EXPIRY_MS, connected)
@@ -228,7 +232,7 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
     has: (peerId) => members.has(peerId),
     peers: () => members.peers(),
     addrsOf: (peerId) => addrsOf(members.get(peerId)),
-    announce: announceNow,
+    announce: () => { if (!lifetime.stopped) announceAgain() },
     introduce: (peers) => {
       if (lifetime.stopped) return
       takeRoster(checkRoster(peers), true, Date.now())

@@ -11,8 +11,9 @@
  * - counts the companions of each room, across the mesh (`/api/relay`);
  * - knows who holds each companion id in each room (protocol/claims.ts): the
  *   first peer that announced it; a second peer announcing a held id is a
- *   twin, refused: its card is listed nowhere (rosters, counts) and payloads
- *   speaking as that id from anyone but the holder are dropped.
+ *   twin, refused: its card is listed nowhere (rosters, counts), payloads
+ *   speaking as that id from anyone but the holder are dropped, and a twin
+ *   reached through this relay is sent a roster naming the holder.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -88,11 +89,23 @@ class CarriedRoom {
     this.#reports = reports
   }
 
-  /** The claims again, after the members changed: a new twin is told. */
+  /**
+   * The claims again, after the members changed. A new twin is reported, and
+   * one reached through this relay is sent a roster naming the holder: it
+   * may have presented its card before it heard of the holder, and a roster
+   * for it is what makes a node yield (p2p/room-peer.ts).
+   */
   reclaim (): void {
     const presented = new Map(this.members.all().flatMap(m => m.card === null ? [] : [[m.peer, m.card.id] as const]))
     const twins = this.ids.update(presented)
-    for (const twin of twins) if (!this.#twins.has(twin.peer)) this.#reports.twin(twin)
+    for (const twin of twins) {
+      if (this.#twins.has(twin.peer)) continue
+      this.#reports.twin(twin)
+      const holder = this.members.get(twin.holder)
+      if (holder === undefined || !this.#reports.ownPeer(twin.peer)) continue
+      this.#reports.publish({ type: 'roster', for: twin.peer, peers: [{ peer: holder.peer, addrs: holder.addrs, card: holder.card, ...(holder.aikyo === true ? { aikyo: true } : {}) }] })
+      this.#reports.rosterSent()
+    }
     this.#twins = new Set(twins.map(t => t.peer))
     this.#reports.changed()
   }

@@ -201,7 +201,10 @@ describe('who is who: nobody speaks as another', { skip: networkSkipReason({ bro
       await other.context.addInitScript((pool) => { localStorage.setItem('kotoba.identities', pool) }, JSON.stringify([stolen]))
       const twinTab = await other.open(`${relay.httpUrl}?companion=aya`)
       assert.equal(await companionIdOf(twinTab), ayaId)
-      await twinTab.getByTestId('twin').waitFor({ timeout: 15_000 })
+      await twinTab.getByTestId('twin').waitFor({ timeout: 15_000 }).catch(async (err: Error) => {
+        const roster = await (await fetch(new URL(`/api/relay?room=${DEFAULT_ROOM}`, relay.httpUrl))).text()
+        throw new Error(`${err.message}\nthe twin tab lists ${(await presentIds(twinTab)).join(', ')}; status ${await twinTab.getByTestId('relay-status').textContent().catch(() => '?')}\nthe relay's roster: ${roster}\nits refusals: ${relay.output().split('\n').filter(l => l.includes('refused')).join(' / ')}\nthe tab's errors: ${other.consoleErrors.join(' / ')}`)
+      })
       assert.match((await twinTab.getByTestId('twin').textContent())!, /is already in this room, on another peer/)
       // An absence: Ren had two seconds to list a second Aya (it links to the new tab in under one).
       await new Promise(resolve => setTimeout(resolve, 2000))
