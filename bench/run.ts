@@ -30,6 +30,7 @@ import { benchJoin } from './join.ts'
 import { benchLanMesh } from './lan-mesh.ts'
 import { benchPageWeight } from './page-weight.ts'
 import { benchScale } from './scale.ts'
+import { benchOneRoom } from './scale-room.ts'
 import { fmt, now, stats } from './stats.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -194,7 +195,10 @@ if (only === 'page') {
   if (only === undefined || only === 'p2p') await bench()
   if (only === undefined || only === 'firehose') await benchFirehoseFanout()
   if (only === undefined || only === 'lan') await benchLanMesh()
-  if (only === undefined || only === 'scale') await benchScale()
+  if (only === undefined || only === 'scale') {
+    await benchScale()
+    await benchOneRoom()
+  }
   if (only === undefined || only === 'brain') await benchBrain()
   if (only === 'shared') await benchSharedEndpoints()
 } else {

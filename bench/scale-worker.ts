@@ -8,7 +8,8 @@
  * the benchmark measures the relay.
  *
  * argv: relay WebSocket multiaddr. IPC in: {type:'add', rooms: [[room, count]…]},
- * {type:'stop'}. IPC out: {type:'added', joined}, {type:'latencies', values}.
+ * {type:'stop'}. IPC out: {type:'added', joined}, {type:'latencies', values},
+ * {type:'votes', count} (votes heard, since the last).
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { startRoomDirectory } from '../p2p/room-directory.ts'
@@ -23,6 +24,8 @@ import { now } from './stats.ts'
 const relay = multiaddr(process.argv[2])
 const nodes: Array<{ node: CompanionNode, directory: RoomDirectory }> = []
 let batch: number[] = []
+/** Votes heard since the last report. */
+let votes = 0
 
 async function startCompanion (room: string, n: number): Promise<void> {
   const where = roomName(room)
@@ -35,6 +38,7 @@ async function startCompanion (room: string, n: number): Promise<void> {
   bus.join(where)
   const directory = startRoomDirectory(node, { room: where, card: () => card })
   bus.onPayload((delivery) => {
+    if (delivery.topic === 'states' && !delivery.own) votes++
     if (delivery.topic !== 'messages' || delivery.own) return
     const { id: messageId, metadata } = delivery.payload.params
     if (typeof metadata?.sentAt === 'number') batch.push(now() - metadata.sentAt)
@@ -71,6 +75,8 @@ process.on('message', (message: { type: string, rooms?: Array<[string, number]> 
 })
 
 const flush = setInterval(() => {
+  if (votes > 0) process.send!({ type: 'votes', count: votes })
+  votes = 0
   if (batch.length === 0) return
   process.send!({ type: 'latencies', values: batch })
   batch = []

@@ -33,34 +33,35 @@ const LINES_PER_ROOM = 3
 const ROOM_LINE_GAP_MS = 2000
 const KNEE_P99_MS = 100
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** CPU time a process has used so far (ms), from /proc. */
-function cpuTimeMs (pid: number): number {
+export function cpuTimeMs (pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
-function rssBytes (pid: number): number {
+export function rssBytes (pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
   return Number(kb ?? 0) * 1024
 }
 /** The machine's busy and total time so far (clock ticks), every core. */
-function machineTicks (): { busy: number, total: number } {
+export function machineTicks (): { busy: number, total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number)
   const idle = cpu[3] + cpu[4]
   const total = cpu.reduce((a, b) => a + b, 0)
   return { busy: total - idle, total }
 }
 
-interface Worker { child: ChildProcess, latencies: number[], added: number | undefined }
+export interface Worker { child: ChildProcess, latencies: number[], votes: number, added: number | undefined }
 
-async function startWorker (relayAddr: string): Promise<Worker> {
+export async function startWorker (relayAddr: string): Promise<Worker> {
   const child = fork(join(import.meta.dirname, 'scale-worker.ts'), [relayAddr], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-  const worker: Worker = { child, latencies: [], added: undefined }
+  const worker: Worker = { child, latencies: [], votes: 0, added: undefined }
   let ready = false
-  child.on('message', (message: { type: string, values?: number[], joined?: number }) => {
+  child.on('message', (message: { type: string, values?: number[], joined?: number, count?: number }) => {
     if (message.type === 'ready') ready = true
     if (message.type === 'latencies') worker.latencies.push(...message.values!)
+    if (message.type === 'votes') worker.votes += message.count!
     if (message.type === 'added') worker.added = message.joined
   })
   await waitFor(() => ready, 'a worker to start', 60_000)
@@ -86,6 +87,8 @@ export async function benchScale (): Promise<void> {
     console.log('  companions  rooms   delivered      median        p99   relay cpu   relay rss   per companion (cpu, rss)   machine busy   busiest companion process')
     let knee = 0
     let companions = 0
+    /** Each completed step: companions, the relay's CPU (% of a core) and RSS (MB). */
+    const costs: Array<{ n: number, cpu: number, mb: number }> = []
     for (const step of STEPS) {
       // Join the new rooms, each room's companions spread over the workers (a room's
       // burst of votes on a line is then shared by every process, as by many machines).
@@ -132,10 +135,12 @@ export async function benchScale (): Promise<void> {
       const perCpu = cpu / step
       const perRss = (rss - idleRss) / step
       console.log(`  ${String(step).padStart(10)} ${String(allRooms.length).padStart(6)}   ${`${all.length}/${expected}`.padStart(11)} ${fmt(s.median).padStart(11)} ${fmt(s.p99).padStart(10)} ${`${cpu.toFixed(0)}%`.padStart(11)} ${`${(rss / 1e6).toFixed(0)} MB`.padStart(11)}   ${`${perCpu.toFixed(2)}%, ${(perRss / 1024).toFixed(0)} KB`.padStart(24)}   ${`${busy.toFixed(0)}%`.padStart(12)}   ${`${busiestWorker.toFixed(0)}%`.padStart(10)}${joined < step ? `   (only ${joined} joined in ${joinSeconds.toFixed(0)} s)` : ''}${busy > 90 ? '   machine saturated' : busiestWorker > 90 ? '   a companion process saturated' : ''}`)
+      if (joined === step) costs.push({ n: step, cpu, mb: rss / 1e6 })
       if (!ok) break
     }
     await sender.close()
     console.log(`scale: knee ${knee} companions on one relay`)
+    printRelayCost(costs)
   } finally {
     for (const w of workers) {
       const exited = new Promise(resolve => w.child.once('exit', resolve))
@@ -146,4 +151,31 @@ export async function benchScale (): Promise<void> {
     await relay.kill()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** Least squares: the line through points (x, y), as its slope and intercept. */
+function fitLine (points: Array<[number, number]>): { slope: number, intercept: number } {
+  const n = points.length
+  const mx = points.reduce((a, [x]) => a + x, 0) / n
+  const my = points.reduce((a, [, y]) => a + y, 0) / n
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0)
+  const slope = sxx === 0 ? 0 : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx
+  return { slope, intercept: my - slope * mx }
+}
+
+/**
+ * What each companion costs the relay itself, from its own CPU and memory over the
+ * steps (a line fitted through them, at this bench's message rate), whatever else the
+ * machine runs: and so how many it carries alone at half a core.
+ */
+function printRelayCost (costs: Array<{ n: number, cpu: number, mb: number }>): void {
+  if (costs.length < 2) {
+    console.log('scale: relay cost per companion: fewer than two steps completed')
+    return
+  }
+  const cpu = fitLine(costs.map(c => [c.n, c.cpu]))
+  const mb = fitLine(costs.map(c => [c.n, c.mb]))
+  const alone = cpu.slope > 0 ? Math.floor((50 - cpu.intercept) / cpu.slope) : Infinity
+  console.log(`scale: relay cost per companion ${cpu.slope.toFixed(3)}% of a core, ${mb.slope.toFixed(2)} MB; alone it carries ${alone} at half a core`)
+  console.log(`  (fitted through ${costs.map(c => `${c.n}: ${c.cpu.toFixed(0)}%, ${c.mb.toFixed(0)} MB`).join('; ')}; at none, ${cpu.intercept.toFixed(1)}% and ${mb.intercept.toFixed(0)} MB)`)
 }

@@ -18,6 +18,18 @@ export type GossipScope = { room: RoomName } | { maxRooms: number }
 const TOPIC_ENTRY_BYTES = 1024 + 128
 
 /**
+ * A relay is the hub of the rooms it carries: many of their nodes reach a
+ * room through it alone (aikyo's, a tab before its direct links are up, a
+ * tab whose links are all taken), so every message it forwards goes to every
+ * subscriber of the topic, not to a mesh of GossipSub's usual six to twelve
+ * (the others would get only IHAVE gossip, a few of them a heartbeat: in a
+ * room of 25 a third of the lines never arrived). Its mesh is every peer of
+ * the topic, up to as many as it can hold.
+ */
+const RELAY_MESH_DEGREE = 4096
+const RELAY_MESH: Partial<GossipsubOpts> = { D: RELAY_MESH_DEGREE, Dlo: RELAY_MESH_DEGREE, Dhi: RELAY_MESH_DEGREE }
+
+/**
  * Options shared by the relay, the tabs and headless companions. Message ids
  * stay GossipSub's default (author + sequence number, signed): that is what
  * aikyo's v2-line nodes use, so a message seen over two paths is recognised
@@ -33,7 +45,7 @@ export function gossipOptions (scope: GossipScope): Partial<GossipsubOpts> {
       // A relay learns of a room when a peer subscribes to it, so it takes any
       // topic; what one peer may subscribe to is bounded instead: every
       // topic of `maxRooms` rooms (another relay carries all of them).
-      : { maxTopicBytesPerPeer: (scope.maxRooms + 1) * roomTopicNames(DEFAULT_ROOM).length * TOPIC_ENTRY_BYTES }),
+      : { maxTopicBytesPerPeer: (scope.maxRooms + 1) * roomTopicNames(DEFAULT_ROOM).length * TOPIC_ENTRY_BYTES, ...RELAY_MESH }),
     // Skip decoding oversize messages before they reach the validator.
     maxInboundDataLength: MAX_PAYLOAD_BYTES + 1024,
     // The same key as the message id (author + sequence number), read from
