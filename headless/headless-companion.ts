@@ -13,6 +13,8 @@ import { startOnDataDir } from '../host/data-dir.ts'
 import { loadOrCreatePeerKey } from '../host/peer-key.ts'
 import { startCompanionPeer } from '../p2p/companion-peer.ts'
 import { startRoomPeer } from '../p2p/room-peer.ts'
+import type { Message } from '../protocol/payloads.ts'
+import { takeRoomHistory } from './room-history.ts'
 import { startLanPeers } from '../p2p/lan-peers.ts'
 import { consoleLogger } from '../p2p/logger.ts'
 import type { Logger } from '../p2p/logger.ts'
@@ -61,12 +63,16 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
   const privateKey = await loadOrCreatePeerKey(options.dataDir)
   const node = await createHeadlessNode({ privateKey, room: options.room, host: options.host, tcpPort: options.tcpPort, mdns: options.mdns })
   const card = options.card
+  // What was said before it came, from the first relay it reaches: its context once it is up.
+  const earlier = Promise.withResolvers<Message[]>()
+  const stopHistory = takeRoomHistory(node, options.room, options.key, Date.now(), earlier.resolve)
 
   const joined = startRoomPeer(node, {
     room: options.room,
     ...(options.key === undefined ? {} : { key: options.key }),
     tcp: true,
-    onRefused: (refusal) => { log.warn(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`) }
+    onRefused: (refusal) => { log.warn(`refused on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`) },
+    log
   })
   const bus = joined.channel
   // Companions found by mDNS are linked by the room's directory (at most a few), not by mDNS.
@@ -84,6 +90,10 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     log.warn(`! ${card.name} (${twin.id}) is already in room ${joined.room}, on peer ${twin.holder}: this one stays quiet (a companion id belongs to one peer; give this one another card)`)
   })
   const { companion } = peer
+  void earlier.promise.then((messages) => {
+    companion.remember(messages)
+    log.info(`! ${messages.length} earlier lines of room ${joined.room} taken as context`)
+  })
 
   const names = new Map<string, string>([[card.id, card.name]])
   let before = new Set<string>()
@@ -123,6 +133,7 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     close: async () => {
       closing ??= (async () => {
         lanPeers.stop()
+        stopHistory()
         unsubscribe()
         await peer.stop()
         await joined.stop()

@@ -28,6 +28,7 @@ import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
 import { Lifetime } from './lifetime.ts'
+import type { Logger } from './logger.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import { backoffDelay } from '../protocol/backoff.ts'
 
@@ -57,6 +58,8 @@ export interface DirectLinksOptions {
    * relay, and WebRTC between two Node peers needs a non-loopback interface.
    */
   tcp?: boolean
+  /** Where a link closed for a reason is told (debug). */
+  log?: Logger
 }
 
 export interface DirectLinks {
@@ -75,7 +78,12 @@ const isTcp = (ma: Multiaddr): boolean => {
 const isWebRTCConnection = (c: Connection): boolean => c.limits == null && isWebRTC(c.remoteAddr)
 /** Open and not relayed: WebRTC, or TCP between two Node peers. */
 const isDirect = (c: Connection): boolean => c.status === 'open' && c.limits == null
-const closeWithReason = (c: Connection, why: string): void => { void c.close().catch(() => { c.abort(new Error(why)) }) }
+/** GossipSub's streams on a connection, both ways. */
+const gossipStreams = (c: Connection): number => c.streams.filter(s => s.protocol?.startsWith('/meshsub/') === true || s.protocol?.startsWith('/floodsub/') === true).length
+const closeWithReason = (links: Links, c: Connection, why: string): void => {
+  links.options.log?.debug(`direct links: closing the connection to ${c.remotePeer.toString()} (${c.remoteAddr.toString()}): ${why}`)
+  void c.close().catch(() => { c.abort(new Error(why)) })
+}
 
 /** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
 async function probe (connection: Connection): Promise<boolean> {
@@ -139,7 +147,10 @@ export function startDirectLinks (node: Libp2p, options: DirectLinksOptions): Di
     let asked = probing.get(link.id)
     if (asked === undefined) {
       asked = probe(link).then((alive) => {
-        if (!alive && !lifetime.stopped && link.status === 'open') link.abort(new Error(why))
+        if (!alive && !lifetime.stopped && link.status === 'open') {
+          options.log?.debug(`direct links: aborting the connection to ${link.remotePeer.toString()}: ${why}`)
+          link.abort(new Error(why))
+        }
         return alive
       }).finally(() => { probing.delete(link.id) })
       probing.set(link.id, asked)
@@ -268,13 +279,14 @@ function dialHeardPeers (links: Links, { dial, dialable: canDial }: Dialling): v
  * whose identify came late): the newest links go, so the bound holds
  * whatever the order of events.
  */
-function trimToBound ({ node, maxLinks, linked }: Links): void {
+function trimToBound (links: Links): void {
+  const { node, maxLinks, linked } = links
   const peers = linked()
   if (peers.length <= maxLinks) return
   const directTo = (id: string): Connection[] => node.getConnections().filter(c => c.remotePeer.toString() === id && isDirect(c))
   const newest = (id: string): number => Math.max(...directTo(id).map(c => c.timeline.open))
   for (const id of peers.sort((a, b) => newest(b) - newest(a)).slice(0, peers.length - maxLinks)) {
-    for (const c of directTo(id)) closeWithReason(c, 'over the bound of direct links')
+    for (const c of directTo(id)) closeWithReason(links, c, 'over the bound of direct links')
   }
 }
 
@@ -288,9 +300,9 @@ function closeLinksOutsideTheBound (links: Links): void {
     if (theirRoom === undefined) return // a relay
     links.companions.add(peerId.toString())
     if (!isDirect(connection)) return
-    if (theirRoom !== links.options.room) closeWithReason(connection, 'a companion of another room')
+    if (theirRoom !== links.options.room) closeWithReason(links, connection, 'a companion of another room')
     // A peer we already held a link to (a reload, two dials at once) is no new link: the duplicate check decides.
-    else if (links.linked().length > maxLinks && node.getConnections(peerId).filter(isDirect).length === 1) closeWithReason(connection, 'this companion holds as many direct links as it may')
+    else if (links.linked().length > maxLinks && node.getConnections(peerId).filter(isDirect).length === 1) closeWithReason(links, connection, 'this companion holds as many direct links as it may')
     // Whatever came meanwhile, the bound holds once the duplicates are settled.
     lifetime.later(TRIM_DELAY_MS, () => { trimToBound(links) })
   }, { signal: lifetime.signal })
@@ -319,8 +331,11 @@ function backOffFromFullPeers (links: Links, { fillSoon }: Dialling): void {
  * while we still hold a WebRTC connection to it, that one may have died
  * with the old page (Chromium notices only after ICE consent fails, ~30 s):
  * probe it, and close it if it does not answer. If both are alive and
- * direct, the two tabs dialled each other at once: both sides close the
- * one the larger peer id dialled, so exactly one stays.
+ * direct, the two tabs dialled each other at once, and one goes, the same
+ * one on both sides (both see the same streams): the one carrying fewer of
+ * GossipSub's streams, so the link that carries gossip stays; if they carry
+ * as many, the one the larger peer id dialled. (Gossip that dies with a
+ * closed connection anyway is opened again on the one left: gossip-links.ts.)
  */
 function settleDuplicates (links: Links): void {
   const { node, lifetime, selfId } = links
@@ -332,8 +347,11 @@ function settleDuplicates (links: Links): void {
       void links.stillAlive(older, 'no answer after the peer reconnected: the connection was left by a previous page').then((alive) => {
         if (!alive || lifetime.stopped || older.status !== 'open') return
         if (!isWebRTCConnection(fresh) || fresh.status !== 'open') return
-        const surplus = dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older
-        closeWithReason(surplus, 'duplicate connection')
+        const gossip = { fresh: gossipStreams(fresh), older: gossipStreams(older) }
+        const surplus = gossip.fresh !== gossip.older
+          ? (gossip.fresh < gossip.older ? fresh : older)
+          : dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older
+        closeWithReason(links, surplus, 'duplicate connection')
       })
     }
   }, { signal: lifetime.signal })

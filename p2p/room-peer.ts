@@ -8,7 +8,7 @@
  * (`?companion=off`) is in its room this way too.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { IdentifyPush } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { createIdClaims } from '../protocol/claims.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
@@ -23,9 +23,10 @@ import type { RoomDirectory } from './room-directory.ts'
 import { startTopicBus } from './topic-bus.ts'
 import type { Refusal, RoomChannel } from './topic-bus.ts'
 import { Listeners } from '../protocol/listeners.ts'
+import type { Logger } from './logger.ts'
 
 /** What a node needs to be a companion peer (the tab's and the headless companion's nodes both are). */
-export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identifyPush?: IdentifyPush }>
+export type CompanionPeerNode = Libp2p<{ pubsub: GossipSub, identify?: Identify, identifyPush?: IdentifyPush }>
 
 export interface JoinOptions {
   /** The room (the node's GossipSub must be set up for it). */
@@ -37,6 +38,8 @@ export interface JoinOptions {
   /** Direct links held at most (default 8). */
   maxLinks?: number
   onRefused?: (refusal: Refusal) => void
+  /** Where links closed for a reason, and gossip peerings opened again, are told (debug). */
+  log?: Logger
 }
 
 /** Another peer holds the companion id this node presented: it was in the room first. */
@@ -122,12 +125,16 @@ export function startRoomPeer (node: CompanionPeerNode, options: JoinOptions): R
   const unsubscribePeers = directory.onPeer(({ peerId, via }) => {
     if (via === 'roster' && card !== null && directory.cards().get(peerId)?.id === card.id) yieldTo(peerId)
   })
-  const gossipLinks = startGossipLinks(node)
+  const gossipLinks = startGossipLinks(node, {
+    onRepaired: (peer) => { options.log?.debug(`gossip with ${peer} died with a closed connection; opened again on the connection left`) },
+    onBroken: (peer) => { options.log?.debug(`gossip with ${peer} died with a closed connection and could not be opened again; closing the rest so it reconnects`) }
+  })
   const links = startDirectLinks(node, {
     room: options.room,
     directory,
     ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }),
-    ...(options.tcp === true ? { tcp: true } : {})
+    ...(options.tcp === true ? { tcp: true } : {}),
+    ...(options.log === undefined ? {} : { log: options.log })
   })
   return {
     room: options.room,

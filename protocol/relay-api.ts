@@ -75,6 +75,20 @@ export const HistoryPageSchema = v.object({
 export type HistoryPage = v.InferOutput<typeof HistoryPageSchema>
 export type HistoryEntry = v.InferOutput<typeof HistoryEntrySchema>
 
+/**
+ * A room's history over libp2p, for peers that reach a relay without HTTP
+ * (headless companions): the asker sends `{"room","since"?,"limit"?}` (JSON)
+ * and closes its side; the relay answers a history page (`HistoryPageSchema`)
+ * or `{"error":{"code","message"}}`, and closes.
+ */
+export const HISTORY_PROTOCOL = '/kotoba/history/1.0.0'
+
+export const HistoryRequestSchema = v.object({
+  room: v.string(),
+  since: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)), 500)
+})
+
 /** The path of a page of a room's history. */
 export const historyPath = (room: string, since: number): string => `/api/rooms/${room}/history?since=${since}`
 

@@ -23,6 +23,7 @@ import { createFirehose } from './firehose.ts'
 import { startRelayRooms } from './rooms.ts'
 import { startRelayDirectory } from './room-directory.ts'
 import { openHistory } from './history.ts'
+import { serveHistoryProtocol } from './history-protocol.ts'
 import type { History } from './history.ts'
 import { historyBytes } from './options.ts'
 import { certificateNames } from './host-addresses.ts'
@@ -85,6 +86,8 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const counters = Object.fromEntries(TOPICS.map(topic => [topic, { received: 0, refused: 0, impersonations: 0, fromFirehose: 0 }])) as Counters
   const network = startRelayNetwork(node, options, log, counters)
   const firehose = startRelayFirehose(network, options, log, counters, history)
+  // ...and over libp2p, for headless companions (they reach us over TCP, not HTTP).
+  const stopHistoryProtocol = history === undefined ? undefined : await serveHistoryProtocol(node, history)
   const llm = options.llmUrl === undefined
     ? undefined
     : createLlmProxy({
@@ -123,6 +126,7 @@ async function runRelay (options: RelayOptions, deps: RelayDeps): Promise<RelayH
   const http = web.server
   const stop = async (): Promise<void> => {
     fetches?.stop()
+    await stopHistoryProtocol?.()
     await network.stop()
     await firehose.close()
     web.closeAllConnections()
@@ -175,7 +179,10 @@ function startRelayNetwork (node: RelayNode, options: RelayOptions, log: Logger,
     else counters[refusal.topic].refused++
     log.warn(`refused in room ${refusal.room} on ${refusal.topic} from ${refusal.from}: ${refusal.code}: ${refusal.message}`)
   }, { claims: directory.claims })
-  const gossipLinks = startGossipLinks(node, (peer) => { log.info(`gossip with ${peer} died with a duplicate connection; closing the rest so it reconnects`) })
+  const gossipLinks = startGossipLinks(node, {
+    onRepaired: (peer) => { log.info(`gossip with ${peer} died with a duplicate connection; opened again on the connection left`) },
+    onBroken: (peer) => { log.info(`gossip with ${peer} died with a duplicate connection and could not be opened again; closing the rest so it reconnects`) }
+  })
   const neighbours = startNeighbours(node)
   // Plain js-libp2p pages find each other through us as through any js-libp2p relay.
   const stopPeerDiscovery = carryPeerDiscovery(node.services.pubsub)

@@ -3,7 +3,8 @@
  * runner inside a network namespace of its own that has only loopback, so
  * WebRTC candidates and any multicast stay on this machine. Where no
  * namespace can be made, the network tests say so and skip; the unit tests
- * run. Arguments filter test files by path (`npm test -- options`).
+ * run. Arguments filter test files by path (`npm test -- options`). The
+ * soaks (test/soak/: minutes of a room conversing) run last.
  *
  * `npm run test:unit` (`--unit`): the unit tests alone, at once: no build,
  * no namespace, no browser, no network.
@@ -35,7 +36,7 @@ function runTests (dirs: string[]): number {
 }
 
 if (unitOnly) process.exit(runTests(['unit']))
-if (inPrivateNetns()) process.exit(runTests(['unit', 'e2e']))
+if (inPrivateNetns()) process.exit(runTests(['unit', 'e2e', 'soak']))
 
 const build = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) {
@@ -47,4 +48,4 @@ const inNetns = runInPrivateNetns(join(root, 'test/run.ts'), filter)
 if ('status' in inNetns) process.exit(inNetns.status)
 console.error(`test: cannot create a network namespace (${inNetns.unavailable}).`)
 console.error('test: browser, relay and mDNS tests will SKIP; only unit tests run. Run as root or allow unprivileged user namespaces.')
-process.exit(runTests(['unit', 'e2e']))
+process.exit(runTests(['unit', 'e2e', 'soak']))

@@ -11,6 +11,7 @@ import type { RoomPeer } from '../p2p/room-peer.ts'
 import { hasDirectConnection, startHeldPeer } from '../p2p/held-peer.ts'
 import type { HeldPeer } from '../p2p/held-peer.ts'
 import { Lifetime } from '../p2p/lifetime.ts'
+import { createLogger } from '../p2p/logger.ts'
 import type { RoomKey } from '../protocol/private-rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
@@ -143,7 +144,9 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     room: options.room,
     ...(options.key === undefined ? {} : { key: options.key }),
     onRefused: (refusal) => { if (refusal.code === 'unreadable') state.unreadable++; else state.refused++ },
-    ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks })
+    ...(options.maxLinks === undefined ? {} : { maxLinks: options.maxLinks }),
+    // Why a link closed, in the console's verbose level.
+    log: createLogger((line) => { console.debug(`kotoba: ${line}`) }, 'debug')
   })
   joined.channel.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
   showConnections(node, state, lifetime)

@@ -9,6 +9,7 @@ import type { CardEdit } from '../companion/card.ts'
 import type { Companion, CompanionSettings } from '../companion/companion.ts'
 import { TURN_LIMIT_BOUNDS, isTurnLimit } from '../companion/turn-state.ts'
 import { startCompanionPeer } from '../p2p/companion-peer.ts'
+import type { CompanionPeer } from '../p2p/companion-peer.ts'
 import { messageSend } from '../protocol/build.ts'
 import { isCompanionId } from '../protocol/ids.ts'
 import { isQuery } from '../protocol/payloads.ts'
@@ -25,6 +26,8 @@ import { TURN_LIMIT_KEY } from './settings.ts'
 
 export interface CompanionSession extends Omit<SessionBrain, 'stop'> {
   companion: Companion
+  /** Told whenever the companions present change (those present now, by peer id). Returns the unsubscribe. */
+  onPresence: CompanionPeer['onPresence']
   /** The person at the keyboard says something to the chosen companions (all present if none). */
   say: (text: string, to?: string[]) => Promise<void>
   edit: (edit: CardEdit) => { ok: true } | { ok: false, message: string }
@@ -110,6 +113,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
 
   return {
     companion,
+    onPresence: peer.onPresence,
     say: async (text, to) => {
       const addressees = to ?? state.present.map(p => p.card.id).filter(id => id !== card.id).concat(card.id)
       // Mid-conversation the line answers the head (one conversation, not two);

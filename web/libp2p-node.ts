@@ -64,6 +64,12 @@ export async function createCompanionNode (options: CompanionNodeOptions): Promi
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // A tab busy for a few seconds (its first lines' brain loading, a model compiling, a
+    // machine under load) answers pings late, and with libp2p's default timeout (5 s at the
+    // least) every link it held was closed at once (the links soak saw it). A peer that is
+    // gone is still found: a page that closes says so (pagehide), and WebRTC's consent
+    // checks end a dead link within about 30 s.
+    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionGater: {
       // The browser default refuses private and loopback addresses and plain
       // ws://, which is exactly where a LAN relay lives.

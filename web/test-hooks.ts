@@ -24,6 +24,15 @@ export interface TestHooks {
   tabModel: () => LocalModel | undefined
   /** How many model engines this page loaded (tabs of one browser share one). */
   enginesLoaded: () => Promise<number>
+  /**
+   * How many times each companion (by id) came into this tab's companion's
+   * presence since the hooks were installed, those present then counted
+   * once: a companion seen to leave and come back (whom a companion at
+   * rest greets again) counts twice.
+   */
+  arrivals: () => Record<string, number>
+  /** The direct (not relayed) connections of this tab that closed since the hooks were installed, other than to its relay: peer, address, how long it was open (ms), when it closed. */
+  directClosed: () => Array<{ peer: string, addr: string, openMs: number, at: string }>
 }
 
 declare global {
@@ -31,6 +40,22 @@ declare global {
 }
 
 export function installTestHooks (network: CompanionNetwork, session?: CompanionSession): void {
+  const arrivals: Record<string, number> = {}
+  let present = new Set<string>()
+  const seen = (ids: Set<string>): void => {
+    for (const id of ids) if (!present.has(id)) arrivals[id] = (arrivals[id] ?? 0) + 1
+    present = ids
+  }
+  if (session !== undefined) {
+    const { companion } = session
+    seen(new Set(companion.turnState.present.filter(id => id !== companion.card.id)))
+    session.onPresence((now) => { seen(new Set([...now.values()].map(card => card.id))) })
+  }
+  const directClosed: ReturnType<TestHooks['directClosed']> = []
+  network.node.addEventListener('connection:close', ({ detail: c }) => {
+    if (c.remotePeer.toString() === network.relay.peerId) return
+    directClosed.push({ peer: c.remotePeer.toString(), addr: `${c.limits != null ? 'LIMITED ' : ''}${c.direction} ${c.remoteAddr.toString()}`, openMs: Math.round((c.timeline.close ?? Date.now()) - c.timeline.open), at: new Date().toISOString() })
+  })
   window.kotobaTestHooks = {
     peerId: network.node.peerId.toString(),
     multiaddrs: () => network.node.getMultiaddrs().map(ma => ma.toString()),
@@ -40,6 +65,8 @@ export function installTestHooks (network: CompanionNetwork, session?: Companion
     contextLines: () => session?.companion.turnState.history.map(l => l.id) ?? [],
     room: () => ({ known: network.joined.directory.peers(), linked: network.joined.links.linked() }),
     tabModel: () => session?.tabModel(),
-    enginesLoaded: async () => (await import('./shared-engine.ts')).enginesLoaded()
+    enginesLoaded: async () => (await import('./shared-engine.ts')).enginesLoaded(),
+    arrivals: () => ({ ...arrivals }),
+    directClosed: () => [...directClosed]
   }
 }

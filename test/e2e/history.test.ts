@@ -17,12 +17,14 @@ import { messageSend } from '../../protocol/build.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
+import { spawnHeadless } from '../helpers/headless-process.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
 import { closedPort } from '../helpers/ports.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
 import { waitFor } from '../helpers/wait.ts'
 
+const root = join(import.meta.dirname, '..', '..')
 const ROOM = 'history-room'
 const SAID = ['hist-1', 'hist-2', 'hist-3']
 
@@ -102,6 +104,16 @@ describe('a room\'s history: kept by the relay, shown to whoever comes later', {
       return SAID.every(id => context.includes(id))
     }, 'the companion to hold the earlier lines as context')
     await tab.close()
+  })
+
+  it('a headless companion that comes later takes the lines as context, asked of the relay over libp2p', async () => {
+    const headless = await spawnHeadless(['--card', join(root, 'docs', 'cards', 'kyoko.json'), '--room', ROOM, '--host', '127.0.0.1', '--no-mdns',
+      '--bootstrap', `/ip4/127.0.0.1/tcp/${ports.tcpPort}/p2p/${relay.peerId}`, '--data-dir', join(dataDir, 'kyoko')])
+    try {
+      await waitFor(() => /! (\d+) earlier lines of room history-room taken as context/.exec(headless.output())?.[1] === String(SAID.length), `the earlier lines taken; it printed:\n${headless.output()}`, 15_000)
+    } finally {
+      await headless.kill()
+    }
   })
 
   it('a reload shows the browser\'s transcript at once, also when the relay cannot be reached, and no line twice', async () => {
