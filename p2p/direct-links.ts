@@ -22,7 +22,6 @@
  * duplicate and dead links a reloaded page leaves behind.
  */
 import type { Connection, IdentifyResult, Libp2p } from '@libp2p/interface'
-import { PING_PROTOCOL } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -85,14 +84,24 @@ const closeWithReason = (links: Links, c: Connection, why: string): void => {
   void c.close().catch(() => { c.abort(new Error(why)) })
 }
 
+/**
+ * Asked for on a link to see whether its far end answers. Nobody serves it:
+ * "not supported" is the answer, one multistream-select round trip (as
+ * libp2p's connection monitor takes it). Not ping: ping allows one outbound
+ * stream a connection, which the connection monitor's own pings (and the
+ * page's round trips) hold now and then, and a probe refused for that closed
+ * live links.
+ */
+const PROBE_PROTOCOL = '/kotoba/link-probe/1.0.0'
+
 /** Whether the far end still answers on this connection (a protocol negotiation, within 3 s). */
 async function probe (connection: Connection): Promise<boolean> {
   try {
-    const stream = await connection.newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(3000) })
-    await stream.close({ signal: AbortSignal.timeout(1000) }).catch(() => { stream.abort(new Error('probe done')) })
+    const stream = await connection.newStream(PROBE_PROTOCOL, { signal: AbortSignal.timeout(3000) })
+    stream.abort(new Error('probe done'))
     return true
-  } catch {
-    return false
+  } catch (err) {
+    return (err as Error).name === 'UnsupportedProtocolError'
   }
 }
 
@@ -110,8 +119,9 @@ interface Links {
   linked: () => string[]
   hasDirect: (peerId: string) => boolean
   /**
-   * Whether a link's far end still answers (one probe per link at a time);
-   * one that does not, left by a page that reloaded, is aborted with `why`.
+   * Whether a link's far end still answers (one probe per link at a time,
+   * asked again once when it does not: a busy page can miss one); one that
+   * does not, left by a page that reloaded, is aborted with `why`.
    */
   stillAlive: (link: Connection, why: string) => Promise<boolean>
 }
@@ -146,7 +156,7 @@ export function startDirectLinks (node: Libp2p, options: DirectLinksOptions): Di
   const stillAlive = async (link: Connection, why: string): Promise<boolean> => {
     let asked = probing.get(link.id)
     if (asked === undefined) {
-      asked = probe(link).then((alive) => {
+      asked = probe(link).then(async alive => alive || await probe(link)).then((alive) => {
         if (!alive && !lifetime.stopped && link.status === 'open') {
           options.log?.debug(`direct links: aborting the connection to ${link.remotePeer.toString()}: ${why}`)
           link.abort(new Error(why))

@@ -55,19 +55,17 @@ export function startGossipLinks (node: GossipNode, events: GossipLinkEvents = {
     events.onBroken?.(peer.toString())
     for (const c of left) void c.close().catch(() => { c.abort(new Error('gossip streams lost with another connection')) })
   }
-  const repair = async (peer: PeerId): Promise<void> => {
+  /** Tries twice (identify, like ping, allows one stream at a time on a connection), then gives up. */
+  const repair = async (peer: PeerId, attempt = 1): Promise<void> => {
     // The newest connection GossipSub may run on: told of it again, it opens its stream there.
     const usable = open(peer).filter(c => c.limits == null).sort((a, b) => b.timeline.open - a.timeline.open)[0]
     const identify = node.services.identify
     if (usable === undefined || identify === undefined) return closeAll(peer)
-    try {
-      await identify.identify(usable, { signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(5000)]) })
-    } catch {
-      if (!lifetime.stopped && broken(peer)) closeAll(peer)
-      return
-    }
+    const identified = await identify.identify(usable, { signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(5000)]) }).then(() => true, () => false)
     lifetime.later(GOSSIP_STREAM_GRACE_MS, () => {
-      if (!broken(peer)) events.onRepaired?.(peer.toString())
+      if (!broken(peer)) {
+        if (identified) events.onRepaired?.(peer.toString())
+      } else if (attempt < 2) void repair(peer, attempt + 1)
       else closeAll(peer)
     })
   }
