@@ -15,7 +15,7 @@ import { messageSend } from '../protocol/build.ts'
 import { openFirehose } from '../test/helpers/firehose-client.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
-import { cpuTimeMs, machineTicks, sleep, startWorker } from './scale.ts'
+import { cpuTimeMs, machineTicks, sleep, startWorker, stopWorkers } from './scale.ts'
 import type { Worker } from './scale.ts'
 import { fmt, now, stats } from './stats.ts'
 
@@ -74,12 +74,7 @@ export async function benchOneRoom (): Promise<void> {
     await sender.close()
     if (fifty !== undefined) console.log(`scale: one room of 50: ${fifty} (goal p99 <= ${ROOM_P99_GOAL_MS} ms)`)
   } finally {
-    for (const w of workers) {
-      const exited = new Promise(resolve => w.child.once('exit', resolve))
-      w.child.send({ type: 'stop' })
-      await Promise.race([exited, sleep(20_000)])
-      w.child.kill('SIGKILL')
-    }
+    await stopWorkers(workers)
     await relay.kill()
     await rm(dir, { recursive: true, force: true })
   }

@@ -54,6 +54,16 @@ export function machineTicks (): { busy: number, total: number } {
 
 export interface Worker { child: ChildProcess, latencies: number[], votes: number, added: number | undefined }
 
+/** Stops the companions' processes (each stops its companions first), killed if they take over 20 s. */
+export async function stopWorkers (workers: Worker[]): Promise<void> {
+  for (const w of workers) {
+    const exited = new Promise(resolve => w.child.once('exit', resolve))
+    w.child.send({ type: 'stop' })
+    await Promise.race([exited, sleep(20_000)])
+    w.child.kill('SIGKILL')
+  }
+}
+
 export async function startWorker (relayAddr: string): Promise<Worker> {
   const child = fork(join(import.meta.dirname, 'scale-worker.ts'), [relayAddr], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   const worker: Worker = { child, latencies: [], votes: 0, added: undefined }
@@ -142,12 +152,7 @@ export async function benchScale (): Promise<void> {
     console.log(`scale: knee ${knee} companions on one relay`)
     printRelayCost(costs)
   } finally {
-    for (const w of workers) {
-      const exited = new Promise(resolve => w.child.once('exit', resolve))
-      w.child.send({ type: 'stop' })
-      await Promise.race([exited, sleep(20_000)])
-      w.child.kill('SIGKILL')
-    }
+    await stopWorkers(workers)
     await relay.kill()
     await rm(dir, { recursive: true, force: true })
   }
