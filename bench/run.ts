@@ -190,15 +190,13 @@ if (only === 'page') {
   // The page's weight needs no network: no namespace.
   await benchPageWeight()
 } else if (inPrivateNetns()) {
-  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- scale` only companions on one relay; `-- brain` only a model in the tab and headless (and a shared endpoint); `-- shared` only companions sharing one model endpoint; `-- page` only the page's weight.
+  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- scale` only companions on one relay (and one big room); `-- room` only one big room; `-- brain` only a model in the tab and headless (and a shared endpoint); `-- shared` only companions sharing one model endpoint; `-- page` only the page's weight.
   if (only === undefined) await benchPageWeight()
   if (only === undefined || only === 'p2p') await bench()
   if (only === undefined || only === 'firehose') await benchFirehoseFanout()
   if (only === undefined || only === 'lan') await benchLanMesh()
-  if (only === undefined || only === 'scale') {
-    await benchScale()
-    await benchOneRoom()
-  }
+  if (only === undefined || only === 'scale') await benchScale()
+  if (only === undefined || only === 'scale' || only === 'room') await benchOneRoom()
   if (only === undefined || only === 'brain') await benchBrain()
   if (only === 'shared') await benchSharedEndpoints()
 } else {

@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- scale`: how many companions one relay carries. Simulated
  * companions (bench/scale-worker.ts: WebSocket, reservation, GossipSub on
- * their room's topics, the room's directory, a vote on each line) join in
+ * their room's topics, the room's directory, each line's votes and decision) join in
  * rooms of ROOM_SIZE, run by WORKERS child processes, in steps of 50, 100,
  * 200, 500 and 1000. At each step a firehose client says LINES_PER_ROOM lines
  * in every room, one every ROOM_LINE_GAP_MS in each (so the load grows with
- * the rooms), and every companion votes on each; each step prints what reached whom (every line to every
+ * the rooms), and on each the companions vote by a named room's rule (only
+ * votes that could still win are sent) and its leader decides; each step prints what reached whom (every line to every
  * companion of its room), the one-way latency, the relay's CPU (percent of
  * one core) and memory, and what each companion costs the relay. The last
  * line names the knee: the largest step with everything delivered and p99 at
@@ -92,7 +93,7 @@ export async function benchScale (): Promise<void> {
     const relayAddr = `/ip4/127.0.0.1/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`
     for (let i = 0; i < WORKERS; i++) workers.push(await startWorker(relayAddr))
     const sender = await openFirehose(`${relay.firehoseUrl}?v=1`)
-    console.log(`\nscale: simulated companions on one relay, rooms of ${ROOM_SIZE}, ${WORKERS} processes of companions; ${LINES_PER_ROOM} lines a room from a firehose client, one every ${ROOM_LINE_GAP_MS / 1000} s in each room, a vote from every companion on each`)
+    console.log(`\nscale: simulated companions on one relay, rooms of ${ROOM_SIZE}, ${WORKERS} processes of companions; ${LINES_PER_ROOM} lines a room from a firehose client, one every ${ROOM_LINE_GAP_MS / 1000} s in each room, to everyone; on each the votes that could win, and the leader's decision`)
     console.log(`relay idle: ${(idleRss / 1e6).toFixed(1)} MB`)
     console.log('  companions  rooms   delivered      median        p99   relay cpu   relay rss   per companion (cpu, rss)   machine busy   busiest companion process')
     let knee = 0
@@ -125,11 +126,11 @@ export async function benchScale (): Promise<void> {
       const started = now()
       for (let line = 0; line < LINES_PER_ROOM; line++) {
         for (const room of allRooms) {
-          sender.send({ type: 'publish', room, topic: 'messages', body: messageSend({ from: 'user_bench', to: ['user_nobody'], message: `scale ${step} ${room} ${line}`, metadata: { sentAt: now() } }) })
+          sender.send({ type: 'publish', room, topic: 'messages', body: messageSend({ from: 'user_bench', to: [], message: `scale ${step} ${room} ${line}`, metadata: { sentAt: now() } }) })
           await sleep(ROOM_LINE_GAP_MS / allRooms.length)
         }
       }
-      await sleep(2000)
+      await sleep(3500) // the last line's decision: the vote window after it
       const seconds = (now() - started) / 1000
       const cpu = (cpuTimeMs(pid) - cpuBefore) / 10 / seconds
       const busiestWorker = Math.max(...workers.map((w, i) => (cpuTimeMs(w.child.pid!) - workersBefore[i]) / 10 / seconds))

@@ -32,6 +32,42 @@ export function selectSpeaker (votes: readonly Vote[]): Vote | undefined {
   return all.filter(v => v.state === 'speak').sort(compareVotes)[0]
 }
 
+/** Whether a vote can be chosen at all: it asks for the turn, or the line asked its voter by name. */
+const counts = (vote: Vote): boolean => vote.selected || vote.state === 'speak'
+
+/** Whether `a` would be chosen before `b` (selectSpeaker's order). A vote that counts for nothing comes before nothing. */
+export function outranks (a: Vote, b: Vote): boolean {
+  if (!counts(a)) return false
+  if (!counts(b)) return true
+  if (a.selected !== b.selected) return a.selected
+  return compareVotes(a, b) < 0
+}
+
+/**
+ * Whether `vote` can still be chosen, given the other votes seen for its
+ * line: it counts, and none of them outranks it. In a named room a vote that
+ * cannot is never sent (see `voteDelayMs`).
+ */
+export function couldWin (vote: Vote, seen: readonly Vote[]): boolean {
+  return counts(vote) && !seen.some(other => other.from !== vote.from && outranks(other, vote))
+}
+
+/**
+ * How long after judging a companion of a named room holds its vote before
+ * sending it, if by then no better vote was seen (`couldWin`): better votes
+ * go first, so most worse ones are never sent. A vote for a line that asked
+ * its voter by name goes at once; a `speak` vote waits one slot for each
+ * point of importance under 10, and a share of one slot (`jitter`, in [0, 1),
+ * the same on every run for the same voter and line) that spreads votes of
+ * equal importance. A slot is a 33rd of the vote window (91 ms of 3 s), so
+ * every vote that may win is out within the first third of it.
+ */
+export function voteDelayMs (vote: Vote, jitter: number, voteWindowMs: number): number {
+  if (vote.selected) return 0
+  const slot = voteWindowMs / 33
+  return Math.round((10 - Math.min(10, Math.max(0, vote.importance)) + jitter) * slot)
+}
+
 /** The closing walk: none -> pre-closing -> closing -> terminal, and terminal stays. */
 export function nextClosingStage (stage: ClosingStage): ClosingStage {
   const index = CLOSING_STAGES.indexOf(stage)

@@ -7,6 +7,7 @@ import type { AikyoTiming } from './aikyo.ts'
 import type { Seen } from './reply-tree.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 import type { Message, State } from '../protocol/payloads.ts'
+import type { VoteRule } from '../protocol/rooms.ts'
 
 export interface TurnSettings {
   /** Lines in one conversation after which the closing walk is forced. */
@@ -23,9 +24,11 @@ export interface TurnSettings {
    * it makes, since a decision that comes after ours would be a second one.
    */
   aikyoDecisionMs: number
+  /** Who sends a vote: every recipient, or only one whose vote can still be chosen (a named room's rule, protocol/rooms.ts). */
+  votes: VoteRule
 }
 
-export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000, aikyoDecisionMs: 30_000 }
+export const DEFAULT_TURN_SETTINGS: TurnSettings = { turnLimit: 12, voteWindowMs: 3000, decisionGraceMs: 2000, lineTimeoutMs: 45_000, aikyoDecisionMs: 30_000, votes: 'every' }
 
 /** The turn limits a person may set, in the page or on a command line. */
 export const TURN_LIMIT_BOUNDS = { min: 1, max: 1000 } as const
@@ -141,6 +144,8 @@ export interface TurnState {
   awaiting: Awaiting | null
   /** Votes seen for recent lines (also those whose line has not arrived yet), oldest first. */
   ballots: Ballot[]
+  /** Our vote, judged and not sent yet (`could-win`: it goes at `at` if no better vote came by then). */
+  unsentVote: { messageId: string, vote: Vote, at: number } | null
   /** The line our brain is judging, if any. */
   judging: string | null
   /** Our brain is writing a line; any other line arriving meanwhile discards it. */
@@ -212,6 +217,7 @@ export function initialTurnState (self: string, selfName: string, settings: Turn
     conversation: { lines: 0, closing: 'none', resting: true },
     turn: null,
     awaiting: null,
+    unsentVote: null,
     judging: null,
     writing: null,
     writes: 0

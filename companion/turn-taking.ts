@@ -19,7 +19,12 @@
  *    recipients are the companions in `to` that are present (everyone
  *    present when `to` is empty), minus the sender.
  * 2. Each recipient judges its own vote and publishes it as ONE state object
- *    carrying `messageId` (a vote).
+ *    carrying `messageId` (a vote). In a named room (`settings.votes`
+ *    'could-win') only a vote that can still be chosen is sent: better votes
+ *    go first (speaker-selection.ts `voteDelayMs`), and a recipient that saw
+ *    a better one by its time sends nothing, so a line costs a few votes, not
+ *    one from every member; the turn is then decided when the window closes
+ *    (step 3), unless every recipient voted.
  * 3. One recipient, the leader (elected as aikyo 1.6 does: md5 of the line
  *    mod the number of recipients), collects the votes until all recipients
  *    voted or `voteWindowMs` passed, then publishes them as an ARRAY of states
@@ -43,9 +48,11 @@
 import { isDecision } from '../protocol/payloads.ts'
 import type { Message, State } from '../protocol/payloads.ts'
 import { arrayArrived, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
-import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine } from './decisions.ts'
+import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine, votesFor } from './decisions.ts'
+import { seededRandom } from './random.ts'
 import { isPerson, takesOver } from './reply-tree.ts'
 import type { Seen } from './reply-tree.ts'
+import { couldWin, voteDelayMs } from './speaker-selection.ts'
 import type { Vote } from './speaker-selection.ts'
 import { decide, isSelected, leaderMayDecide, mayDecide, passOver, startWriting, stateOf, turnVotes, votedClosing } from './turn-decision.ts'
 import { BALLOT_LIMIT, HISTORY_LIMIT, SEEN_LIMIT } from './turn-state.ts'
@@ -67,6 +74,13 @@ const seenOf = (line: HistoryLine): Seen => line.replyTo === undefined ? { id: l
 
 /** The earliest time at which `tick` has something to do, if any. */
 export function nextDeadline (state: TurnState): number | undefined {
+  const turnDeadline = nextTurnDeadline(state)
+  const unsent = state.unsentVote?.at
+  if (unsent === undefined) return turnDeadline
+  return turnDeadline === undefined ? unsent : Math.min(unsent, turnDeadline)
+}
+
+function nextTurnDeadline (state: TurnState): number | undefined {
   const turn = state.turn
   if (state.awaiting !== null) return state.awaiting.since + state.settings.lineTimeoutMs
   if (turn === null) return undefined
@@ -171,7 +185,7 @@ function onDecision (state: TurnState, decision: Vote[], now: number): StepResul
   return { state: { ...state, turn: { ...turn, held: [...turn.held, decision].slice(-4) } }, effects: [] }
 }
 
-function onJudged (state: TurnState, messageId: string, judgement: Judgement | null): StepResult {
+function onJudged (state: TurnState, messageId: string, judgement: Judgement | null, now: number): StepResult {
   if (state.judging !== messageId) return { state, effects: [] }
   const turn = state.turn
   const cleared = { ...state, judging: null }
@@ -186,7 +200,20 @@ function onJudged (state: TurnState, messageId: string, judgement: Judgement | n
     selected: isSelected(turn.message, state.self, state.selfName),
     closing: votedClosing(j.closing, state)
   }
-  return { state: cleared, effects: [{ type: 'publish-vote', state: stateOf(vote, messageId) }] }
+  if (state.settings.votes === 'every') return { state: cleared, effects: [{ type: 'publish-vote', state: stateOf(vote, messageId) }] }
+  // A named room's rule: a vote that cannot be chosen is never sent, and one that may be waits its turn.
+  if (!couldWin(vote, [])) return { state: cleared, effects: [] }
+  const at = now + voteDelayMs(vote, seededRandom(`${state.self}|${messageId}`)(), state.settings.voteWindowMs)
+  return sendDueVote({ ...cleared, unsentVote: { messageId, vote, at } }, now)
+}
+
+/** Our held vote, once its time came: sent if its line is still open and no better vote was seen. */
+function sendDueVote (state: TurnState, now: number): StepResult {
+  const unsent = state.unsentVote
+  if (unsent === null || now < unsent.at) return { state, effects: [] }
+  const next = { ...state, unsentVote: null }
+  if (state.turn?.message.id !== unsent.messageId || !couldWin(unsent.vote, votesFor(state.ballots, unsent.messageId))) return { state: next, effects: [] }
+  return { state: next, effects: [{ type: 'publish-vote', state: stateOf(unsent.vote, unsent.messageId) }] }
 }
 
 function onWritten (state: TurnState, id: number, ok: boolean, now: number): StepResult {
@@ -248,7 +275,13 @@ function withoutAikyoLeader (before: TurnState, turn: OpenTurn, now: number): St
   return { state: { ...next, judging: turn.message.id }, effects: [{ type: 'judge', message: turn.message, selected: isSelected(turn.message, state.self, state.selfName), conversation: state.conversation }] }
 }
 
-function onTick (state: TurnState, now: number): StepResult {
+function onTick (before: TurnState, now: number): StepResult {
+  const sent = sendDueVote(before, now)
+  const ticked = tickTurn(sent.state, now)
+  return { state: ticked.state, effects: [...sent.effects, ...ticked.effects] }
+}
+
+function tickTurn (state: TurnState, now: number): StepResult {
   const turn = state.turn
   if (state.awaiting !== null && now >= state.awaiting.since + state.settings.lineTimeoutMs) return passOver(state, now)
   if (turn === null) return { state, effects: [] }
@@ -287,7 +320,7 @@ export function step (state: TurnState, event: TurnEvent, now: number): StepResu
     case 'message': return onMessage(state, event.message, now)
     case 'remembered': return onRemembered(state, event.messages)
     case 'states': return onStates(state, event.states, event.author, now)
-    case 'judged': return onJudged(state, event.messageId, event.judgement)
+    case 'judged': return onJudged(state, event.messageId, event.judgement, now)
     case 'written': return onWritten(state, event.id, event.ok, now)
     case 'presence': return onPresence(state, event.present, event.aikyo ?? {}, now)
     case 'tick': return onTick(state, now)

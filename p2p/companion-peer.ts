@@ -18,6 +18,7 @@ import type { Brain } from '../companion/brain.ts'
 import { Companion } from '../companion/companion.ts'
 import type { CompanionSettings } from '../companion/companion.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import { voteRuleOf } from '../protocol/rooms.ts'
 import type { CompanionPeerNode, RoomPeer, TwinOf } from './room-peer.ts'
 import { startPresence } from './presence.ts'
 import { Listeners } from '../protocol/listeners.ts'
@@ -47,7 +48,9 @@ export interface CompanionPeer {
 /** The companion on a node already in its room (see the module comment). */
 export async function startCompanionPeer (node: CompanionPeerNode, joined: RoomPeer, options: CompanionPeerOptions): Promise<CompanionPeer> {
   let card = options.card
-  const companion = new Companion({ card, brain: options.brain, publish: joined.channel.publish, settings: options.settings })
+  // Who votes is the room's rule (protocol/rooms.ts), not a setting.
+  const settings = { ...options.settings, votes: voteRuleOf(joined.room) }
+  const companion = new Companion({ card, brain: options.brain, publish: joined.channel.publish, settings })
 
   // Present: whom the room's directory lists, and whom we asked for a card
   // over a direct connection (aikyo's nodes, which do not announce, among

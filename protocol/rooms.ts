@@ -58,6 +58,16 @@ export function roomName (value: string): RoomName {
 /** Every named room's topics start with this. */
 const ROOM_PREFIX = 'kotoba/room/'
 
+/**
+ * Who sends a vote on a line in `room`: in the default room every recipient
+ * does (aikyo's wire behaviour, which aikyo companions there count on); in a
+ * named room only a recipient whose vote can still be chosen (`could-win`),
+ * so a line costs a few votes instead of one from every member
+ * (docs/protocol.md, "Votes in named rooms").
+ */
+export type VoteRule = 'every' | 'could-win'
+export const voteRuleOf = (room: RoomName): VoteRule => room === DEFAULT_ROOM ? 'every' : 'could-win'
+
 /** The GossipSub topic that carries `topic` in `room`. */
 export function topicName (room: RoomName, topic: Topic): string {
   return room === DEFAULT_ROOM ? topic : `${ROOM_PREFIX}${room}/${topic}`

@@ -92,6 +92,8 @@ export class TurnSim {
   /** messageId -> node -> speaker chosen (null: nobody). */
   readonly decisions = new Map<string, Map<string, string | null>>()
   readonly decisionArrays: State[][] = []
+  /** Every single vote our nodes sent: for which line, and when. */
+  readonly votesSent: Array<{ line: string, at: number }> = []
   readonly aikyoNodes = new Map<string, AikyoNode>()
   /** The line each decision array decides (aikyo's say nothing of it). */
   private readonly decidedLine = new WeakMap<State[], string>()
@@ -322,6 +324,7 @@ export class TurnSim {
         break
       }
       case 'publish-vote':
+        this.votesSent.push({ line: effect.state.params.messageId ?? '', at: this.now })
         this.broadcast(node.id, { type: 'states', states: [effect.state], author: node.id })
         break
       case 'publish-decision': {

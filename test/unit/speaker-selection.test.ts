@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { REPETITION_THRESHOLD, lineSimilarity, nextClosingStage, repetitionScore, selectSpeaker } from '../../companion/speaker-selection.ts'
+import { REPETITION_THRESHOLD, couldWin, lineSimilarity, nextClosingStage, outranks, repetitionScore, selectSpeaker, voteDelayMs } from '../../companion/speaker-selection.ts'
 import type { Vote } from '../../companion/speaker-selection.ts'
 
 const vote = (from: string, state: 'speak' | 'listen', importance: number, selected = false): Vote =>
@@ -57,5 +57,37 @@ describe('closing and repetition', () => {
     assert.ok(repetitionScore(['Only one line']) === 0)
     // Only the last five count.
     assert.ok(repetitionScore([...varied, ...looping]) > REPETITION_THRESHOLD)
+  })
+})
+
+describe('votes that could win (a named room)', () => {
+  it('outranks follows selectSpeaker: selected first, then importance, then the smaller id; a listener outranks nobody', () => {
+    assert.equal(outranks(vote('companion_b', 'listen', 0, true), vote('companion_a', 'speak', 10)), true)
+    assert.equal(outranks(vote('companion_b', 'speak', 7), vote('companion_a', 'speak', 6)), true)
+    assert.equal(outranks(vote('companion_a', 'speak', 6), vote('companion_b', 'speak', 6)), true)
+    assert.equal(outranks(vote('companion_b', 'speak', 6), vote('companion_a', 'speak', 6)), false)
+    assert.equal(outranks(vote('companion_a', 'listen', 0), vote('companion_b', 'speak', 0)), false)
+    assert.equal(outranks(vote('companion_a', 'speak', 0), vote('companion_b', 'listen', 0)), true)
+    // Whatever the votes, the one selectSpeaker picks outranks every other vote that counts.
+    const votes = [vote('companion_a', 'speak', 3), vote('companion_b', 'listen', 0), vote('companion_c', 'speak', 8), vote('companion_d', 'speak', 8), vote('companion_e', 'listen', 2, true)]
+    const winner = selectSpeaker(votes)!
+    for (const other of votes) if (other !== winner) assert.equal(outranks(other, winner), false, other.from)
+  })
+
+  it('a vote could win unless another outranks it; a listener never could', () => {
+    assert.equal(couldWin(vote('companion_a', 'listen', 0), []), false)
+    assert.equal(couldWin(vote('companion_a', 'speak', 5), []), true)
+    assert.equal(couldWin(vote('companion_a', 'speak', 5), [vote('companion_b', 'speak', 6)]), false)
+    assert.equal(couldWin(vote('companion_a', 'speak', 5), [vote('companion_b', 'speak', 4), vote('companion_c', 'listen', 0)]), true)
+    assert.equal(couldWin(vote('companion_a', 'speak', 5), [vote('companion_a', 'speak', 9)]), true, 'its own earlier vote does not count against it')
+  })
+
+  it('better votes are due first, all within the first third of the window', () => {
+    const window = 3000
+    assert.equal(voteDelayMs(vote('companion_a', 'listen', 0, true), 0.9, window), 0)
+    assert.equal(voteDelayMs(vote('companion_a', 'speak', 10), 0, window), 0)
+    assert.equal(voteDelayMs(vote('companion_a', 'speak', 9), 0.5, window), Math.round(1.5 * window / 33))
+    assert.ok(voteDelayMs(vote('companion_a', 'speak', 8), 0.99, window) < voteDelayMs(vote('companion_b', 'speak', 7), 0, window))
+    assert.ok(voteDelayMs(vote('companion_a', 'speak', 0), 0.999, window) <= window / 3)
   })
 })

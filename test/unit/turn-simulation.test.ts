@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { DEFAULT_TURN_SETTINGS } from '../../companion/turn-state.ts'
 import type { Judgement } from '../../companion/turn-state.ts'
+import { seededRandom } from '../../companion/random.ts'
 import { TurnSim } from '../helpers/turn-sim.ts'
 import type { SimLine } from '../helpers/turn-sim.ts'
 
@@ -157,6 +158,54 @@ describe('turn-taking simulation', () => {
     sim.run()
     assert.ok(sim.lines.length > first + 1, 'companions answered the second hello')
     checkRests(sim)
+  })
+})
+
+describe('turn-taking simulation in a named room (only votes that could win are sent)', () => {
+  const room = (size: number): string[] => Array.from({ length: size }, (_, i) => `companion_m${String(i).padStart(2, '0')}`)
+  /** Judged by voter and line alone, so two runs judge alike whatever their timing: a third listen, the rest speak. */
+  const judge = (self: string, message: SimLine): Judgement => {
+    const r = seededRandom(`${self}|${message.id}`)
+    return r() < 0.3 ? { state: 'listen', importance: 0, closing: 'none' } : { state: 'speak', importance: Math.floor(r() * 11), closing: 'none' }
+  }
+
+  for (const size of [3, 10]) {
+    it(`${size} companions: one speaker per turn, the one every vote would choose, and few votes sent (30 seeds)`, () => {
+      let sentEvery = 0
+      let sentCouldWin = 0
+      for (let seed = 1; seed <= 30; seed++) {
+        const companions = room(size)
+        const every = new TurnSim({ companions, seed, judge })
+        const couldWin = new TurnSim({ companions, seed, judge, settings: { votes: 'could-win' } })
+        for (const sim of [every, couldWin]) {
+          sim.say(USER, companions, 'Hello everyone!')
+          sim.run()
+          checkOneSpeakerPerTurn(sim)
+          checkOneConversation(sim)
+          checkRests(sim)
+        }
+        // The first turn is the same line in both: the same speaker is chosen.
+        const first = every.lines[0].id
+        assert.deepEqual([...new Set(couldWin.decisions.get(first)!.values())], [...new Set(every.decisions.get(first)!.values())], `seed ${seed}`)
+        sentEvery += every.votesSent.filter(v => v.line === first).length
+        sentCouldWin += couldWin.votesSent.filter(v => v.line === first).length
+      }
+      assert.equal(sentEvery, 30 * size, 'in the default room every recipient votes')
+      assert.ok(sentCouldWin <= 30 * (size <= 3 ? 2 : 3.5), `${sentCouldWin} votes for 30 lines to ${size}`)
+    })
+  }
+
+  it('a turn nobody wants is decided when the window closes, and a line to one companion at once', () => {
+    const companions = room(4)
+    const quiet = new TurnSim({ companions, seed: 5, judge: () => ({ state: 'listen', importance: 0, closing: 'none' }), settings: { votes: 'could-win' } })
+    quiet.say(USER, companions, 'Anyone?')
+    quiet.run()
+    assert.equal(quiet.votesSent.length, 0, 'listeners say nothing')
+    checkRests(quiet)
+    const asked = new TurnSim({ companions, seed: 5, judge: () => ({ state: 'speak', importance: 5, closing: 'none' }), settings: { votes: 'could-win', turnLimit: 1 } })
+    const line = asked.say(USER, [companions[2]], 'You there?')
+    asked.runUntil(1000)
+    assert.equal(asked.decisions.get(line)?.get(companions[2]), companions[2], 'the one asked answers without waiting for the window')
   })
 })
 
