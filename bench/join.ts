@@ -96,6 +96,10 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
   for (const [label, key] of [['relay connection', 'relay'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
     console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${s(base[key])} (${spread(samples[1][key])})   ${(ours[key] / base[key]).toFixed(2)}x`)
   }
+  for (const [k, kind] of kinds.entries()) {
+    const raw = (values: number[]): string => [...values].sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
+    console.log(`  raw, ${kind.name}: relay ${raw(samples[k].relay)}; two tabs ${raw(samples[k].pair)}; a third ${raw(samples[k].joining)}`)
+  }
   console.log(`join: relay connection ${(ours.relay / 1000).toFixed(2)} s = ${(ours.relay / base.relay).toFixed(2)}x bare libp2p; first direct WebRTC ${(ours.pair / 1000).toFixed(2)} s = ${(ours.pair / base.pair).toFixed(2)}x bare libp2p`)
   for (const [k, kind] of kinds.entries()) {
     console.log(`  trace, ${kind.name} (first tab of a pair; medians from navigation): ${[...samples[k].trace].map(([mark, times]) => `${mark.replace(/^\w+:/, '')} ${s(stats(times).median)}`).join(', ')}`)

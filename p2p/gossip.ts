@@ -41,11 +41,24 @@ export function gossipOptions (scope: GossipScope): Partial<GossipsubOpts> {
     allowPublishToZeroTopicPeers: true,
     ...('room' in scope
       // Anything but our room's topics is junk (or another room) that would cost memory per peer.
-      ? { allowedTopics: roomTopicNames(scope.room) }
+      // A heartbeat twice a second (GossipSub's is one a second): a node that just reached its
+      // relay joins the relay's mesh of its topics at its next heartbeat (the relay's own graft
+      // on subscribing needs a stream that is often not open yet), and until then it gets only
+      // what the relay itself publishes: other nodes' messages, such as the announcement of a
+      // tab that just got its relay address (what its first WebRTC link waits for), came up to a
+      // second late. A node of one room has a few peers, so its heartbeat costs little.
+      ? { allowedTopics: roomTopicNames(scope.room), heartbeatInterval: 500 }
       // A relay learns of a room when a peer subscribes to it, so it takes any
       // topic; what one peer may subscribe to is bounded instead: every
       // topic of `maxRooms` rooms (another relay carries all of them).
       : { maxTopicBytesPerPeer: (scope.maxRooms + 1) * roomTopicNames(DEFAULT_ROOM).length * TOPIC_ENTRY_BYTES, ...RELAY_MESH }),
+    // A node leaves its topics mostly as it goes away (a tab closing or reloading: it
+    // unsubscribes as it stops), and its PRUNE asks the relay not to take it back into its
+    // mesh for this long. GossipSub's 10 s kept a reloaded tab, which comes back with the
+    // same peer id within a second, out of the relay's mesh: for 10 s it got its room's
+    // messages only through IHAVE gossip, late, and its directory's announcements too
+    // (so its first WebRTC link waited for them). 1 s is the least a PRUNE can say.
+    unsubcribeBackoff: 1000,
     // Skip decoding oversize messages before they reach the validator.
     maxInboundDataLength: MAX_PAYLOAD_BYTES + 1024,
     // The same key as the message id (author + sequence number), read from

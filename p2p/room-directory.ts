@@ -129,12 +129,16 @@ function keepAnnouncing (node: Libp2p<{ pubsub: GossipSub }>, topic: string, ann
   }
   lifetime.every(ANNOUNCE_REFRESH_MS, announce)
   let addrsText = ''
-  node.addEventListener('self:peer:update', () => {
+  const addrsMaybeChanged = (): void => {
     const text = node.getMultiaddrs().map(String).sort().join(' ')
     if (text === addrsText) return
     addrsText = text
     join()
-  }, { signal: lifetime.signal })
+  }
+  node.addEventListener('self:peer:update', addrsMaybeChanged, { signal: lifetime.signal })
+  // A relay reservation made (a tab's relay address, which others dial it at) is told at
+  // once: libp2p's self:peer:update comes up to a second later (it is debounced).
+  node.addEventListener('transport:listening', addrsMaybeChanged, { signal: lifetime.signal })
   let reached = false
   pubsub.addEventListener('subscription-change', () => {
     if (reached || pubsub.getSubscribers(topic).length === 0) return

@@ -3,7 +3,8 @@
  * carries the directory topic of every room it carries, keeps who is in each
  * room (their last announcement), and
  * - introduces newcomers: when a peer of its own announces itself in a room
- *   for the first time, the relay sends the room's roster (everyone else, in
+ *   for the first time, or first since it connected to the relay anew (a
+ *   reloaded tab keeps its peer id), the relay sends the room's roster (everyone else, in
  *   rosters of at most MAX_ROSTER), so the newcomer links and knows every card
  *   at once while everyone else goes on announcing only once a minute;
  * - tells the room who is gone: a peer of its own that disconnected and did
@@ -70,6 +71,8 @@ interface RoomReports {
   publish: (message: DirectoryMessage) => void
   /** A peer reached through this relay directly (so it introduces it, and knows when it goes). */
   ownPeer: (peer: string) => boolean
+  /** Whether a peer connected to this relay anew since it was last introduced (and from now on it has been). */
+  takeNewConnection: (peer: string) => boolean
   /** A second peer presented a held id. */
   twin: (twin: { peer: string, id: string, holder: string }) => void
   rosterSent: () => void
@@ -131,9 +134,11 @@ class CarriedRoom {
         const taken = members.announce(author, message.addrs, message.card, now)
         if (taken === undefined) return
         this.reclaim()
-        // A newcomer (or one back after it expired), reached through us: introduce it.
+        // A newcomer (or one back after it expired, or one that connected to us anew: a reloaded
+        // tab keeps its peer id, and its old entry may still be here), reached through us: introduce it.
         const { before } = taken
-        if ((before === undefined || before.heard < now - DIRECTORY_EXPIRY_MS) && this.#reports.ownPeer(author)) this.#introduce(author)
+        const anew = this.#reports.takeNewConnection(author)
+        if ((before === undefined || before.heard < now - DIRECTORY_EXPIRY_MS || anew) && this.#reports.ownPeer(author)) this.#introduce(author)
         return
       }
       case 'roster':
@@ -189,6 +194,11 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
   let twinsRefused = 0
   let rostersSent = 0
   const ownPeer = (peerId: string): boolean => node.getConnections().some(c => c.remotePeer.toString() === peerId && c.status === 'open' && c.limits == null)
+  /** Peers that connected to us and have not announced themselves since (bounded by the connections). */
+  const connectedAnew = new Set<string>()
+  node.addEventListener('peer:connect', (event: CustomEvent<PeerId>) => { connectedAnew.add(event.detail.toString()) }, { signal: lifetime.signal })
+  node.addEventListener('peer:disconnect', (event: CustomEvent<PeerId>) => { connectedAnew.delete(event.detail.toString()) }, { signal: lifetime.signal })
+  const takeNewConnection = (peerId: string): boolean => connectedAnew.delete(peerId)
   const reportsFor = (room: RoomName): RoomReports => ({
     publish: (message) => {
       void pubsub.publish(directoryTopicName(room), encodeDirectoryMessage(message)).catch((err: Error) => {
@@ -196,6 +206,7 @@ export function startRelayDirectory (node: Libp2p<{ pubsub: GossipSub }>, option
       })
     },
     ownPeer,
+    takeNewConnection,
     twin: (twin) => {
       twinsRefused++
       log.warn(`refused in room ${room}: peer ${twin.peer} presents companion ${twin.id}, which peer ${twin.holder} holds`)

@@ -46,6 +46,13 @@ export interface CompanionNetwork {
   relay: { peerId: string, llm: RelayLlm | null }
   /** Settled once the tab first reaches a relay (what can wait for the dial waits for this). */
   relayReached: Promise<void>
+  /**
+   * Settled once the tab reached its relay and linked directly to a tab of its room, or
+   * there was nobody to link to (the relay named nobody), or LINKING_GRACE_MS after the
+   * relay was reached: what can wait for the first links (the view, the companion's code)
+   * waits for this, so it does not hold the main thread while they are made.
+   */
+  linked: Promise<void>
   stop: () => Promise<void>
 }
 
@@ -57,6 +64,8 @@ const UNRESERVED_RECONNECT_MS = 5000
 
 /** How often the page asks the relay that served it which other relays it knows (ms). */
 const NEIGHBOURS_INTERVAL_MS = 10_000
+/** How long after reaching the relay what waits for the first links waits at most. */
+const LINKING_GRACE_MS = 1500
 
 /** The relay a circuit address of ours goes through (`…/p2p/<relay>/p2p-circuit/…`), if it is one. */
 function relayOf (address: Multiaddr): string | undefined {
@@ -151,6 +160,12 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   joined.channel.onPayload((delivery) => { state.record(delivery.topic, delivery.text, delivery.own) })
   showConnections(node, state, lifetime)
   const reached = Promise.withResolvers<void>()
+  const linked = Promise.withResolvers<void>()
+  void reached.promise.then(() => {
+    if (info.roster.length === 0) linked.resolve()
+    else lifetime.later(LINKING_GRACE_MS, linked.resolve)
+  })
+  node.addEventListener('connection:open', ({ detail }) => { if (connectionKind(detail.remoteAddr, detail.limits != null) === 'webrtc') linked.resolve() }, { signal })
   const held = holdRelay(node, state, { info, relays: () => [...relays.values()], joined, lifetime, onReached: reached.resolve })
   lifetime.every(NEIGHBOURS_INTERVAL_MS, () => {
     readRelayInfo(options.relayInfoUrl, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
@@ -161,6 +176,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
     node,
     relay: { peerId: info.peerId, llm: info.llm },
     relayReached: reached.promise,
+    linked: linked.promise,
     joined,
     stop: async () => {
       lifetime.stop()

@@ -5,7 +5,6 @@
  * network -> companion -> state -> components.
  */
 import { mount } from 'svelte'
-import App from './App.svelte'
 import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import { readRelayInfo, relayInfoUrlFor, startCompanionNetwork } from './companion-network.ts'
@@ -63,19 +62,23 @@ const actions = {
 }
 export type PageActions = typeof actions
 
-// The view is drawn once the tab reaches its relay (drawing it is most of a second's main
-// thread, which would delay the dial's handshake), or after a second without; at once where
-// the person must act first (a bad room name, a private room's passphrase).
+// The view is drawn once the tab has its first links (`linked`: its relay, and a direct link to
+// a tab of its room when the relay named any; drawing the view is a few hundred ms of main
+// thread, which held up the WebRTC handshakes by as much), or after two seconds without; at
+// once where the person must act first (a bad room name, a private room's passphrase).
 let drawn = false
 function draw (): void {
   if (drawn) return
   drawn = true
-  const target = document.getElementById('app')!
-  target.replaceChildren()
-  mount(App, { target, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
+  // The view's code (and its styles) is not in the page's first load: it runs only now.
+  void import('./App.svelte').then(({ default: App }) => {
+    const target = document.getElementById('app')!
+    target.replaceChildren()
+    mount(App, { target, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
+  })
 }
 if (!room.ok || unlock !== undefined) draw()
-else setTimeout(draw, 1000)
+else setTimeout(draw, 2000)
 
 // On https a service worker keeps the page's shell (web/service-worker.ts): a reload while
 // the relay is away still opens the page, with this browser's transcript. A browser that has
@@ -106,13 +109,13 @@ async function start (): Promise<void> {
     privateKey: identity?.privateKey,
     ...(key === undefined ? {} : { key })
   })
-  void started.relayReached.then(draw)
+  void started.linked.then(draw)
   if (identity !== undefined) {
     // The companion's code (turn-taking, presence, its mind) is not in the page's first load,
-    // and it is not fetched and run while the tab dials its relay (the main thread's work
-    // held up the dial's handshake by ~0.4 s): it comes once the relay is reached, or after a
-    // while without.
-    await Promise.race([started.relayReached, new Promise(resolve => setTimeout(resolve, 1500))])
+    // and it is not fetched and run while the tab makes its first links (the main thread's
+    // work held up the relay's handshake by ~0.4 s, and then the first WebRTC link's): it
+    // comes once they are made (`linked`), or after a while without.
+    await Promise.race([started.linked, new Promise(resolve => setTimeout(resolve, 3000))])
     const { startCompanionSession } = await import('./companion-session.ts')
     session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin, transcript })
     performance.mark(MARKS.companionBorn)
