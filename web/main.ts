@@ -4,7 +4,6 @@
  * is reached; then the companion. Data flows one way:
  * network -> companion -> state -> components.
  */
-import { mount } from 'svelte'
 import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
 import { readRelayInfo, relayInfoUrlFor, startCompanionNetwork } from './companion-network.ts'
@@ -70,11 +69,10 @@ let drawn = false
 function draw (): void {
   if (drawn) return
   drawn = true
-  // The view's code (and its styles) is not in the page's first load: it runs only now.
-  void import('./App.svelte').then(({ default: App }) => {
-    const target = document.getElementById('app')!
-    target.replaceChildren()
-    mount(App, { target, props: { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message } })
+  // The view's code (Svelte's rendering, the components, their styles) is not in the page's
+  // first load: it runs only now.
+  void import('./view.ts').then(({ drawView }) => {
+    drawView(document.getElementById('app')!, { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message })
   })
 }
 if (!room.ok || unlock !== undefined) draw()
@@ -87,10 +85,16 @@ if (location.protocol === 'https:' && 'serviceWorker' in navigator) {
   addEventListener('load', () => { navigator.serviceWorker.register('/sw.js').catch(() => {}) }, { once: true })
 }
 
-// What was said in the room before: this browser's transcript at once, then the relay's
-// history. Its code loads beside the page's, not before the companion comes up.
+// Settled once the tab reached its relay, or after a second without: what is not needed to
+// reach it waits for this (the view is drawn later still).
+const relayDialled = Promise.withResolvers<void>()
+setTimeout(relayDialled.resolve, 1000)
+
+// What was said in the room before: this browser's transcript, then the relay's history. Its
+// code loads beside the page's, not before the companion comes up; it is read (IndexedDB, a
+// fetch, a few hundred lines to place) once the relay is reached, not while the tab dials it.
 const transcript = room.ok && !choice.off
-  ? Promise.all([import('./room-transcript.ts'), roomKey]).then(([{ openRoomTranscript }, key]) =>
+  ? relayDialled.promise.then(async () => await Promise.all([import('./room-transcript.ts'), roomKey])).then(([{ openRoomTranscript }, key]) =>
       openRoomTranscript(room.room, companion, { key, onUnreadable: () => { network.unreadable++ } }))
   : undefined
 
@@ -109,6 +113,7 @@ async function start (): Promise<void> {
     privateKey: identity?.privateKey,
     ...(key === undefined ? {} : { key })
   })
+  void started.relayReached.then(relayDialled.resolve)
   void started.linked.then(draw)
   if (identity !== undefined) {
     // The companion's code (turn-taking, presence, its mind) is not in the page's first load,
