@@ -33,6 +33,12 @@ export function electionHash (message: Message): string {
   return hex
 }
 
+/** Who a line addresses: present companions named in `to` (all present ones if `to` is empty), minus the sender. */
+export function recipientsOf (message: Pick<HistoryLine, 'from' | 'to'>, present: readonly string[]): string[] {
+  const addressed = message.to.length === 0 ? [...present].sort() : message.to.filter(id => present.includes(id))
+  return [...new Set(addressed)].filter(id => id !== message.from)
+}
+
 /**
  * Who a line's election is among (aikyo's `valid`): the line's `to` that are
  * present, in `to` order, repeats and the sender kept. A line to nobody

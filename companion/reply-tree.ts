@@ -52,3 +52,6 @@ export function takesOver (line: Seen, head: Seen | null, present: readonly stri
   if (top.replyTo === undefined) return false
   return beats(line, head, present)
 }
+
+/** A remembered line as the reply tree keeps it. */
+export const seenOf = (line: { id: string, from: string, replyTo?: string }): Seen => line.replyTo === undefined ? { id: line.id, from: line.from } : { id: line.id, from: line.from, replyTo: line.replyTo }

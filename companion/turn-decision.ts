@@ -1,14 +1,16 @@
 /**
- * Deciding the open turn, for the reducer (turn-taking.ts): the votes that
- * count for a line (aikyo recipients standing in when ours decide), when
- * they are all in, the leader publishing its array, and choosing the
- * speaker, who alone writes the next line. Pure: no clock, no network.
+ * Deciding the open turn, for the reducer (turn-taking.ts): casting our vote
+ * by the room's rule, the votes that count for a line (aikyo recipients
+ * standing in when ours decide), when they are all in, the leader publishing
+ * its array, and choosing the speaker, who alone writes the next line. Pure:
+ * no clock, no network.
  */
 import type { State } from '../protocol/payloads.ts'
 import { aikyoSpeaker } from './aikyo.ts'
 import { chosen, decisionToPublish, isAikyo, passedOver, standIns } from './aikyo-turns.ts'
 import { matches, matchesOtherLine, votesFor } from './decisions.ts'
-import { REPETITION_THRESHOLD, nextClosingStage, repetitionScore, selectSpeaker } from './speaker-selection.ts'
+import { seededRandom } from './random.ts'
+import { REPETITION_THRESHOLD, couldWin, nextClosingStage, repetitionScore, selectSpeaker, voteDelayMs } from './speaker-selection.ts'
 import type { ClosingStage, Vote } from './speaker-selection.ts'
 import type { Conversation, DecidedBy, HistoryLine, OpenTurn, StepResult, TurnEffect, TurnState } from './turn-state.ts'
 
@@ -49,6 +51,27 @@ export function stateOf (vote: Vote, messageId?: string): State {
   }
   if (messageId !== undefined) params.messageId = messageId
   return { jsonrpc: '2.0', method: 'state.send', params }
+}
+
+/**
+ * Our judged vote, cast by the room's rule (`settings.votes`): published at
+ * once (every vote), or, in a named room, never if it cannot be chosen and
+ * else held until its time (`voteDelayMs`: better votes go first).
+ */
+export function castVote (state: TurnState, vote: Vote, messageId: string, now: number): StepResult {
+  if (state.settings.votes === 'every') return { state, effects: [{ type: 'publish-vote', state: stateOf(vote, messageId) }] }
+  if (!couldWin(vote, [])) return { state, effects: [] }
+  const at = now + voteDelayMs(vote, seededRandom(`${state.self}|${messageId}`)(), state.settings.voteWindowMs)
+  return sendDueVote({ ...state, unsentVote: { messageId, vote, at } }, now)
+}
+
+/** Our held vote, once its time came: sent if its line is still open and no better vote was seen. */
+export function sendDueVote (state: TurnState, now: number): StepResult {
+  const unsent = state.unsentVote
+  if (unsent === null || now < unsent.at) return { state, effects: [] }
+  const next = { ...state, unsentVote: null }
+  if (state.turn?.message.id !== unsent.messageId || !couldWin(unsent.vote, votesFor(state.ballots, unsent.messageId))) return { state: next, effects: [] }
+  return { state: next, effects: [{ type: 'publish-vote', state: stateOf(unsent.vote, unsent.messageId) }] }
 }
 
 /** Our brain writes the next line (answering `replyTo` with `vote`, or greeting `greet`). */

@@ -48,6 +48,13 @@ export interface HistoryLine {
   replyTo?: string
 }
 
+/** A line as the reducer remembers it. */
+export function historyLineOf (message: Message): HistoryLine {
+  const { id, from, to, message: text, metadata } = message.params
+  const replyTo = metadata?.replyTo
+  return replyTo === undefined ? { id, from, to, text } : { id, from, to, text, replyTo }
+}
+
 /** What the brain decides about its next move; `companion.ts` adds the rest of the vote. */
 export interface Judgement {
   state: 'speak' | 'listen'

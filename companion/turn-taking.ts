@@ -19,12 +19,9 @@
  *    recipients are the companions in `to` that are present (everyone
  *    present when `to` is empty), minus the sender.
  * 2. Each recipient judges its own vote and publishes it as ONE state object
- *    carrying `messageId` (a vote). In a named room (`settings.votes`
- *    'could-win') only a vote that can still be chosen is sent: better votes
- *    go first (speaker-selection.ts `voteDelayMs`), and a recipient that saw
- *    a better one by its time sends nothing, so a line costs a few votes, not
- *    one from every member; the turn is then decided when the window closes
- *    (step 3), unless every recipient voted.
+ *    carrying `messageId` (a vote); in a named room only one that can still
+ *    be chosen (turn-decision.ts `castVote`), so the turn is decided when the
+ *    window closes (step 3) unless every recipient voted.
  * 3. One recipient, the leader (elected as aikyo 1.6 does: md5 of the line
  *    mod the number of recipients), collects the votes until all recipients
  *    voted or `voteWindowMs` passed, then publishes them as an ARRAY of states
@@ -48,36 +45,17 @@
 import { isDecision } from '../protocol/payloads.ts'
 import type { Message, State } from '../protocol/payloads.ts'
 import { arrayArrived, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
-import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine, votesFor } from './decisions.ts'
-import { seededRandom } from './random.ts'
-import { isPerson, takesOver } from './reply-tree.ts'
-import type { Seen } from './reply-tree.ts'
-import { couldWin, voteDelayMs } from './speaker-selection.ts'
+import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine, recipientsOf } from './decisions.ts'
+import { isPerson, seenOf, takesOver } from './reply-tree.ts'
 import type { Vote } from './speaker-selection.ts'
-import { decide, isSelected, leaderMayDecide, mayDecide, passOver, startWriting, stateOf, turnVotes, votedClosing } from './turn-decision.ts'
-import { BALLOT_LIMIT, HISTORY_LIMIT, SEEN_LIMIT } from './turn-state.ts'
-import type { Conversation, HistoryLine, Judgement, OpenTurn, StepResult, TurnEffect, TurnEvent, TurnState } from './turn-state.ts'
-
-/** Who a line addresses: present companions named in `to` (all present ones if `to` is empty), minus the sender. */
-export function recipientsOf (message: HistoryLine, present: readonly string[]): string[] {
-  const addressed = message.to.length === 0 ? [...present].sort() : message.to.filter(id => present.includes(id))
-  return [...new Set(addressed)].filter(id => id !== message.from)
-}
-
-function toHistoryLine (message: Message): HistoryLine {
-  const { id, from, to, message: text, metadata } = message.params
-  const replyTo = metadata?.replyTo
-  return replyTo === undefined ? { id, from, to, text } : { id, from, to, text, replyTo }
-}
-
-const seenOf = (line: HistoryLine): Seen => line.replyTo === undefined ? { id: line.id, from: line.from } : { id: line.id, from: line.from, replyTo: line.replyTo }
+import { castVote, decide, isSelected, leaderMayDecide, mayDecide, passOver, sendDueVote, startWriting, stateOf, turnVotes, votedClosing } from './turn-decision.ts'
+import { BALLOT_LIMIT, HISTORY_LIMIT, SEEN_LIMIT, historyLineOf } from './turn-state.ts'
+import type { Conversation, Judgement, OpenTurn, StepResult, TurnEffect, TurnEvent, TurnState } from './turn-state.ts'
 
 /** The earliest time at which `tick` has something to do, if any. */
 export function nextDeadline (state: TurnState): number | undefined {
-  const turnDeadline = nextTurnDeadline(state)
-  const unsent = state.unsentVote?.at
-  if (unsent === undefined) return turnDeadline
-  return turnDeadline === undefined ? unsent : Math.min(unsent, turnDeadline)
+  const times = [nextTurnDeadline(state), state.unsentVote?.at].filter((t): t is number => t !== undefined)
+  return times.length === 0 ? undefined : Math.min(...times)
 }
 
 function nextTurnDeadline (state: TurnState): number | undefined {
@@ -91,7 +69,7 @@ function nextTurnDeadline (state: TurnState): number | undefined {
 }
 
 function onMessage (state: TurnState, message: Message, now: number): StepResult {
-  const line = toHistoryLine(message)
+  const line = historyLineOf(message)
   if (state.seen.some(h => h.id === line.id)) return { state, effects: [] } // a duplicate delivery
   const history = [...state.history, line].slice(-HISTORY_LIMIT)
   const seen = [...state.seen, seenOf(line)].slice(-SEEN_LIMIT)
@@ -200,20 +178,7 @@ function onJudged (state: TurnState, messageId: string, judgement: Judgement | n
     selected: isSelected(turn.message, state.self, state.selfName),
     closing: votedClosing(j.closing, state)
   }
-  if (state.settings.votes === 'every') return { state: cleared, effects: [{ type: 'publish-vote', state: stateOf(vote, messageId) }] }
-  // A named room's rule: a vote that cannot be chosen is never sent, and one that may be waits its turn.
-  if (!couldWin(vote, [])) return { state: cleared, effects: [] }
-  const at = now + voteDelayMs(vote, seededRandom(`${state.self}|${messageId}`)(), state.settings.voteWindowMs)
-  return sendDueVote({ ...cleared, unsentVote: { messageId, vote, at } }, now)
-}
-
-/** Our held vote, once its time came: sent if its line is still open and no better vote was seen. */
-function sendDueVote (state: TurnState, now: number): StepResult {
-  const unsent = state.unsentVote
-  if (unsent === null || now < unsent.at) return { state, effects: [] }
-  const next = { ...state, unsentVote: null }
-  if (state.turn?.message.id !== unsent.messageId || !couldWin(unsent.vote, votesFor(state.ballots, unsent.messageId))) return { state: next, effects: [] }
-  return { state: next, effects: [{ type: 'publish-vote', state: stateOf(unsent.vote, unsent.messageId) }] }
+  return castVote(cleared, vote, messageId, now)
 }
 
 function onWritten (state: TurnState, id: number, ok: boolean, now: number): StepResult {
@@ -303,7 +268,7 @@ function tickTurn (state: TurnState, now: number): StepResult {
  */
 function onRemembered (state: TurnState, messages: Message[]): StepResult {
   const known = new Set(state.seen.map(s => s.id))
-  const lines = messages.map(toHistoryLine).filter((line) => {
+  const lines = messages.map(historyLineOf).filter((line) => {
     if (known.has(line.id)) return false // heard live already, or twice in the history
     known.add(line.id)
     return true
