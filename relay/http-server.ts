@@ -121,7 +121,16 @@ export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
   }
   const pageBuilt = existsSync(join(webRoot, 'index.html'))
   // sirv indexes the folder once at start: a page rebuilt later needs a relay restart.
-  const serveStatic = pageBuilt ? sirv(webRoot, { etag: true, dev: false }) : undefined
+  // The build's assets are named by their content's hash: a browser keeps them without asking
+  // again (a reload's scripts come from its cache, not after a round trip to a busy relay).
+  // The page itself (index.html, sw.js) is asked for each time (its ETag answers "unchanged").
+  const serveStatic = pageBuilt
+    ? sirv(webRoot, {
+      etag: true,
+      dev: false,
+      setHeaders: (res, pathname) => { if (pathname.startsWith('/assets/')) res.setHeader('cache-control', 'public, max-age=31536000, immutable') }
+    })
+    : undefined
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (isolated(req)) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value)

@@ -62,7 +62,15 @@ describe('P2P core: relay, tabs and firehose', { skip }, () => {
   it('serves the page, /api/relay and /healthz on one port', async () => {
     const page = await fetch(relay.httpUrl)
     assert.equal(page.status, 200)
-    assert.match(await page.text(), /<div id="app">/)
+    assert.equal(page.headers.get('cache-control'), null, 'the page itself is asked for each time')
+    const html = await page.text()
+    assert.match(html, /<div id="app">/)
+    // The build's assets are named by their hash: kept by the browser without asking again.
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]
+    const asset = await fetch(new URL(script, relay.httpUrl))
+    assert.equal(asset.status, 200)
+    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable')
+    await asset.arrayBuffer()
     const info = await (await fetch(new URL('/api/relay', relay.httpUrl))).json() as { peerId: string, multiaddrs: string[] }
     assert.equal(info.peerId, relay.peerId)
     assert.equal(info.multiaddrs[0], `/ip4/127.0.0.1/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`)
