@@ -21,11 +21,13 @@
  * headless companion dials every LAN peer mDNS finds). It also cleans up the
  * duplicate and dead links a reloaded page leaves behind.
  */
+import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, IdentifyResult, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { roomOfAgent } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { KOTOBA_AGENT } from '../protocol/topics.ts'
+import { gossipStreamsOn } from './gossip.ts'
 import { Lifetime } from './lifetime.ts'
 import type { Logger } from './logger.ts'
 import type { RoomDirectory } from './room-directory.ts'
@@ -78,7 +80,6 @@ const isWebRTCConnection = (c: Connection): boolean => c.limits == null && isWeb
 /** Open and not relayed: WebRTC, or TCP between two Node peers. */
 const isDirect = (c: Connection): boolean => c.status === 'open' && c.limits == null
 /** GossipSub's streams on a connection, both ways. */
-const gossipStreams = (c: Connection): number => c.streams.filter(s => s.protocol?.startsWith('/meshsub/') === true || s.protocol?.startsWith('/floodsub/') === true).length
 const closeWithReason = (links: Links, c: Connection, why: string): void => {
   links.options.log?.debug(`direct links: closing the connection to ${c.remotePeer.toString()} (${c.remoteAddr.toString()}): ${why}`)
   void c.close().catch(() => { c.abort(new Error(why)) })
@@ -107,7 +108,7 @@ async function probe (connection: Connection): Promise<boolean> {
 
 /** What the parts of the direct links share: the node, its lifetime, and who is linked. */
 interface Links {
-  node: Libp2p
+  node: Libp2p<{ pubsub: GossipSub }>
   lifetime: Lifetime
   options: DirectLinksOptions
   maxLinks: number
@@ -137,7 +138,7 @@ interface Dialling {
   dialable: (addrs: Multiaddr[]) => boolean
 }
 
-export function startDirectLinks (node: Libp2p, options: DirectLinksOptions): DirectLinks {
+export function startDirectLinks (node: Libp2p<{ pubsub: GossipSub }>, options: DirectLinksOptions): DirectLinks {
   const { directory } = options
   const lifetime = new Lifetime()
   const companions = new Set<string>()
@@ -357,7 +358,7 @@ function settleDuplicates (links: Links): void {
       void links.stillAlive(older, 'no answer after the peer reconnected: the connection was left by a previous page').then((alive) => {
         if (!alive || lifetime.stopped || older.status !== 'open') return
         if (!isWebRTCConnection(fresh) || fresh.status !== 'open') return
-        const gossip = { fresh: gossipStreams(fresh), older: gossipStreams(older) }
+        const gossip = { fresh: gossipStreamsOn(node.services.pubsub, fresh), older: gossipStreamsOn(node.services.pubsub, older) }
         const surplus = gossip.fresh !== gossip.older
           ? (gossip.fresh < gossip.older ? fresh : older)
           : dialler(fresh) === dialler(older) || dialler(fresh) > dialler(older) ? fresh : older

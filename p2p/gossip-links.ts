@@ -18,6 +18,7 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { gossipStreamsOn } from './gossip.ts'
 import { Lifetime } from './lifetime.ts'
 
 /** Time for a stream GossipSub is opening on a connection to appear, before the peering counts as broken (and again after a repair). */
@@ -40,9 +41,7 @@ export interface GossipLinkEvents {
 export function startGossipLinks (node: GossipNode, events: GossipLinkEvents = {}): GossipLinks {
   const pubsub = node.services.pubsub
   const lifetime = new Lifetime()
-  const isGossip = (protocol: string | undefined): boolean => protocol !== undefined && pubsub.protocols.includes(protocol)
-  const carriesGossip = (c: Connection): boolean =>
-    c.status === 'open' && c.streams.some(s => s.direction === 'outbound' && isGossip(s.protocol))
+  const carriesGossip = (c: Connection): boolean => c.status === 'open' && gossipStreamsOn(pubsub, c, 'outbound') > 0
   // GossipSub still counts the peer (a connection is left) but no connection
   // carries its stream to the peer: it died with the closed connection.
   const broken = (peer: PeerId): boolean =>

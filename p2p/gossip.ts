@@ -3,7 +3,8 @@
  * alike: the same options (and, through the topic bus, the same validators),
  * so a payload one node refuses is refused everywhere.
  */
-import type { GossipsubOpts } from '@libp2p/gossipsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
+import type { Connection } from '@libp2p/interface'
 import { DEFAULT_ROOM, roomTopicNames } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
 import { MAX_PAYLOAD_BYTES } from '../protocol/topics.ts'
@@ -76,4 +77,9 @@ export function gossipOptions (scope: GossipScope): Partial<GossipsubOpts> {
       IPColocationFactorWeight: 0
     }
   }
+}
+
+/** GossipSub's streams on a connection (of the protocols this node's GossipSub speaks), in one direction or both. */
+export function gossipStreamsOn (pubsub: Pick<GossipSub, 'protocols'>, connection: Connection, direction?: 'inbound' | 'outbound'): number {
+  return connection.streams.filter(s => s.protocol !== undefined && pubsub.protocols.includes(s.protocol) && (direction === undefined || s.direction === direction)).length
 }
