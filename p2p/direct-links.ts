@@ -79,7 +79,6 @@ const isTcp = (ma: Multiaddr): boolean => {
 const isWebRTCConnection = (c: Connection): boolean => c.limits == null && isWebRTC(c.remoteAddr)
 /** Open and not relayed: WebRTC, or TCP between two Node peers. */
 const isDirect = (c: Connection): boolean => c.status === 'open' && c.limits == null
-/** GossipSub's streams on a connection, both ways. */
 const closeWithReason = (links: Links, c: Connection, why: string): void => {
   links.options.log?.debug(`direct links: closing the connection to ${c.remotePeer.toString()} (${c.remoteAddr.toString()}): ${why}`)
   void c.close().catch(() => { c.abort(new Error(why)) })
