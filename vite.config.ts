@@ -1,5 +1,32 @@
 import { defineConfig } from 'vite'
+import type { Plugin } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
+
+/**
+ * The page's first steps (web/boot.ts) are a script of their own, ahead of
+ * the main one in index.html: they ask what the first dial needs while the
+ * browser still parses the main chunk. (Vite would fold a second module
+ * script of index.html into the main chunk, which runs only once all of it
+ * is parsed.) In the build, boot is an entry of its own (`input` below);
+ * the main chunk imports the same module, so it runs once.
+ */
+function bootFirst (): Plugin {
+  return {
+    name: 'kotoba-boot-first',
+    transformIndexHtml: {
+      order: 'post',
+      handler: (html, context) => {
+        const built = Object.values(context.bundle ?? {}).find(chunk => chunk.type === 'chunk' && chunk.isEntry && chunk.name === 'boot')
+        if (context.bundle !== undefined && built === undefined) throw new Error('the build has no boot entry (web/boot.ts)')
+        const src = built === undefined ? '/web/boot.ts' : `/${built.fileName}`
+        // Module scripts run in the order they stand: boot's goes before the first one.
+        const first = html.indexOf('<script type="module"')
+        if (first < 0) throw new Error('index.html has no module script to put the boot script before')
+        return `${html.slice(0, first)}<script type="module" crossorigin src="${src}"></script>\n    ${html.slice(first)}`
+      }
+    }
+  }
+}
 
 /**
  * `vite build` builds two things:
@@ -12,7 +39,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte'
  *   what keeps an idle relay light.
  */
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), bootFirst()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -26,8 +53,9 @@ export default defineConfig({
     client: {
       build: {
         rolldownOptions: {
-          // The page, and its service worker at the site's root (web/service-worker.ts: it imports nothing).
-          input: { index: 'index.html', sw: 'web/service-worker.ts' },
+          // The page, its first steps (see bootFirst), and its service worker at the site's root
+          // (web/service-worker.ts: it imports nothing).
+          input: { index: 'index.html', boot: 'web/boot.ts', sw: 'web/service-worker.ts' },
           output: {
             entryFileNames: (chunk) => chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'
           }

@@ -17,6 +17,7 @@ import type { RoomName } from '../protocol/rooms.ts'
 import { parseRelayInfo } from '../protocol/relay-api.ts'
 import type { RelayInfo, RelayLlm } from '../protocol/relay-api.ts'
 import { connectionKind } from './connection-kind.ts'
+import { relayInfoUrlFor } from './settings.ts'
 import { MARKS } from './marks.ts'
 import { createCompanionNode } from './libp2p-node.ts'
 import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
@@ -74,20 +75,16 @@ function relayOf (address: Multiaddr): string | undefined {
   return circuit > 0 && components[circuit - 1].name === 'p2p' ? components[circuit - 1].value : undefined
 }
 
-/** Reads `/api/relay` once: the relay's answer, checked, or why it is not usable. */
-export async function readRelayInfo (url: string, signal?: AbortSignal): Promise<RelayInfo> {
-  const response = await fetch(url, { signal, cache: 'no-store' })
+/**
+ * Reads `/api/relay` once: the relay's answer, checked, or why it is not
+ * usable. `answer`: the request already under way (web/boot.ts asks first thing).
+ */
+export async function readRelayInfo (url: string, options: { signal?: AbortSignal, answer?: Promise<Response> } = {}): Promise<RelayInfo> {
+  const response = await (options.answer ?? fetch(url, { signal: options.signal, cache: 'no-store' }))
   if (!response.ok) throw new Error(`${url} answered ${response.status}`)
   const parsed = parseRelayInfo(await response.json())
   if (!parsed.ok) throw new Error(`${url} did not answer like a kotoba relay (${parsed.message})`)
   return parsed.info
-}
-
-/** The address `/api/relay` is asked at for a room: the answer then names the room's members. */
-export function relayInfoUrlFor (url: string, room: RoomName): string {
-  const withRoom = new URL(url)
-  withRoom.searchParams.set('room', room)
-  return withRoom.toString()
 }
 
 /**
@@ -98,7 +95,7 @@ export function relayInfoUrlFor (url: string, room: RoomName): string {
 async function fetchRelayInfo (url: string, signal: AbortSignal, onError: (message: string) => void, first?: Promise<RelayInfo>): Promise<RelayInfo> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await (attempt === 0 && first !== undefined ? first : readRelayInfo(url, signal))
+      return await (attempt === 0 && first !== undefined ? first : readRelayInfo(url, { signal }))
     } catch (err) {
       if (signal.aborted) throw err
       onError((err as Error).message)
@@ -168,7 +165,7 @@ export async function startCompanionNetwork (state: NetworkState, options: Compa
   node.addEventListener('connection:open', ({ detail }) => { if (connectionKind(detail.remoteAddr, detail.limits != null) === 'webrtc') linked.resolve() }, { signal })
   const held = holdRelay(node, state, { info, relays: () => [...relays.values()], joined, lifetime, onReached: reached.resolve })
   lifetime.every(NEIGHBOURS_INTERVAL_MS, () => {
-    readRelayInfo(options.relayInfoUrl, AbortSignal.any([signal, AbortSignal.timeout(5000)]))
+    readRelayInfo(options.relayInfoUrl, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) })
       .then(learnNeighbours, () => { /* the relay that served the page is gone: keep what it told us */ })
   })
 

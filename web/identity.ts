@@ -3,18 +3,16 @@
  * its companion card, in localStorage. Every identity is held by at most one
  * tab at a time with a Web Lock, so two tabs are two companions, a reload
  * gets the same one back (sessionStorage remembers which), and a new tab
- * takes a free one before making a new one. Without Web Locks (a page
- * opened over plain http from another machine is not a secure context), a
- * tab keeps its identity across reloads through sessionStorage only.
+ * takes a free one before making a new one (the locks: web/identity-lock.ts).
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { seededRandom } from '../companion/random.ts'
 import { toCard } from '../protocol/payloads.ts'
 import type { CompanionCard } from '../protocol/payloads.ts'
+import { POOL_KEY, TAB_KEY, holdStoredIdentity, readStoredIdentities, tryHold } from './identity-lock.ts'
+import type { StoredIdentity } from './identity-lock.ts'
 
-const POOL_KEY = 'kotoba.identities'
-const TAB_KEY = 'kotoba.identity'
 const USER_KEY = 'kotoba.user'
 /** Identities kept in this browser; the oldest unused go first beyond this. */
 const POOL_LIMIT = 16
@@ -33,17 +31,12 @@ export interface Person { id: string, name: string }
 const toBase64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes))
 const fromBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), c => c.charCodeAt(0))
 
+/** The stored identities whose card is a card (what is written back keeps only those). */
 function readPool (): Stored[] {
-  try {
-    const value: unknown = JSON.parse(localStorage.getItem(POOL_KEY) ?? '[]')
-    if (!Array.isArray(value)) return []
-    return value.flatMap((item: { key?: unknown, card?: unknown }) => {
-      const card = toCard(item?.card)
-      return typeof item?.key === 'string' && card !== undefined ? [{ key: item.key, card }] : []
-    })
-  } catch {
-    return []
-  }
+  return readStoredIdentities().flatMap(({ key, card }) => {
+    const checked = toCard(card)
+    return checked === undefined ? [] : [{ key, card: checked }]
+  })
 }
 
 function writePool (pool: Stored[]): void {
@@ -51,42 +44,18 @@ function writePool (pool: Stored[]): void {
 }
 
 /**
- * Takes the lock for an identity if no other tab holds it; holds it until the
- * tab closes. `waitMs`: how long to wait for a holder to let go (the page this
- * tab was before a reload may still hold its own identity for a moment).
+ * This tab's identity: the stored one `held` holds (web/identity-lock.ts:
+ * the one it had before a reload, else a free one matching `preset`), else
+ * a new one. `held` may have been asked before this module loaded
+ * (web/boot.ts).
  */
-async function tryHold (id: string, waitMs = 0): Promise<boolean> {
-  if (navigator.locks === undefined) return false
-  return await new Promise<boolean>((resolve) => {
-    const options: LockOptions = waitMs === 0 ? { ifAvailable: true } : { signal: AbortSignal.timeout(waitMs) }
-    navigator.locks.request(`kotoba-identity-${id}`, options, async (lock) => {
-      resolve(lock !== null)
-      if (lock !== null) await new Promise(() => {}) // held for the tab's lifetime
-    }).catch(() => { resolve(false) })
-  })
-}
-
-/** How long a reloaded tab waits for its own identity, which the page before it may still hold. */
-const RELOAD_WAIT_MS = 1500
-
-/**
- * This tab's identity: the one it had before a reload, else a free one
- * (matching `preset`, when the URL asks for one), else a new one.
- */
-export async function claimIdentity (preset?: string): Promise<Identity> {
-  const pool = readPool()
-  const mine = sessionStorage.getItem(TAB_KEY)
-  const wanted = (s: Stored): boolean => preset === undefined || s.card.name.toLowerCase() === preset.toLowerCase()
-  const ordered = [...pool.filter(s => s.card.id === mine), ...pool.filter(s => s.card.id !== mine && wanted(s))]
-  let chosen: Stored | undefined
-  for (const candidate of ordered) {
-    const locksMissing = navigator.locks === undefined
-    if ((locksMissing && candidate.card.id === mine) || await tryHold(candidate.card.id, candidate.card.id === mine ? RELOAD_WAIT_MS : 0)) {
-      chosen = candidate
-      break
-    }
-  }
-  if (chosen === undefined) {
+export async function claimIdentity (preset?: string, held: Promise<StoredIdentity | undefined> = holdStoredIdentity(preset)): Promise<Identity> {
+  const stored = await held
+  const card = toCard(stored?.card)
+  let chosen: Stored
+  if (stored !== undefined && card !== undefined) {
+    chosen = { key: stored.key, card }
+  } else {
     const privateKey = await generateKeyPair('Ed25519')
     // The built-in characters load only to make a new companion.
     const { generateCard } = await import('../companion/presets.ts')

@@ -1,18 +1,19 @@
 /**
  * The page's entry: state first; then what the first dial needs (the
- * relay's answer, this tab's key), the network, and the view once the relay
- * is reached; then the companion. Data flows one way:
- * network -> companion -> state -> components.
+ * relay's answer and this tab's key, asked already by web/boot.ts), the
+ * network, and the view once the relay is reached; then the companion.
+ * Data flows one way: network -> companion -> state -> components.
  */
+import { boot } from './boot.ts'
 import { preloadBrain } from './brain-choice.ts'
 import type { BrainChoice } from './brain-choice.ts'
-import { readRelayInfo, relayInfoUrlFor, startCompanionNetwork } from './companion-network.ts'
+import { readRelayInfo, startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionSession } from './companion-session.ts'
 import { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
 import { NetworkState } from './network-state.svelte.ts'
-import { parseIceUrls, readCompanionChoice, readIceServers, readMaxLinks, readRoom, saveIceServers } from './settings.ts'
+import { parseIceUrls, readIceServers, readMaxLinks, relayInfoUrlFor, saveIceServers } from './settings.ts'
 import { MARKS } from './marks.ts'
 import { unlockRoom } from './room-lock.ts'
 import { isPrivateRoom } from '../protocol/rooms.ts'
@@ -20,19 +21,18 @@ import { isPrivateRoom } from '../protocol/rooms.ts'
 performance.mark(MARKS.scriptStart)
 const network = new NetworkState()
 const companion = new CompanionState()
-const choice = readCompanionChoice(location.search, localStorage)
-const room = readRoom(location.search)
+const { choice, room, relayInfoUrl } = boot
 if (room.ok) network.room = room.room
 // A private room opens with its key (the link's #key=, or the passphrase the page asks for);
 // nothing of the room starts before it.
 const unlock = room.ok && isPrivateRoom(room.room) ? unlockRoom(room.room, network) : undefined
 const roomKey = unlock?.key ?? Promise.resolve(undefined)
-// What the first dial needs, asked before the view is drawn: the relay's answer, and this tab's
-// key (a stored one, when it has one). The companion's code waits until the relay is reached.
-const relayInfoUrl = new URL('/api/relay', location.href).toString()
-const relayInfo = room.ok ? readRelayInfo(relayInfoUrlFor(relayInfoUrl, room.room)) : undefined
+// What the first dial needs, asked by web/boot.ts before this code was in: the relay's answer,
+// and this tab's key (a stored one held for it, when one is free; else one is made here).
+// The companion's code waits until the relay is reached.
+const relayInfo = room.ok ? readRelayInfo(relayInfoUrlFor(relayInfoUrl, room.room), { answer: boot.relayAnswer }) : undefined
 relayInfo?.catch(() => { /* asked again by the network, which says why */ })
-const identityClaim = room.ok && !choice.off ? claimIdentity(choice.preset) : undefined
+const identityClaim = room.ok && !choice.off ? claimIdentity(choice.preset, boot.heldIdentity) : undefined
 let started: CompanionNetwork | undefined
 let session: CompanionSession | undefined
 

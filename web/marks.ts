@@ -3,6 +3,8 @@
  * benchmark reads back with `performance.getEntriesByName`.
  */
 export const MARKS = {
+  /** The tab's first steps run (web/boot.ts, before the main code is in). */
+  boot: 'kotoba:boot',
   /** The page's script runs (its code fetched and evaluated). */
   scriptStart: 'kotoba:script-start',
   /** The tab's identity (key and card) is claimed. */

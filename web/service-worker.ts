@@ -41,7 +41,8 @@ scope.addEventListener('install', (event) => {
     const response = await fetch(PAGE, { cache: 'no-store' })
     const html = await response.clone().text()
     await keepPage(response)
-    const files = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map(m => m[1])
+    // Each once: a file may be named twice (the boot script is also preloaded), and addAll refuses duplicates.
+    const files = [...new Set([...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map(m => m[1]))]
     await (await caches.open(SHELL)).addAll(files)
     await scope.skipWaiting()
   })())

@@ -63,6 +63,13 @@ export function roomUrl (href: string, room: RoomName, secret?: string): string 
   return url.toString()
 }
 
+/** The address `/api/relay` is asked at for a room (`url`: the relay's `/api/relay`): the answer then names the room's members. */
+export function relayInfoUrlFor (url: string, room: RoomName): string {
+  const withRoom = new URL(url)
+  withRoom.searchParams.set('room', room)
+  return withRoom.toString()
+}
+
 /** The private room's secret a link carries (`#key=…`), if it carries one. */
 export function readRoomSecret (hash: string): string | undefined {
   const secret = new URLSearchParams(hash.replace(/^#/, '')).get('key')
