@@ -6,6 +6,10 @@
  * WebRTC link), then a third tab joining them (its first direct WebRTC
  * link). Every figure is from the tab's navigation (performance marks);
  * medians, with the raw spread beside, and the ratio to the bare page.
+ * A third kind, the same bare page served cross-origin isolated as the
+ * relay serves ours at a trustworthy origin (COOP + COEP, for a model's
+ * threads in the tab), tells what that isolation costs: the browser gives
+ * such a page a process of its own, in a new browsing context group.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -14,6 +18,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize } from 'node:path'
 import type { Page } from 'playwright-core'
+import { ISOLATION_HEADERS } from '../relay/http-server.ts'
 import type { Browser } from '../test/helpers/browser.ts'
 import type { RelayProcess } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
@@ -22,15 +27,15 @@ import { stats } from './stats.ts'
 const BARE_DIST = join(import.meta.dirname, '.bare-dist')
 const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 10)
 
-/** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP). */
-async function serveBarePage (): Promise<{ url: string, server: Server }> {
+/** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP); `isolated`: with the relay's cross-origin isolation headers. */
+async function serveBarePage (isolated: boolean): Promise<{ url: string, server: Server }> {
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' }
   const server = createServer((req, res) => {
     const path = normalize(new URL(req.url ?? '/', 'http://bare').pathname) // from the root, never above it
     const file = join(BARE_DIST, path === '/' ? 'index.html' : path)
     stat(file).then((s) => {
       if (!s.isFile()) throw new Error('not a file')
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...(isolated ? ISOLATION_HEADERS : {}) })
       createReadStream(file).pipe(res)
     }, () => { res.writeHead(404).end() })
   })
@@ -76,11 +81,15 @@ const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
 const spread = (values: number[]): string => `${s(Math.min(...values))}-${s(Math.max(...values))}`
 
 export async function benchJoin (browser: Browser, relay: RelayProcess): Promise<void> {
-  const bare = await serveBarePage()
+  const bare = await serveBarePage(false)
+  const bareIsolated = await serveBarePage(true)
   const relayAddr = `/ip4/127.0.0.1/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`
+  const bareMarks = { relay: 'bare:relay-connected', webrtc: 'bare:first-webrtc' }
+  const bareTrace = ['bare:script-start', 'bare:node-made', 'bare:relay-connected', 'bare:first-webrtc']
   const kinds: Kind[] = [
     { name: 'kotoba page', url: relay.httpUrl, marks: { relay: 'kotoba:relay-connected', webrtc: 'kotoba:first-webrtc' }, trace: ['kotoba:script-start', 'kotoba:identity', 'kotoba:relay-info', 'kotoba:node-made', 'kotoba:relay-connected', 'kotoba:first-webrtc', 'kotoba:companion-born'] },
-    { name: 'bare libp2p', url: `${bare.url}?relay=${encodeURIComponent(relayAddr)}`, marks: { relay: 'bare:relay-connected', webrtc: 'bare:first-webrtc' }, trace: ['bare:script-start', 'bare:node-made', 'bare:relay-connected', 'bare:first-webrtc'] }
+    { name: 'bare libp2p', url: `${bare.url}?relay=${encodeURIComponent(relayAddr)}`, marks: bareMarks, trace: bareTrace },
+    { name: 'bare, isolated', url: `${bareIsolated.url}?relay=${encodeURIComponent(relayAddr)}`, marks: bareMarks, trace: bareTrace }
   ]
   const samples = kinds.map((): Samples => ({ relay: [], pair: [], joining: [], trace: new Map() }))
   try {
@@ -89,12 +98,14 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     }
   } finally {
     bare.server.close()
+    bareIsolated.server.close()
   }
-  const [ours, base] = samples.map(x => ({ relay: stats(x.relay).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
+  const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
   console.log(`\njoin: the companion page and a bare js-libp2p page on the same relay, ${ROUNDS} rounds of each, interleaved (from navigation; medians, range)`)
-  console.log('                              kotoba page                bare libp2p')
+  console.log('                              kotoba page                bare libp2p                         bare, isolated')
   for (const [label, key] of [['relay connection', 'relay'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
-    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${s(base[key])} (${spread(samples[1][key])})   ${(ours[key] / base[key]).toFixed(2)}x`)
+    const against = (k: number, median: number): string => `${`${s(median)} (${spread(samples[k][key])})   ${(ours[key] / median).toFixed(2)}x`.padEnd(34)}`
+    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${against(1, base[key])}  ${against(2, isolatedBase[key])}`)
   }
   for (const [k, kind] of kinds.entries()) {
     const raw = (values: number[]): string => [...values].sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
@@ -105,4 +116,5 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     console.log(`  trace, ${kind.name} (first tab of a pair; medians from navigation): ${[...samples[k].trace].map(([mark, times]) => `${mark.replace(/^\w+:/, '')} ${s(stats(times).median)}`).join(', ')}`)
   }
   console.log(`join: a tab joining a room of tabs: first direct WebRTC ${(ours.joining / 1000).toFixed(2)} s = ${(ours.joining / base.joining).toFixed(2)}x bare libp2p`)
+  console.log(`join: against the bare page served cross-origin isolated as ours is: relay connection ${(ours.relay / isolatedBase.relay).toFixed(2)}x, first direct WebRTC ${(ours.pair / isolatedBase.pair).toFixed(2)}x (what isolation costs the bare page: relay connection ${(isolatedBase.relay / base.relay).toFixed(2)}x)`)
 }
