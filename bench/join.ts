@@ -6,10 +6,10 @@
  * WebRTC link), then a third tab joining them (its first direct WebRTC
  * link). Every figure is from the tab's navigation (performance marks);
  * medians, with the raw spread beside, and the ratio to the bare page.
- * A third kind, the same bare page served cross-origin isolated as the
- * relay serves ours at a trustworthy origin (COOP + COEP, for a model's
- * threads in the tab), tells what that isolation costs: the browser gives
- * such a page a process of its own, in a new browsing context group.
+ * A third kind, the same bare page served cross-origin isolated (COOP +
+ * COEP, as the relay serves ours to a browser that runs a model in the tab,
+ * for its threads), tells what that isolation costs: the browser gives such
+ * a page a process of its own, in a new browsing context group.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -116,5 +116,5 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     console.log(`  trace, ${kind.name} (first tab of a pair; medians from navigation): ${[...samples[k].trace].map(([mark, times]) => `${mark.replace(/^\w+:/, '')} ${s(stats(times).median)}`).join(', ')}`)
   }
   console.log(`join: a tab joining a room of tabs: first direct WebRTC ${(ours.joining / 1000).toFixed(2)} s = ${(ours.joining / base.joining).toFixed(2)}x bare libp2p`)
-  console.log(`join: against the bare page served cross-origin isolated as ours is: relay connection ${(ours.relay / isolatedBase.relay).toFixed(2)}x, first direct WebRTC ${(ours.pair / isolatedBase.pair).toFixed(2)}x (what isolation costs the bare page: relay connection ${(isolatedBase.relay / base.relay).toFixed(2)}x)`)
+  console.log(`join: cross-origin isolation (the relay's page for a browser with a model in the tab) costs the bare page: relay connection ${(isolatedBase.relay / base.relay).toFixed(2)}x, first direct WebRTC ${(isolatedBase.pair / base.pair).toFixed(2)}x`)
 }

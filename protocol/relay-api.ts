@@ -126,3 +126,24 @@ export const ModelListSchema = v.object({ models: v.array(ModelInfoSchema) })
 
 /** Checks an `/api/models` answer. */
 export const parseModelList = (value: unknown): ReturnType<typeof parseAnswer<typeof ModelListSchema>> => parseAnswer(ModelListSchema, value)
+
+/**
+ * The cookie a page sets while its browser's companions think with a model in
+ * the tab (web/session-brain.ts): the relay then serves the page cross-origin
+ * isolated (COOP + COEP, relay/http-server.ts), which multi-threaded
+ * WebAssembly needs. Without it the page is not isolated: isolation puts a
+ * page in a browsing context group, and a process, of its own, which cost a
+ * new tab about 40 ms before its first line ran (docs/benchmarks.md), for
+ * threads only a model in the tab uses.
+ */
+export const THREADS_COOKIE = 'kotoba-threads'
+
+/** The `document.cookie` assignment that asks for threads from the next load on (`on`), or stops asking. */
+export function threadsCookie (on: boolean): string {
+  return on ? `${THREADS_COOKIE}=1; path=/; max-age=31536000; samesite=strict` : `${THREADS_COOKIE}=; path=/; max-age=0; samesite=strict`
+}
+
+/** Whether a request's Cookie header asks for threads. */
+export function asksForThreads (cookieHeader: string | undefined): boolean {
+  return cookieHeader?.split(';').some(pair => pair.trim() === `${THREADS_COOKIE}=1`) === true
+}

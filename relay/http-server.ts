@@ -9,12 +9,15 @@
  * sent to https: the first byte of a connection tells a TLS handshake from
  * a plain request, as libp2p's own WebSocket listener does.
  *
- * An answer to a page reached at a trustworthy origin (localhost, or any
- * address over https) says the page is cross-origin isolated (COOP
- * same-origin, COEP require-corp): a model thinking in the tab runs
- * multi-threaded WebAssembly, which needs it; everything the page loads is
- * its own. Browsers ignore COOP on other origins (a LAN address over plain
- * http), and say so in the console, so it is not sent there.
+ * An answer to a browser whose companions think with a model in the tab
+ * (its request carries THREADS_COOKIE, protocol/relay-api.ts), at a
+ * trustworthy origin (localhost, or any address over https), says the page
+ * is cross-origin isolated (COOP same-origin, COEP require-corp): the model
+ * runs multi-threaded WebAssembly, which needs it; everything the page loads
+ * is its own. Other pages are not isolated: isolation gives a page a process
+ * of its own, which a new tab waits for. Browsers ignore COOP on other
+ * origins (a LAN address over plain http), and say so in the console, so it
+ * is not sent there.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -27,6 +30,7 @@ import sirv from 'sirv'
 import type { Firehose } from './firehose.ts'
 import { LLM_PROXY_PATH } from './llm-proxy.ts'
 import type { LlmProxy } from './llm-proxy.ts'
+import { asksForThreads } from '../protocol/relay-api.ts'
 import type { RelayInfo } from '../protocol/relay-api.ts'
 import { parseRoomName } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -59,7 +63,7 @@ export interface RelayHttpServer {
   closeAllConnections: () => void
 }
 
-/** Cross-origin isolation for the page (see the module comment). */
+/** Cross-origin isolation for the page of a browser that runs a model in the tab (see the module comment). */
 export const ISOLATION_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-embedder-policy': 'require-corp'
@@ -98,7 +102,7 @@ export function isLoopbackHost (hostname: string | undefined): boolean {
 
 export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
   const { webRoot, firehose, relayInfo, health, llm, history, models } = options
-  const isolated = (req: IncomingMessage): boolean => options.tls !== undefined || isLoopbackHost(requestHostname(req))
+  const isolated = (req: IncomingMessage): boolean => asksForThreads(req.headers.cookie) && (options.tls !== undefined || isLoopbackHost(requestHostname(req)))
 
   /** `GET /api/rooms/NAME/history?since=SEQ&limit=N`: the room's entries after SEQ, oldest first, paged. */
   const serveHistory = (res: ServerResponse, name: string, query: URLSearchParams): void => {

@@ -51,6 +51,9 @@ export interface SessionPlace {
   origin: string
   /** What was said in the room before: the companion remembers it, and live lines are kept with it. */
   transcript?: Promise<RoomTranscript>
+  /** Threads for a model in the tab, asked of the relay for the next load (see SessionBrainPlace). */
+  askThreads: (on: boolean) => void
+  threadsAfterReload: boolean
 }
 
 export async function startCompanionSession (network: CompanionNetwork, identity: Identity, initialPerson: Person, state: CompanionState, settings: Partial<CompanionSettings>, place: SessionPlace): Promise<CompanionSession> {
@@ -109,7 +112,7 @@ export async function startCompanionSession (network: CompanionNetwork, identity
     },
     transcript: place.transcript
   })
-  const brains = startSessionBrain(companion, state, { storage: place.storage, origin: place.origin, relayLlm: network.relay.llm, cardId: card.id, saved })
+  const brains = startSessionBrain(companion, state, { storage: place.storage, origin: place.origin, relayLlm: network.relay.llm, cardId: card.id, saved, askThreads: place.askThreads, threadsAfterReload: place.threadsAfterReload })
 
   return {
     companion,

@@ -17,6 +17,7 @@ import { parseIceUrls, readIceServers, readMaxLinks, relayInfoUrlFor, saveIceSer
 import { MARKS } from './marks.ts'
 import { unlockRoom } from './room-lock.ts'
 import { isPrivateRoom } from '../protocol/rooms.ts'
+import { threadsCookie } from '../protocol/relay-api.ts'
 
 performance.mark(MARKS.scriptStart)
 const network = new NetworkState()
@@ -122,7 +123,14 @@ async function start (): Promise<void> {
     // comes once they are made (`linked`), or after a while without.
     await Promise.race([started.linked, new Promise(resolve => setTimeout(resolve, 3000))])
     const { startCompanionSession } = await import('./companion-session.ts')
-    session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, { storage: localStorage, origin: location.origin, transcript })
+    session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, {
+      storage: localStorage,
+      origin: location.origin,
+      transcript,
+      // The relay isolates the page (threads for a model in the tab) only when asked, by cookie.
+      askThreads: (on) => { document.cookie = threadsCookie(on) },
+      threadsAfterReload: isSecureContext && !crossOriginIsolated
+    })
     performance.mark(MARKS.companionBorn)
     companion.up = true
     preloadBrain(companion.brain)

@@ -38,6 +38,14 @@ export interface SessionBrainPlace {
   cardId: string
   /** The choice kept from before: a model in the tab is readied at once. */
   saved: BrainChoice
+  /**
+   * Asks the relay, from the next load on, for the page cross-origin isolated
+   * (threads for a model in the tab: THREADS_COOKIE, protocol/relay-api.ts), or
+   * stops asking; kept in step with the kept choice.
+   */
+  askThreads: (on: boolean) => void
+  /** This page is not cross-origin isolated, and would be after a reload that asked for it (a secure context). */
+  threadsAfterReload: boolean
 }
 
 /** How long the engine took to load, and on what. */
@@ -46,12 +54,13 @@ function loadedOn (ready: Pick<TabBrain, 'engine'>): string {
   return `loaded in ${loadMs} ms on ${threads} thread${threads === 1 ? '' : 's'}${compat ? ' (compatibility build: slower)' : ''}`
 }
 
-/** What the Brain panel says once the model thinks. */
-function readyMessage (name: string, ready: TabBrain): string {
+/** What the Brain panel says once the model thinks. `threadsAfterReload`: see SessionBrainPlace. */
+function readyMessage (name: string, ready: TabBrain, threadsAfterReload: boolean): string {
   if (ready.obtained === undefined) return `${name}: thinking with the engine another tab of this browser loaded (${loadedOn(ready).replace(/^loaded /, '')})`
   const how = ready.obtained.downloaded ? `downloaded (${(ready.obtained.size / 1e6).toFixed(1)} MB), sha256 checked` : 'found in this browser\'s storage'
   const kept = ready.obtained.keepProblem === '' ? '' : `; not kept: ${ready.obtained.keepProblem}`
-  return `${name}: ${how}, ${loadedOn(ready)}${kept}`
+  const reload = threadsAfterReload && ready.engine.threads === 1 ? '; reload the page to run it on several threads' : ''
+  return `${name}: ${how}, ${loadedOn(ready)}${kept}${reload}`
 }
 
 export function startSessionBrain (companion: Companion, state: CompanionState, place: SessionBrainPlace): SessionBrain {
@@ -64,6 +73,7 @@ export function startSessionBrain (companion: Companion, state: CompanionState, 
     tabModel = model
     if (previous !== model) void previous?.unload()
     saveBrainChoice(place.storage, choice)
+    place.askThreads(choice.kind === 'tab')
     state.brain = choice
     state.brainError = ''
   }
@@ -83,7 +93,7 @@ export function startSessionBrain (companion: Companion, state: CompanionState, 
       readying = undefined
       useBrain(ready.brain, choice, ready.model)
       const size = ready.obtained?.size ?? choice.model.size ?? 0
-      state.modelJob = { name, phase: 'ready', loaded: size, total: size, message: readyMessage(name, ready), engine: ready.shared?.here() === false ? 'other-tab' : 'here' }
+      state.modelJob = { name, phase: 'ready', loaded: size, total: size, message: readyMessage(name, ready, place.threadsAfterReload), engine: ready.shared?.here() === false ? 'other-tab' : 'here' }
       // The tab that held the engine closed, and this one took it over.
       ready.shared?.onTakeOver((info) => {
         if (tabModel !== ready.model) return
@@ -103,6 +113,8 @@ export function startSessionBrain (companion: Companion, state: CompanionState, 
       }
     }
   }
+  // Kept in step with the kept choice (a browser may have chosen before the page asked for threads).
+  place.askThreads(place.saved.kind === 'tab')
   if (place.saved.kind === 'tab') void readyTabModel(place.saved)
 
   return {

@@ -143,12 +143,13 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     await aya.getByTestId('brain-tab').check()
     await waitFor(async () => await aya.getByTestId('tab-model').count() === 3, 'the models listed')
     assert.deepEqual(await aya.getByTestId('tab-model').evaluateAll(els => els.map(el => el.parentElement!.textContent!.trim())), ['broken.gguf (0.0 MB)', 'other.gguf (0.5 MB)', 'tiny.gguf (0.5 MB)'])
-    // A page at localhost is cross-origin isolated: the engine runs on threads (half the
-    // cores it is told of; this machine has two, so it is told of four).
-    assert.equal(await aya.evaluate(() => crossOriginIsolated), true)
-    await aya.evaluate(() => { Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4, configurable: true }) })
+    // A browser that has run no model in the tab gets its page not cross-origin isolated (that
+    // costs a new tab a process of its own): the engine runs on one thread, and the page says
+    // a reload runs it on several (it asked the relay for threads: the cookie).
+    assert.equal(await aya.evaluate(() => crossOriginIsolated), false)
     const message = await chooseAndWait(aya, { name: 'tiny.gguf' }, 'ready')
-    assert.match(message, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 2 threads$/)
+    assert.match(message, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 1 thread; reload the page to run it on several threads$/)
+    assert.match(await aya.evaluate(() => document.cookie), /(^|; )kotoba-threads=1(;|$)/)
     assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
     assert.equal(modelRequests.get(aya)!.filter(url => url.endsWith('/models/tiny.gguf')).length, 1)
     const seen = await aya.evaluate(() => (window as unknown as { modelJobSeen: string[] }).modelJobSeen)
@@ -167,12 +168,16 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
     assert.deepEqual(browser.consoleErrors, [])
   })
 
-  it('a reload, and another tab of this browser, use the stored copy: no second download', async () => {
+  it('a reload, and another tab of this browser, use the stored copy: no second download; the reloaded page runs it on threads', async () => {
     modelRequests.get(aya)!.length = 0
+    // Reloaded, the page is cross-origin isolated (this browser asked for threads): the engine
+    // runs on half the cores it is told of (this machine has two, so it is told of four).
+    await aya.addInitScript(() => { Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4, configurable: true }) })
     await aya.reload()
+    assert.equal(await aya.evaluate(() => crossOriginIsolated), true)
     await openPanel(aya, 'brain-panel')
     await waitFor(async () => await phase(aya) === 'ready', 'the stored model to load', 30_000)
-    assert.match((await aya.getByTestId('model-message').textContent())!, /^tiny\.gguf: found in this browser's storage, loaded in \d+ ms/)
+    assert.match((await aya.getByTestId('model-message').textContent())!, /^tiny\.gguf: found in this browser's storage, loaded in \d+ ms on 2 threads$/)
     assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
     const third = await browser.open(`${relay.httpUrl}?companion=kyoko`)
     watchModelRequests(third)

@@ -117,17 +117,24 @@ describe('the relay serves model files from --models', { skip }, () => {
     }
   })
 
-  it('serves the page cross-origin isolated (COOP same-origin, COEP require-corp) at a trustworthy origin only', async () => {
-    for (const path of ['/', '/api/relay', '/api/models']) {
-      const response = await fetch(`${base}${path}`)
+  it('serves the page cross-origin isolated (COOP same-origin, COEP require-corp) to a browser that asks for threads, at a trustworthy origin only', async () => {
+    for (const path of ['/', '/api/relay', '/api/models', '/models/tiny.gguf']) {
+      const response = await fetch(`${base}${path}`, { headers: { cookie: 'theme=dark; kotoba-threads=1' } })
       await response.arrayBuffer()
       assert.equal(response.headers.get('cross-origin-opener-policy'), 'same-origin', path)
       assert.equal(response.headers.get('cross-origin-embedder-policy'), 'require-corp', path)
     }
+    // A browser that runs no model in the tab: not isolated (isolation costs a new tab a process of its own).
+    for (const cookie of [undefined, 'kotoba-threads=', 'theme=dark']) {
+      const response = await fetch(`${base}/`, cookie === undefined ? {} : { headers: { cookie } })
+      await response.arrayBuffer()
+      assert.equal(response.headers.get('cross-origin-opener-policy'), null, String(cookie))
+      assert.equal(response.headers.get('cross-origin-embedder-policy'), null, String(cookie))
+    }
     // Reached at a LAN address over plain http, browsers would ignore COOP (and complain): not sent.
     // (fetch may not set Host: a plain request does.)
     const lan = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
-      request({ host: '127.0.0.1', port: relay.httpPort, path: '/', headers: { host: `10.1.2.3:${relay.httpPort}` } }, (response) => {
+      request({ host: '127.0.0.1', port: relay.httpPort, path: '/', headers: { host: `10.1.2.3:${relay.httpPort}`, cookie: 'kotoba-threads=1' } }, (response) => {
         response.resume()
         resolve(response.headers)
       }).on('error', reject).end()

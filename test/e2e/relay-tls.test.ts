@@ -35,9 +35,9 @@ import { waitFor } from '../helpers/wait.ts'
 
 const skip = networkSkipReason({ browser: true })
 
-async function answer (url: string, ca?: string): Promise<{ status: number, headers: IncomingMessage['headers'], body: string }> {
+async function answer (url: string, ca?: string, headers: Record<string, string> = {}): Promise<{ status: number, headers: IncomingMessage['headers'], body: string }> {
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const request = url.startsWith('https') ? httpsGet(url, { ca }, resolve) : httpGet(url, resolve)
+    const request = url.startsWith('https') ? httpsGet(url, { ca, headers }, resolve) : httpGet(url, { headers }, resolve)
     request.on('error', reject)
   })
   let body = ''
@@ -62,7 +62,9 @@ describe('the relay on TLS', { skip }, () => {
 
       const page = await answer(`${base}/`, cert)
       assert.equal(page.status, 200)
-      assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin', 'an https page is cross-origin isolated, at any address')
+      assert.equal(page.headers['cross-origin-opener-policy'], undefined, 'not isolated unless asked')
+      const threaded = await answer(`${base}/`, cert, { cookie: 'kotoba-threads=1' })
+      assert.equal(threaded.headers['cross-origin-opener-policy'], 'same-origin', 'an https page is cross-origin isolated at any address, for a browser that asks for threads')
       const plain = await answer(`http://127.0.0.1:${relay.httpPort}/api/relay?room=lobby`)
       assert.equal(plain.status, 308)
       assert.equal(plain.headers.location, `${base}/api/relay?room=lobby`)
@@ -105,7 +107,8 @@ describe('the relay on TLS', { skip }, () => {
         await waitFor(async () => ['connected', 'reserved'].includes(await tab.getByTestId('relay-status').getAttribute('data-status') ?? ''), 'the tab to reach the relay over wss', 20_000)
         await waitFor(async () => await tab.getByTestId('present-companion').count() === 1, 'the tabs to see each other', 20_000)
       }
-      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext, location.protocol].join(' ')), 'true true https:')
+      // Not cross-origin isolated: this browser runs no model in the tab (a secure context all the same).
+      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext, location.protocol].join(' ')), 'false true https:')
       await waitFor(async () => await tabs[0].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, 'a direct WebRTC link between the tabs', 20_000)
       // A browser that only accepted the certificate for the page will not take a service worker under it: it says so, and the page goes on without.
       // (Chromium: "An SSL certificate error occurred when fetching the script.", or "An unknown error…" when the tab closes first.)
@@ -163,17 +166,27 @@ describe('a LAN page on https', { skip: skip || lanSkipReason() }, () => {
       browser = await launchBrowser({ trustKeys: [spki] })
       const tabs = [await browser.open(`${relay.httpUrl}?companion=aya`), await browser.open(`${relay.httpUrl}?companion=ren`)]
       for (const tab of tabs) await waitFor(async () => await tab.getByTestId('present-companion').count() === 1, 'the tabs to see each other', 30_000)
-      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext].join(' ')), 'true true')
+      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext].join(' ')), 'false true')
       await waitFor(async () => await tabs[0].locator('[data-testid=peer-row][data-kind=webrtc]').count() > 0, 'a direct WebRTC link', 30_000)
 
-      // Cross-origin isolated at a LAN address: a model in the tab runs on threads (half the cores it is told of).
-      await tabs[0].evaluate(() => { Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4, configurable: true }) })
+      // A model in the tab: on one thread at first; the page, reloaded, is cross-origin isolated
+      // at a LAN address (this browser now asks for threads), and the model runs on threads
+      // (half the cores it is told of).
       await openPanel(tabs[0], 'brain-panel')
       await tabs[0].getByTestId('brain-tab').check()
       await waitFor(async () => await tabs[0].getByTestId('tab-model').count() === 1, 'the model listed')
       await tabs[0].getByTestId('brain-save').click()
-      await waitFor(async () => ['ready', 'failed'].includes(await tabs[0].getByTestId('model-job').getAttribute('data-phase') ?? ''), 'the model to be ready', 60_000)
-      assert.match((await tabs[0].getByTestId('model-message').textContent())!, /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 2 threads$/)
+      const modelReady = async (): Promise<string> => {
+        await waitFor(async () => ['ready', 'failed'].includes(await tabs[0].getByTestId('model-job').getAttribute('data-phase').catch(() => null) ?? ''), 'the model to be ready', 60_000)
+        return (await tabs[0].getByTestId('model-message').textContent())!
+      }
+      assert.match(await modelReady(), /^tiny\.gguf: downloaded \(0\.5 MB\), sha256 checked, loaded in \d+ ms on 1 thread; reload the page to run it on several threads$/)
+      await tabs[0].addInitScript(() => { Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4, configurable: true }) })
+      await tabs[0].reload()
+      assert.equal(await tabs[0].evaluate(() => [crossOriginIsolated, isSecureContext].join(' ')), 'true true')
+      await openPanel(tabs[0], 'brain-panel')
+      assert.match(await modelReady(), /^tiny\.gguf: found in this browser's storage, loaded in \d+ ms on 2 threads$/)
+      await waitFor(async () => await tabs[0].getByTestId('present-companion').count() === 1, 'the reloaded tab back in the room', 30_000)
 
       const firehose = await openFirehose(`${relay.firehoseUrl}?token=${token}`, { ca: cert })
       firehose.send({ topic: 'messages', body: { jsonrpc: '2.0', method: 'message.send', params: { id: 'tls-hello-1', from: 'user_visitor', to: [], message: 'Hello over wss!' } } })

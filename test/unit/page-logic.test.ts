@@ -1,8 +1,9 @@
-/** Pure logic behind the page: @mentions and avatars. */
+/** Pure logic behind the page: @mentions, avatars, and the cookie that asks for threads. */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { avatarFor } from '../../web/avatar.ts'
 import { mentionedIds } from '../../web/mentions.ts'
+import { asksForThreads, threadsCookie } from '../../protocol/relay-api.ts'
 
 const people = [
   { id: 'companion_aya_k3f9', name: 'Aya' },
@@ -38,6 +39,21 @@ describe('avatarFor', () => {
       assert.ok(cells.length > 0 && hue >= 0 && hue < 360)
       const set = new Set(cells.map(([x, y]) => `${x},${y}`))
       for (const [x, y] of cells) assert.ok(set.has(`${4 - x},${y}`), 'symmetric')
+    }
+  })
+})
+
+describe('the threads cookie (a model in the tab asks the relay for a cross-origin isolated page)', () => {
+  it('is set for a year on the whole site, and cleared', () => {
+    assert.equal(threadsCookie(true), 'kotoba-threads=1; path=/; max-age=31536000; samesite=strict')
+    assert.equal(threadsCookie(false), 'kotoba-threads=; path=/; max-age=0; samesite=strict')
+  })
+
+  it('is read from a Cookie header among others, and only when set to 1', () => {
+    assert.equal(asksForThreads('kotoba-threads=1'), true)
+    assert.equal(asksForThreads('a=b; kotoba-threads=1; c=d'), true)
+    for (const header of [undefined, '', 'kotoba-threads=', 'kotoba-threads=0', 'xkotoba-threads=1', 'kotoba-threads=11', 'a=kotoba-threads=1']) {
+      assert.equal(asksForThreads(header), false, String(header))
     }
   })
 })
