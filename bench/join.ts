@@ -3,9 +3,11 @@
  * same relay in the same run. ROUNDS rounds, each of the companion page then
  * the bare page (so both see the machine as it is then): two tabs opened
  * together (each one's relay connection, and the second one's first direct
- * WebRTC link), then a third tab joining them (its first direct WebRTC
- * link). Every figure is from the tab's navigation (performance marks);
- * medians, with the raw spread beside, and the ratio to the bare page.
+ * WebRTC link), then a third tab joining them, opened alone (its first
+ * direct WebRTC link, and its relay connection). The line's relay
+ * connection is the pair's: two tabs starting at once on two cores. Every
+ * figure is from the tab's navigation (performance marks); medians, with
+ * the raw spread beside, and the ratio to the bare page.
  * A third kind, the same bare page served cross-origin isolated (COOP +
  * COEP, as the relay serves ours to a browser that runs a model in the tab,
  * for its threads), tells what that isolation costs: the browser gives such
@@ -48,7 +50,8 @@ async function markTime (page: Page, name: string): Promise<number> {
 }
 
 interface Kind { name: string, url: string, marks: { relay: string, webrtc: string }, trace: string[] }
-interface Samples { relay: number[], pair: number[], joining: number[], trace: Map<string, number[]> }
+/** relay: each of two tabs opened together; relayAlone: the third tab, opened alone; pair, joining: first direct WebRTC. */
+interface Samples { relay: number[], relayAlone: number[], pair: number[], joining: number[], trace: Map<string, number[]> }
 
 /** The tab's way up so far, mark by mark (those it set). */
 async function traceOf (page: Page, marks: string[], into: Map<string, number[]>): Promise<void> {
@@ -69,6 +72,7 @@ async function round (browser: Browser, kind: Kind, into: Samples): Promise<void
     const third = await browser.open(kind.url)
     try {
       into.joining.push(await markTime(third, kind.marks.webrtc))
+      into.relayAlone.push(await markTime(third, kind.marks.relay))
     } finally {
       await third.close()
     }
@@ -91,7 +95,7 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     { name: 'bare libp2p', url: `${bare.url}?relay=${encodeURIComponent(relayAddr)}`, marks: bareMarks, trace: bareTrace },
     { name: 'bare, isolated', url: `${bareIsolated.url}?relay=${encodeURIComponent(relayAddr)}`, marks: bareMarks, trace: bareTrace }
   ]
-  const samples = kinds.map((): Samples => ({ relay: [], pair: [], joining: [], trace: new Map() }))
+  const samples = kinds.map((): Samples => ({ relay: [], relayAlone: [], pair: [], joining: [], trace: new Map() }))
   try {
     for (let i = 0; i < ROUNDS; i++) {
       for (const [k, kind] of kinds.entries()) await round(browser, kind, samples[k])
@@ -100,21 +104,21 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     bare.server.close()
     bareIsolated.server.close()
   }
-  const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
+  const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay).median, relayAlone: stats(x.relayAlone).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
   console.log(`\njoin: the companion page and a bare js-libp2p page on the same relay, ${ROUNDS} rounds of each, interleaved (from navigation; medians, range)`)
   console.log('                              kotoba page                bare libp2p                         bare, isolated')
-  for (const [label, key] of [['relay connection', 'relay'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
+  for (const [label, key] of [['relay connection', 'relay'], ['  a tab opened alone', 'relayAlone'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
     const against = (k: number, median: number): string => `${`${s(median)} (${spread(samples[k][key])})   ${(ours[key] / median).toFixed(2)}x`.padEnd(34)}`
     console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${against(1, base[key])}  ${against(2, isolatedBase[key])}`)
   }
   for (const [k, kind] of kinds.entries()) {
     const raw = (values: number[]): string => [...values].sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
-    console.log(`  raw, ${kind.name}: relay ${raw(samples[k].relay)}; two tabs ${raw(samples[k].pair)}; a third ${raw(samples[k].joining)}`)
+    console.log(`  raw, ${kind.name}: relay ${raw(samples[k].relay)}; alone ${raw(samples[k].relayAlone)}; two tabs ${raw(samples[k].pair)}; a third ${raw(samples[k].joining)}`)
   }
   console.log(`join: relay connection ${(ours.relay / 1000).toFixed(2)} s = ${(ours.relay / base.relay).toFixed(2)}x bare libp2p; first direct WebRTC ${(ours.pair / 1000).toFixed(2)} s = ${(ours.pair / base.pair).toFixed(2)}x bare libp2p`)
   for (const [k, kind] of kinds.entries()) {
     console.log(`  trace, ${kind.name} (first tab of a pair; medians from navigation): ${[...samples[k].trace].map(([mark, times]) => `${mark.replace(/^\w+:/, '')} ${s(stats(times).median)}`).join(', ')}`)
   }
-  console.log(`join: a tab joining a room of tabs: first direct WebRTC ${(ours.joining / 1000).toFixed(2)} s = ${(ours.joining / base.joining).toFixed(2)}x bare libp2p`)
+  console.log(`join: a tab joining a room of tabs: first direct WebRTC ${(ours.joining / 1000).toFixed(2)} s = ${(ours.joining / base.joining).toFixed(2)}x bare libp2p; its relay connection (a tab opened alone) ${(ours.relayAlone / 1000).toFixed(2)} s = ${(ours.relayAlone / base.relayAlone).toFixed(2)}x bare libp2p`)
   console.log(`join: cross-origin isolation (the relay's page for a browser with a model in the tab) costs the bare page: relay connection ${(isolatedBase.relay / base.relay).toFixed(2)}x, first direct WebRTC ${(isolatedBase.pair / base.pair).toFixed(2)}x`)
 }
