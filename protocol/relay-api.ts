@@ -133,7 +133,7 @@ export const parseModelList = (value: unknown): ReturnType<typeof parseAnswer<ty
  * isolated (COOP + COEP, relay/http-server.ts), which multi-threaded
  * WebAssembly needs. Without it the page is not isolated: isolation puts a
  * page in a browsing context group, and a process, of its own, which cost a
- * new tab about 40 ms before its first line ran (docs/benchmarks.md), for
+ * new tab 25-45 ms before its first line ran (docs/benchmarks.md), for
  * threads only a model in the tab uses.
  */
 export const THREADS_COOKIE = 'kotoba-threads'
