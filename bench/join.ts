@@ -106,10 +106,11 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
   }
   const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay).median, relayAlone: stats(x.relayAlone).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
   console.log(`\njoin: the companion page and a bare js-libp2p page on the same relay, ${ROUNDS} rounds of each, interleaved (from navigation; medians, range)`)
-  console.log('                              kotoba page                bare libp2p                         bare, isolated')
+  // Ours against bare; the isolated bare page against the bare one (what isolation costs).
+  console.log('                              kotoba page                vs bare libp2p                      bare, isolated: vs bare libp2p')
   for (const [label, key] of [['relay connection', 'relay'], ['  a tab opened alone', 'relayAlone'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
-    const against = (k: number, median: number): string => `${`${s(median)} (${spread(samples[k][key])})   ${(ours[key] / median).toFixed(2)}x`.padEnd(34)}`
-    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${against(1, base[key])}  ${against(2, isolatedBase[key])}`)
+    const figure = (k: number, ratio: number): string => `${s(stats(samples[k][key]).median)} (${spread(samples[k][key])})   ${ratio.toFixed(2)}x`.padEnd(34)
+    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${figure(1, ours[key] / base[key])}  ${figure(2, isolatedBase[key] / base[key])}`)
   }
   for (const [k, kind] of kinds.entries()) {
     const raw = (values: number[]): string => [...values].sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
