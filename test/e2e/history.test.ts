@@ -19,7 +19,7 @@ import type { Browser } from '../helpers/browser.ts'
 import { openFirehose } from '../helpers/firehose-client.ts'
 import { spawnHeadless } from '../helpers/headless-process.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
-import { closedPort } from '../helpers/ports.ts'
+import { freePort } from '../helpers/ports.ts'
 import { spawnRelay } from '../helpers/relay-process.ts'
 import type { RelayProcess } from '../helpers/relay-process.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -43,7 +43,7 @@ describe('a room\'s history: kept by the relay, shown to whoever comes later', {
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'kotoba-history-e2e-'))
-    ports = { port: await closedPort(), wsPort: await closedPort(), tcpPort: await closedPort() }
+    ports = { port: await freePort(), wsPort: await freePort(), tcpPort: await freePort() }
     relay = await spawnRelay({ dataDir, ...ports })
     browser = await launchBrowser()
   })

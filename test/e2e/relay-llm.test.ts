@@ -19,7 +19,7 @@ import type { RelayHandle } from '../../relay/relay.ts'
 import { startFakeLlm } from '../helpers/fake-llm.ts'
 import type { FakeLlm, Scripted } from '../helpers/fake-llm.ts'
 import { networkSkipReason } from '../helpers/netns.ts'
-import { closedPort } from '../helpers/ports.ts'
+import { REFUSING_PORT } from '../helpers/ports.ts'
 import { SILENT } from '../../p2p/logger.ts'
 
 const skip = networkSkipReason()
@@ -102,7 +102,7 @@ describe('the relay proxies a model endpoint at /api/llm', { skip }, () => {
   it('answers 504 when the endpoint hangs and 502 when it is down', async () => {
     llm.script({ hang: true })
     assert.deepEqual(await errorOf(await post(chat)), { status: 504, message: 'the model endpoint did not answer within 1 s', type: 'upstream_timeout' })
-    const down = await start({ llmUrl: `http://127.0.0.1:${await closedPort()}/v1` })
+    const down = await start({ llmUrl: `http://127.0.0.1:${REFUSING_PORT}/v1` })
     const response = await fetch(`${down}/api/llm/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, model: 'm' }) })
     const error = await errorOf(response)
     assert.equal(error.status, 502)

@@ -12,7 +12,7 @@ import { createLlmBrain } from '../../companion/llm-brain.ts'
 import { extractJsonObject } from '../../companion/chat-completions.ts'
 import type { ChatEndpoint } from '../../companion/chat-completions.ts'
 import { seededRandom } from '../../companion/random.ts'
-import { closedPort } from '../helpers/ports.ts'
+import { REFUSING_PORT } from '../helpers/ports.ts'
 import { FAKE_LINE_PREFIX, startFakeLlm } from '../helpers/fake-llm.ts'
 import type { FakeLlm } from '../helpers/fake-llm.ts'
 
@@ -125,7 +125,7 @@ describe('LLM brain against an OpenAI-compatible server', () => {
   })
 
   it('says so when nothing listens at the URL', async () => {
-    const port = await closedPort()
+    const port = REFUSING_PORT
     const message = await brainError(createLlmBrain({ ...endpoint, baseUrl: `http://127.0.0.1:${port}/v1`, retries: 0 }).judge(context, judgeRequest, signal()))
     assert.match(message, new RegExp(`could not reach http://127\\.0\\.0\\.1:${port}/v1/chat/completions`))
   })
