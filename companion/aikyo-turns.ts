@@ -13,7 +13,9 @@
  *   the line (elected, and not busy writing its own line: then it drops it),
  *   and remembers the decision it owes;
  * - whose decision counts: `arrayArrived` matches an aikyo leader's array to
- *   the line it owes it for (decide, wait one more model call, or ignore);
+ *   the line it owes it for (decide, wait one more model call, or ignore),
+ *   and tells when an array ours would ignore makes an aikyo companion write
+ *   anyway (every aikyo node acts on every array it is free to read);
  * - whom we wait for: `aikyoFreeAt` and `decisionToPublish` say when an aikyo
  *   companion will be free of its model again, so nothing is sent to it
  *   while it would drop it; `chosen` and `passedOver` keep who is writing;
@@ -21,7 +23,7 @@
  *   computed vote, the same on every node.
  */
 import type { Vote, ClosingStage } from './speaker-selection.ts'
-import { AIKYO_CALL_GUESS_MS, AIKYO_DECISION_CALLS, afterLine, bestFirst, busyUntil, sawDecision, standInVote } from './aikyo.ts'
+import { AIKYO_CALL_GUESS_MS, AIKYO_DECISION_CALLS, afterLine, aikyoSpeaker, bestFirst, busyUntil, sawDecision, standInVote } from './aikyo.ts'
 import { selectSpeaker } from './speaker-selection.ts'
 import type { AikyoState, HistoryLine, OpenTurn, TurnSettings } from './turn-state.ts'
 
@@ -77,6 +79,13 @@ export type ArrayVerdict =
   | { type: 'ignore' }
   /** Wait for its decision on the open line until then (it may have dropped the line while busy). */
   | { type: 'wait', until: number }
+  /**
+   * The array is for another line, but it picks an aikyo companion free to
+   * act on it: that companion writes now, and its line (which names no line
+   * it answers) will answer whatever the conversation hangs on. Whoever was
+   * to answer that must not, or the line gets two answers.
+   */
+  | { type: 'aikyo-writes', speaker: string }
 
 /**
  * An array published by aikyo companion `author`: a decision it owed as
@@ -84,9 +93,11 @@ export type ArrayVerdict =
  * tells how long its model takes). It decides the open turn if that is the
  * line it was for (or, when aikyo counted other cards than we do, an
  * aikyo-led turn whose addressees it judged); a late one for an older line
- * decides nothing; a turn ours decide goes on without it.
+ * decides nothing; a turn ours decide goes on without it. Except: an array
+ * that decides nothing here but picks, by aikyo's rule, an aikyo companion
+ * free to act on it, makes that companion write (`aikyo-writes`).
  */
-export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], author: string, turn: OpenTurn | null, settings: Pick<TurnSettings, 'aikyoDecisionMs'>, now: number): { aikyo: AikyoState, verdict: ArrayVerdict } {
+export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], author: string, turn: OpenTurn | null, present: readonly string[], settings: Pick<TurnSettings, 'aikyoDecisionMs'>, now: number): { aikyo: AikyoState, verdict: ArrayVerdict } {
   // The decision it owes for the line whose addressees the array judges (aikyo judges each of `to`), the oldest first.
   const judged = JSON.stringify(decision.map(d => d.from).sort())
   const index = aikyo.owed.findIndex(o => o.leader === author && JSON.stringify([...o.to].sort()) === judged)
@@ -95,8 +106,18 @@ export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], auth
   // Its model is done (it published); from the line to its decision were two of its calls.
   const timing = { ...aikyo.timing, [author]: sawDecision(aikyo.timing[author], debt === undefined ? undefined : now - debt.since, now) }
   const next: AikyoState = { ...aikyo, owed, timing }
-  const ignore = { aikyo: next, verdict: { type: 'ignore' } } as const
-  if (turn === null || turn.decider !== 'aikyo') return ignore
+  // An array that decides nothing here still makes aikyo's nodes pick from
+  // it (unless it pays a debt already answered: they picked, and the answer
+  // came first): an aikyo companion it picks writes, if free of its model.
+  // Its author is (it just published); another is not while it writes its
+  // own line or owes a decision (it drops what comes meanwhile).
+  const free = (id: string): boolean => id === author || (!Object.hasOwn(next.writing, id) && !owed.some(o => o.leader === id && !o.answered))
+  const ignore = (): { aikyo: AikyoState, verdict: ArrayVerdict } => {
+    const pick = debt?.answered === true ? undefined : aikyoSpeaker(decision, present)
+    const writes = pick !== undefined && pick.closing !== 'terminal' && isAikyo(next, pick.from) && free(pick.from)
+    return { aikyo: next, verdict: writes ? { type: 'aikyo-writes', speaker: pick.from } : { type: 'ignore' } }
+  }
+  if (turn === null || turn.decider !== 'aikyo') return ignore()
   if (debt !== undefined) {
     if (debt.line !== turn.message.id) {
       // An older line's, come late. If nobody had answered it yet, the
@@ -104,13 +125,15 @@ export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], auth
       // dropped this one: once it owes nothing older, we wait for one more
       // of its decisions (two model calls) for this line.
       const older = owed.some(o => o.leader === author && !o.answered && o.since < turn.openedAt)
-      if (turn.leader !== author || debt.answered || older) return ignore
+      if (turn.leader !== author || debt.answered || older) return ignore()
+      const late = ignore()
+      if (late.verdict.type === 'aikyo-writes') return late
       const until = Math.min(turn.openedAt + settings.aikyoDecisionMs, busyUntil(timing[author]?.callMs ?? AIKYO_CALL_GUESS_MS, now, AIKYO_DECISION_CALLS))
       return { aikyo: next, verdict: { type: 'wait', until } }
     }
   } else if (turn.leader === author || judged !== JSON.stringify([...turn.message.to].sort())) {
     // Owed for no line we know: not this one (its leader owes it; or it judged other addressees).
-    return ignore
+    return ignore()
   }
   // Not owed but judging this line's addressees: an aikyo node that counted other cards than we do.
   return { aikyo: next, verdict: { type: 'decide' } }

@@ -44,7 +44,8 @@
  */
 import { isDecision } from '../protocol/payloads.ts'
 import type { Message, State } from '../protocol/payloads.ts'
-import { arrayArrived, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
+import { aikyoSpeaker } from './aikyo.ts'
+import { arrayArrived, chosen, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
 import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine, recipientsOf } from './decisions.ts'
 import { isPerson, seenOf, takesOver } from './reply-tree.ts'
 import type { Vote } from './speaker-selection.ts'
@@ -131,12 +132,31 @@ function onStates (state: TurnState, states: State[], author: string | undefined
 
 /** An array an aikyo companion published: what counts of it is aikyo-turns.ts's to say. */
 function onAikyoArray (state: TurnState, decision: Vote[], author: string, now: number): StepResult {
-  const { aikyo, verdict } = arrayArrived(state.aikyo, decision, author, state.turn, state.settings, now)
+  const { aikyo, verdict } = arrayArrived(state.aikyo, decision, author, state.turn, state.present, state.settings, now)
   const next: TurnState = { ...state, aikyo }
   const turn = state.turn
+  if (verdict.type === 'aikyo-writes') return aikyoWrites(next, decision, now)
   if (turn === null || verdict.type === 'ignore') return { state: next, effects: [] }
   if (verdict.type === 'wait') return { state: { ...next, turn: { ...turn, waitUntil: verdict.until } }, effects: [] }
   return decide(next, turn.message, decision, 'aikyo', now)
+}
+
+/**
+ * An aikyo companion writes on an array for another line (aikyo's nodes act
+ * on every array): its line will answer the line the conversation hangs on,
+ * so it is that line's speaker. The open turn is decided by the array (by
+ * aikyo's rule: that companion); a speaker already chosen yields to it, and
+ * our line being written is dropped. When nothing is going on, its line will
+ * start the next conversation.
+ */
+function aikyoWrites (state: TurnState, decision: Vote[], now: number): StepResult {
+  const line = state.turn?.message ?? state.awaiting?.message
+  if (line === undefined) return { state: { ...state, aikyo: chosen(state.aikyo, aikyoSpeaker(decision, state.present), '', now) }, effects: [] }
+  const own = state.writing
+  const yielded: TurnState = own === null ? state : { ...state, writing: null }
+  const decided = decide(yielded, line, decision, 'aikyo', now)
+  if (own === null) return decided
+  return { state: decided.state, effects: [{ type: 'discard-line', id: own.id, reason: 'an aikyo companion was chosen by a decision of its own and writes the answer' }, ...decided.effects] }
 }
 /**
  * An array without messageId: a leader's decision, ours or aikyo's. Applied

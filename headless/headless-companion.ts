@@ -112,6 +112,10 @@ async function runHeadlessCompanion (options: HeadlessOptions, deps: HeadlessDep
     if (event.type === 'rest') log.info(`~ rest: ${event.reason}`)
     if (event.type === 'brain-error') log.warn(`! brain: ${event.message}`)
     if (event.type === 'brain-ok') log.info('! brain: answering again')
+    // What turn-taking did, for whoever looks into a conversation that went wrong (--log-level debug).
+    if (event.type === 'vote') log.debug(`= vote on ${event.messageId.slice(0, 8)}: ${event.vote.state} ${event.vote.importance}${event.vote.selected ? ' (selected)' : ''}`)
+    if (event.type === 'decided') log.debug(`= decided ${event.messageId.slice(0, 8)} (${event.by}, from ${event.votes.map(v => `${names.get(v.from) ?? v.from} ${v.state} ${v.importance}`).join(', ')}): ${event.speaker === null ? 'nobody' : names.get(event.speaker) ?? event.speaker} speaks`)
+    if (event.type === 'line-discarded') log.debug(`= a line discarded: ${event.reason}`)
   })
 
   const unsubscribe = bus.onPayload((delivery) => {

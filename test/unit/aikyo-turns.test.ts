@@ -127,6 +127,80 @@ describe('step: turns shared with aikyo companions (they never vote one by one)'
     assert.equal(late.state.aikyo.owed.some(o => o.line === first.params.id), false)
   })
 
+  describe('an array for an older line that picks an aikyo companion: it writes (aikyo\'s nodes act on every array), and the line the conversation hangs on is its to answer', () => {
+    // Aya (aikyo) and Bo (ours, this node). Aya asked Bo; Bo answered (`ans`);
+    // Aya, its leader, is deciding that answer when a person interjects. The
+    // interjection beats Bo's line; Aya drops it (busy), then publishes her
+    // decision on Bo's line, which picks her: she writes, whatever ours did.
+    const duo = (): TurnState => ({ ...node(B, [A, B]), aikyo: { ...node(B).aikyo, names: { [A]: 'Aya' } } })
+    const interjectionLedBy = (leader: string): Message => {
+      for (let i = 0; ; i++) {
+        const m = message(`p${i}`, USER, [A, B], 'Sorry to interrupt, what about me?')
+        if (electLeader(electionHash(m), [A, B]) === leader) return m
+      }
+    }
+    const answered = (): TurnState => {
+      let s = step(duo(), { type: 'message', message: message('aya1', A, [B], 'Bo, what do you think?') }, 0).state
+      s = step(s, { type: 'judged', messageId: 'aya1', judgement: { state: 'speak', importance: 9, closing: 'none' } }, 100).state
+      s = step(s, { type: 'states', states: [vote(B, 'aya1', 'speak', 9, true)] }, 110).state
+      s = step(s, { type: 'written', id: s.writing!.id, ok: true }, 1000).state
+      s = step(s, { type: 'message', message: message('ans', B, [A, USER], 'I think so.', 'aya1') }, 1000).state
+      assert.deepEqual(s.aikyo.owed.map(o => [o.leader, o.line]), [[A, 'ans']])
+      return s
+    }
+    // Her decision on Bo's line: the person is not a companion, so aikyo's pick is Aya.
+    const ayaDecides = [vote(A, undefined, 'speak', 3), vote(USER, undefined, 'speak', 3)]
+
+    it('ours lead the interjection and chose Bo: Bo drops the line it is writing, and Aya is the one awaited', () => {
+      const p = interjectionLedBy(B)
+      let s = step(answered(), { type: 'message', message: p }, 1200).state
+      assert.equal(s.turn?.decider, 'ours')
+      s = step(s, { type: 'judged', messageId: p.params.id, judgement: { state: 'speak', importance: 7, closing: 'none' } }, 1300).state
+      s = step(s, { type: 'states', states: [vote(B, p.params.id, 'speak', 7)] }, 1310).state
+      assert.equal(s.awaiting?.speaker, B)
+      const writing = s.writing!.id
+      const late = step(s, { type: 'states', states: ayaDecides, author: A }, 1600)
+      assert.deepEqual(ofType(late.effects, 'discard-line').map(e => e.id), [writing])
+      assert.equal(late.state.writing, null)
+      assert.deepEqual(ofType(late.effects, 'decided').map(e => [e.messageId, e.speaker, e.by]), [[p.params.id, A, 'aikyo']])
+      assert.equal(late.state.awaiting?.speaker, A)
+      // Bo's write, finished after all, publishes nothing.
+      assert.deepEqual(step(late.state, { type: 'written', id: writing, ok: true }, 2000).effects, [])
+      // Aya's line answers the interjection; the conversation goes on from it.
+      const aya = step(late.state, { type: 'message', message: message('aya2', A, [B, USER], 'Aya here.') }, 2200).state
+      assert.equal(aya.head?.id, 'aya2')
+      assert.equal(aya.awaiting, null)
+    })
+
+    it('Aya leads the interjection she dropped: her decision on Bo\'s line decides it at once (no waiting for one she will not make)', () => {
+      const p = interjectionLedBy(A)
+      const s = step(answered(), { type: 'message', message: p }, 1200).state
+      assert.equal(s.turn?.decider, 'aikyo')
+      const late = step(s, { type: 'states', states: ayaDecides, author: A }, 1600)
+      assert.deepEqual(ofType(late.effects, 'decided').map(e => [e.messageId, e.speaker]), [[p.params.id, A]])
+      assert.equal(late.state.turn, null)
+    })
+
+    it('nothing going on: Aya is marked busy writing', () => {
+      const s = answered()
+      const late = step({ ...s, turn: null, conversation: { ...s.conversation, resting: true } }, { type: 'states', states: ayaDecides, author: A }, 1600)
+      assert.deepEqual(ofType(late.effects, 'decided'), [])
+      assert.deepEqual(Object.keys(late.state.aikyo.writing), [A])
+    })
+
+    it('but not an array whose line was answered already (aikyo\'s nodes acted on it before it came here), nor one that picks ours', () => {
+      const p = interjectionLedBy(B)
+      const opened = step(answered(), { type: 'message', message: p }, 1200).state
+      const picksBo = step(opened, { type: 'states', states: [vote(A, undefined, 'speak', 3), vote(B, undefined, 'speak', 3, true)], author: A }, 1600)
+      assert.deepEqual(ofType(picksBo.effects, 'decided'), [])
+      assert.equal(picksBo.state.turn?.message.id, p.params.id)
+      let s = step(answered(), { type: 'message', message: message('aya2', A, [B], 'Aya here.') }, 1500).state
+      assert.equal(s.aikyo.owed.find(o => o.line === 'ans')?.answered, true)
+      s = step(s, { type: 'states', states: ayaDecides, author: A }, 1600).state
+      assert.deepEqual(Object.keys(s.aikyo.writing), [])
+    })
+  })
+
   it('a line to an aikyo companion that just spoke waits until its model is free', () => {
     let s = step(mixed(B), { type: 'message', message: lineLedBy(A) }, 0).state
     s = step(s, { type: 'states', states: [vote(A, undefined, 'speak', 9), vote(B, undefined, 'listen', 0), vote(C, undefined, 'listen', 0)], author: A }, 1000).state
