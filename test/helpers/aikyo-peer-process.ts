@@ -13,7 +13,10 @@ import type { AikyoCard, AikyoEvent } from './aikyo-peer.ts'
 import type { LanHost } from './lan.ts'
 import { waitFor } from './wait.ts'
 
-/** The model: every call 0.3 s, every call `ms`, or seeded between 0.3 and 10 s. */
+/**
+ * The model: every call 0.3 s, every call `ms`, or seeded between 0.3 and 10 s, log-uniform
+ * (as a real model's calls: most take a second or two, now and then one takes ten).
+ */
 export type AikyoModel = { kind: 'fast' } | { kind: 'steady', ms: number } | { kind: 'slow', seed: number }
 
 export interface AikyoProcessOptions {
@@ -40,7 +43,7 @@ export function modelMs (model: AikyoModel): () => number {
   if (model.kind === 'fast') return () => 300
   if (model.kind === 'steady') return () => model.ms
   const random = seededRandom(model.seed)
-  return () => 300 + Math.floor(random() * 9700)
+  return () => Math.round(300 * (10_000 / 300) ** random())
 }
 
 export async function spawnAikyoPeer (options: AikyoProcessOptions, host: LanHost): Promise<AikyoView> {
