@@ -112,12 +112,13 @@ export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], auth
   // Its author is (it just published); another is not while it writes its
   // own line or owes a decision (it drops what comes meanwhile).
   const free = (id: string): boolean => id === author || (!Object.hasOwn(next.writing, id) && !owed.some(o => o.leader === id && !o.answered))
-  const ignore = (): { aikyo: AikyoState, verdict: ArrayVerdict } => {
+  const decidesNothing = (): { aikyo: AikyoState, verdict: ArrayVerdict } => {
     const pick = debt?.answered === true ? undefined : aikyoSpeaker(decision, present)
-    const writes = pick !== undefined && pick.closing !== 'terminal' && isAikyo(next, pick.from) && free(pick.from)
-    return { aikyo: next, verdict: writes ? { type: 'aikyo-writes', speaker: pick.from } : { type: 'ignore' } }
+    if (pick === undefined || pick.closing === 'terminal' || !isAikyo(next, pick.from) || !free(pick.from)) return { aikyo: next, verdict: { type: 'ignore' } }
+    // It is busy writing from now (nothing is sent to it meanwhile).
+    return { aikyo: { ...next, writing: { ...next.writing, [pick.from]: now } }, verdict: { type: 'aikyo-writes', speaker: pick.from } }
   }
-  if (turn === null || turn.decider !== 'aikyo') return ignore()
+  if (turn === null || turn.decider !== 'aikyo') return decidesNothing()
   if (debt !== undefined) {
     if (debt.line !== turn.message.id) {
       // An older line's, come late. If nobody had answered it yet, the
@@ -125,15 +126,15 @@ export function arrayArrived (aikyo: AikyoState, decision: readonly Vote[], auth
       // dropped this one: once it owes nothing older, we wait for one more
       // of its decisions (two model calls) for this line.
       const older = owed.some(o => o.leader === author && !o.answered && o.since < turn.openedAt)
-      if (turn.leader !== author || debt.answered || older) return ignore()
-      const late = ignore()
+      if (turn.leader !== author || debt.answered || older) return decidesNothing()
+      const late = decidesNothing()
       if (late.verdict.type === 'aikyo-writes') return late
       const until = Math.min(turn.openedAt + settings.aikyoDecisionMs, busyUntil(timing[author]?.callMs ?? AIKYO_CALL_GUESS_MS, now, AIKYO_DECISION_CALLS))
       return { aikyo: next, verdict: { type: 'wait', until } }
     }
   } else if (turn.leader === author || judged !== JSON.stringify([...turn.message.to].sort())) {
     // Owed for no line we know: not this one (its leader owes it; or it judged other addressees).
-    return ignore()
+    return decidesNothing()
   }
   // Not owed but judging this line's addressees: an aikyo node that counted other cards than we do.
   return { aikyo: next, verdict: { type: 'decide' } }

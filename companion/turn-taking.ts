@@ -44,8 +44,7 @@
  */
 import { isDecision } from '../protocol/payloads.ts'
 import type { Message, State } from '../protocol/payloads.ts'
-import { aikyoSpeaker } from './aikyo.ts'
-import { arrayArrived, chosen, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
+import { arrayArrived, decisionDeadline, isAikyo, leaderGone, lineArrived } from './aikyo-turns.ts'
 import { contradicts, electLeader, electionHash, electionPool, matches, matchesOtherLine, recipientsOf } from './decisions.ts'
 import { isPerson, seenOf, takesOver } from './reply-tree.ts'
 import type { Vote } from './speaker-selection.ts'
@@ -151,7 +150,7 @@ function onAikyoArray (state: TurnState, decision: Vote[], author: string, now: 
  */
 function aikyoWrites (state: TurnState, decision: Vote[], now: number): StepResult {
   const line = state.turn?.message ?? state.awaiting?.message
-  if (line === undefined) return { state: { ...state, aikyo: chosen(state.aikyo, aikyoSpeaker(decision, state.present), '', now) }, effects: [] }
+  if (line === undefined) return { state, effects: [] }
   const own = state.writing
   const yielded: TurnState = own === null ? state : { ...state, writing: null }
   const decided = decide(yielded, line, decision, 'aikyo', now)
