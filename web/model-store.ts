@@ -144,7 +144,11 @@ async function download (source: ModelSource, options: ObtainOptions): Promise<{
   }
   const announced = Number(response.headers.get('content-length') ?? NaN)
   const total = source.size ?? (Number.isFinite(announced) ? announced : null)
-  if (total !== null) await checkRoom(source, total)
+  if (total !== null) {
+    await checkRoom(source, total)
+    // A file chosen by URL: its size is known from here on.
+    if (source.size === undefined) options.onProgress?.({ phase: 'downloading', loaded: 0, total })
+  }
   const hash = sha256.create()
   const chunks: Uint8Array[] = []
   let loaded = 0

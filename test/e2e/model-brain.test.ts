@@ -16,6 +16,9 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -240,16 +243,31 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
 
   it('a download can be cancelled; the brain before stays', async () => {
     await aya.evaluate(() => { delete (navigator.storage as { estimate?: unknown }).estimate })
-    // The relay answers this one never: it stays downloading until cancelled.
-    await aya.route('**/models/other.gguf', () => {})
-    await choose(aya, { name: 'other.gguf' })
-    await waitFor(async () => ['checking', 'downloading'].includes(await phase(aya) ?? ''), 'the download to start')
-    assert.match((await aya.getByTestId('model-progress-text').textContent())!, /^0\.0 MB of 0\.5 MB \(0%\)$/)
-    await aya.getByTestId('model-cancel').click()
-    await waitFor(async () => await phase(aya) === 'cancelled', 'the download to stop')
-    assert.match((await aya.getByTestId('model-message').textContent())!, /^the download of other\.gguf was cancelled; still thinking with the model tiny\.gguf, in this tab$/)
-    await aya.unroute('**/models/other.gguf')
-    assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+    // A server that announces the file and then sends nothing: the download
+    // stays open until cancelled. (Not page.route: intercepting requests
+    // waits on every worker of the page, and the engine's threads may not
+    // answer; see the Playwright issue on unrouteAll hanging.)
+    const held: ServerResponse[] = []
+    const stalling = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '500000', 'access-control-allow-origin': '*' })
+      response.flushHeaders()
+      held.push(response)
+    })
+    await new Promise<void>(resolve => stalling.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = stalling.address() as AddressInfo
+      await choose(aya, { url: `http://127.0.0.1:${port}/other.gguf` })
+      await waitFor(async () => await phase(aya) === 'downloading' && held.length === 1, 'the download to start')
+      assert.match((await aya.getByTestId('model-progress-text').textContent())!, /^0\.0 MB of 0\.5 MB \(0%\)$/)
+      await aya.getByTestId('model-cancel').click()
+      await waitFor(async () => await phase(aya) === 'cancelled', 'the download to stop')
+      assert.match((await aya.getByTestId('model-message').textContent())!, /^the download of other\.gguf was cancelled; still thinking with the model tiny\.gguf, in this tab$/)
+      assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
+    } finally {
+      for (const response of held) response.destroy()
+      stalling.closeAllConnections()
+      await new Promise(resolve => stalling.close(resolve))
+    }
   })
 
   it('tabs of one browser share one engine; when its tab closes another takes it over and every companion keeps thinking', async () => {

@@ -60,8 +60,11 @@ describe('the model store', () => {
   it('keeps a file named by URL under its URL, with the sha256 it computed', async () => {
     serve(bytes)
     const { shelf, keys } = memoryShelf()
-    const got = await obtainModel({ name: 'x.gguf', url: 'http://elsewhere.test/x.gguf' }, {}, shelf)
+    const progress: string[] = []
+    const got = await obtainModel({ name: 'x.gguf', url: 'http://elsewhere.test/x.gguf' }, { onProgress: p => { progress.push(`${p.phase} ${p.loaded}/${p.total}`) } }, shelf)
     assert.equal(got.sha256, sha256)
+    // The size is unknown until the answer's headers tell it, before any of the file.
+    assert.deepEqual(progress.slice(0, 2), ['downloading 0/null', `downloading 0/${bytes.length}`])
     assert.deepEqual(keys(), ['url:http://elsewhere.test/x.gguf'])
   })
 
