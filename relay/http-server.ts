@@ -219,6 +219,14 @@ export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
  * The TLS port's front: a connection whose first byte starts a TLS
  * handshake (22, a handshake record) goes to `secure`; a plain request (a
  * letter) is sent to the same place on https.
+ *
+ * The two servers behind it never listen themselves, and Node keeps track of
+ * an http server's connections (for its headers and request timeouts, and
+ * for `closeAllConnections`) only from its 'listening' event: they are told
+ * when the front listens. The front also holds every socket it handed on, so
+ * closing ends them all, mid-handshake or upgraded too; without that, a
+ * browser polling over a kept-alive connection held a stopping relay open
+ * for good.
  */
 function tlsFront (secure: Server, bounded: (server: Server) => Server): RelayHttpServer {
   const toHttps = (req: IncomingMessage): string => `https://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
@@ -226,7 +234,10 @@ function tlsFront (secure: Server, bounded: (server: Server) => Server): RelayHt
     res.writeHead(308, { location: toHttps(req), 'content-type': 'text/plain' }).end(`This relay speaks https: ${toHttps(req)}\n`)
   }))
   plain.on('upgrade', (req, socket) => { socket.end(`HTTP/1.1 308 Permanent Redirect\r\nLocation: ${toHttps(req).replace(/^https/, 'wss')}\r\nConnection: close\r\n\r\n`) })
+  const sockets = new Set<Socket>()
   const front = createNetServer((socket) => {
+    sockets.add(socket)
+    socket.once('close', () => { sockets.delete(socket) })
     socket.setTimeout(10_000, () => { socket.destroy() })
     socket.once('readable', () => {
       const first = socket.read(1) as Buffer | null
@@ -236,5 +247,21 @@ function tlsFront (secure: Server, bounded: (server: Server) => Server): RelayHt
       ;(first[0] === 22 ? secure : plain).emit('connection', socket)
     })
   })
-  return { server: front, closeAllConnections: () => { secure.closeAllConnections(); plain.closeAllConnections() } }
+  front.on('listening', () => {
+    secure.emit('listening')
+    plain.emit('listening')
+  })
+  // Their connection checks stop with the front (they were never listening: the callback is told so).
+  front.on('close', () => {
+    secure.close(() => {})
+    plain.close(() => {})
+  })
+  return {
+    server: front,
+    closeAllConnections: () => {
+      secure.closeAllConnections()
+      plain.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
+    }
+  }
 }

@@ -13,7 +13,7 @@ import { once } from 'node:events'
 import { X509Certificate, createHash, createPublicKey } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { get as httpGet } from 'node:http'
-import { get as httpsGet } from 'node:https'
+import { Agent as HttpsAgent, get as httpsGet } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { connect as tlsConnect } from 'node:tls'
 import { tmpdir } from 'node:os'
@@ -86,7 +86,20 @@ describe('the relay on TLS', { skip }, () => {
       assert.match(String(reply), /"error"/)
       firehose.close()
 
-      await relay.close()
+      // A client that keeps its connection alive and keeps asking (as a page asks /api/relay)
+      // does not hold the relay open: closing ends its connection.
+      const agent = new HttpsAgent({ keepAlive: true, ca: cert })
+      const ask = async (): Promise<number> => await new Promise((resolve, reject) => {
+        httpsGet(`${base}/api/relay`, { agent }, (response) => { response.resume(); response.on('end', () => { resolve(response.statusCode ?? 0) }) }).on('error', reject)
+      })
+      assert.equal(await ask(), 200)
+      let asking = true
+      const polling = (async () => { while (asking) await ask().catch(() => { asking = false }) })()
+      await Promise.race([relay.close(), new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('the relay did not close within 5 s with a kept-alive client asking')) }, 5000))])
+      asking = false
+      await polling
+      agent.destroy()
+
       relay = await start(dir)
       assert.equal(relay.tls?.source, 'kept')
       assert.equal(relay.tls?.fingerprint, new X509Certificate(cert).fingerprint256, 'the same certificate after a restart')
