@@ -121,7 +121,8 @@ export function startHeldPeer (node: Libp2p, targets: Multiaddr[] | (() => Multi
   }
 
   node.addEventListener('peer:disconnect', onDisconnect, { signal })
-  schedule(0)
+  // The first dial now, not a task later: for a tab it is the first thing it waits for.
+  void tryDial()
   return {
     current: () => held.peerId,
     stop: () => { lifetime.stop() }

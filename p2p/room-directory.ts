@@ -217,7 +217,9 @@ export function startRoomDirectory (node: Libp2p<{ pubsub: GossipSub }>, options
   const publish = (message: DirectoryMessage): Promise<void> =>
     pubsub.publish(topic, encodeDirectoryMessage(message)).then(() => {}, () => { /* nobody to tell yet: the next one goes */ })
   const announceNow = (): void => {
-    if (lifetime.stopped) return
+    // Nobody on the topic yet (a tab still dialling its relay): nothing to sign and send; the
+    // first peer that comes makes it announce (keepAnnouncing).
+    if (lifetime.stopped || pubsub.getSubscribers(topic).length === 0) return
     void publish({ type: 'announce', addrs: node.getMultiaddrs().map(String).slice(0, 16), card: options.card() })
   }
 
