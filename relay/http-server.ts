@@ -220,13 +220,12 @@ export function createHttpServer (options: HttpServerOptions): RelayHttpServer {
  * handshake (22, a handshake record) goes to `secure`; a plain request (a
  * letter) is sent to the same place on https.
  *
- * The two servers behind it never listen themselves, and Node keeps track of
- * an http server's connections (for its headers and request timeouts, and
- * for `closeAllConnections`) only from its 'listening' event: they are told
- * when the front listens. The front also holds every socket it handed on, so
- * closing ends them all, mid-handshake or upgraded too; without that, a
- * browser polling over a kept-alive connection held a stopping relay open
- * for good.
+ * The two servers behind it never listen themselves, and Node checks an
+ * http server's connections (its headers and request timeouts) only from its
+ * 'listening' event: they are told when the front listens. Closing ends
+ * every socket the front took, mid-handshake, kept alive or upgraded (their
+ * own `closeAllConnections` saw none of them: a browser polling over a
+ * kept-alive connection held a stopping relay open for good).
  */
 function tlsFront (secure: Server, bounded: (server: Server) => Server): RelayHttpServer {
   const toHttps = (req: IncomingMessage): string => `https://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
@@ -258,10 +257,6 @@ function tlsFront (secure: Server, bounded: (server: Server) => Server): RelayHt
   })
   return {
     server: front,
-    closeAllConnections: () => {
-      secure.closeAllConnections()
-      plain.closeAllConnections()
-      for (const socket of sockets) socket.destroy()
-    }
+    closeAllConnections: () => { for (const socket of sockets) socket.destroy() }
   }
 }

@@ -264,7 +264,6 @@ describe('a companion that thinks in the tab', { skip: networkSkipReason({ brows
       assert.match((await aya.getByTestId('model-message').textContent())!, /^the download of other\.gguf was cancelled; still thinking with the model tiny\.gguf, in this tab$/)
       assert.equal(await brainNow(aya), 'model tiny.gguf, in this tab')
     } finally {
-      for (const response of held) response.destroy()
       stalling.closeAllConnections()
       await new Promise(resolve => stalling.close(resolve))
     }
