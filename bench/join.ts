@@ -24,10 +24,10 @@ import { ISOLATION_HEADERS } from '../relay/http-server.ts'
 import type { Browser } from '../test/helpers/browser.ts'
 import type { RelayProcess } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
-import { stats } from './stats.ts'
+import { medianRatioInterval, stats } from './stats.ts'
 
 const BARE_DIST = join(import.meta.dirname, '.bare-dist')
-const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 10)
+const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 16)
 
 /** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP); `isolated`: with the relay's cross-origin isolation headers. */
 async function serveBarePage (isolated: boolean): Promise<{ url: string, server: Server }> {
@@ -50,8 +50,11 @@ async function markTime (page: Page, name: string): Promise<number> {
 }
 
 interface Kind { name: string, url: string, marks: { relay: string, webrtc: string }, trace: string[] }
-/** relay: each of two tabs opened together; relayAlone: the third tab, opened alone; pair, joining: first direct WebRTC. */
-interface Samples { relay: number[], relayAlone: number[], pair: number[], joining: number[], trace: Map<string, number[]> }
+/**
+ * Each figure by round (one group per round: what the bootstrap resamples). relay: each of two
+ * tabs opened together; relayAlone: the third tab, opened alone; pair, joining: first direct WebRTC.
+ */
+interface Samples { relay: number[][], relayAlone: number[][], pair: number[][], joining: number[][], trace: Map<string, number[]> }
 
 /** The tab's way up so far, mark by mark (those it set). */
 async function traceOf (page: Page, marks: string[], into: Map<string, number[]>): Promise<void> {
@@ -66,13 +69,13 @@ async function traceOf (page: Page, marks: string[], into: Map<string, number[]>
 async function round (browser: Browser, kind: Kind, into: Samples): Promise<void> {
   const pair = await Promise.all([browser.open(kind.url), browser.open(kind.url)])
   try {
-    for (const page of pair) into.relay.push(await markTime(page, kind.marks.relay))
-    into.pair.push(Math.max(...await Promise.all(pair.map(async page => await markTime(page, kind.marks.webrtc)))))
+    into.relay.push([await markTime(pair[0], kind.marks.relay), await markTime(pair[1], kind.marks.relay)])
+    into.pair.push([Math.max(...await Promise.all(pair.map(async page => await markTime(page, kind.marks.webrtc))))])
     await traceOf(pair[0], kind.trace, into.trace)
     const third = await browser.open(kind.url)
     try {
-      into.joining.push(await markTime(third, kind.marks.webrtc))
-      into.relayAlone.push(await markTime(third, kind.marks.relay))
+      into.joining.push([await markTime(third, kind.marks.webrtc)])
+      into.relayAlone.push([await markTime(third, kind.marks.relay)])
     } finally {
       await third.close()
     }
@@ -104,19 +107,26 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     bare.server.close()
     bareIsolated.server.close()
   }
-  const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay).median, relayAlone: stats(x.relayAlone).median, pair: stats(x.pair).median, joining: stats(x.joining).median }))
+  const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay.flat()).median, relayAlone: stats(x.relayAlone.flat()).median, pair: stats(x.pair.flat()).median, joining: stats(x.joining.flat()).median }))
   console.log(`\njoin: the companion page and a bare js-libp2p page on the same relay, ${ROUNDS} rounds of each, interleaved (from navigation; medians, range)`)
   // Ours against bare; the isolated bare page against the bare one (what isolation costs).
   console.log('                              kotoba page                vs bare libp2p                      bare, isolated: vs bare libp2p')
   for (const [label, key] of [['relay connection', 'relay'], ['  a tab opened alone', 'relayAlone'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
-    const figure = (k: number, ratio: number): string => `${s(stats(samples[k][key]).median)} (${spread(samples[k][key])})   ${ratio.toFixed(2)}x`.padEnd(34)
-    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${figure(1, ours[key] / base[key])}  ${figure(2, isolatedBase[key] / base[key])}`)
+    const figure = (k: number, ratio: number): string => `${s(stats(samples[k][key].flat()).median)} (${spread(samples[k][key].flat())})   ${ratio.toFixed(2)}x`.padEnd(34)
+    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key].flat())})`.padEnd(25)}  ${figure(1, ours[key] / base[key])}  ${figure(2, isolatedBase[key] / base[key])}`)
   }
   for (const [k, kind] of kinds.entries()) {
-    const raw = (values: number[]): string => [...values].sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
+    const raw = (values: number[][]): string => values.flat().sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
     console.log(`  raw, ${kind.name}: relay ${raw(samples[k].relay)}; alone ${raw(samples[k].relayAlone)}; two tabs ${raw(samples[k].pair)}; a third ${raw(samples[k].joining)}`)
   }
   console.log(`join: relay connection ${(ours.relay / 1000).toFixed(2)} s = ${(ours.relay / base.relay).toFixed(2)}x bare libp2p; first direct WebRTC ${(ours.pair / 1000).toFixed(2)} s = ${(ours.pair / base.pair).toFixed(2)}x bare libp2p`)
+  // How sure each ratio is: rounds differ (the machine's other work), and a ratio of medians
+  // over 16 rounds moves by several per cent from one run to the next.
+  const interval = (key: keyof typeof ours): string => {
+    const { low, high } = medianRatioInterval(samples[0][key], samples[1][key])
+    return `${low.toFixed(2)}-${high.toFixed(2)}x`
+  }
+  console.log(`  95% intervals of those ratios (bootstrap over the ${ROUNDS} rounds): relay connection ${interval('relay')}; first direct WebRTC ${interval('pair')}; a tab opened alone ${interval('relayAlone')}; a third tab's first WebRTC ${interval('joining')}`)
   for (const [k, kind] of kinds.entries()) {
     console.log(`  trace, ${kind.name} (first tab of a pair; medians from navigation): ${[...samples[k].trace].map(([mark, times]) => `${mark.replace(/^\w+:/, '')} ${s(stats(times).median)}`).join(', ')}`)
   }
