@@ -72,11 +72,33 @@ const bare = (word: string): string => word.replace(/[^\p{L}\p{N}_'-]/gu, '').re
 export const topicCore = (topic: string): string => topic.replace(/^the /, '')
 
 /**
+ * `topicsOf`'s answers for the texts read lately. One line is read several
+ * times (heard, judged, answered; its question and the whole of it, often
+ * the same text), by every companion of a process; tagging it is most of
+ * what a built-in mind spends on a line.
+ */
+const readLately = new Map<string, readonly string[]>()
+const READ_LATELY = 256
+
+/**
  * The content phrases of a text, longest first: its noun phrases and
  * gerunds (compromise tags English) less fillers, names and ids; in
  * Japanese, its kanji and katakana runs.
  */
 export function topicsOf (text: string, names: readonly string[] = []): string[] {
+  const key = `${names.join('\u0000')}\u0001${text}`
+  let topics = readLately.get(key)
+  if (topics === undefined) {
+    topics = readTopics(text, names)
+    if (readLately.size >= READ_LATELY) readLately.delete(readLately.keys().next().value as string)
+  } else {
+    readLately.delete(key) // kept as read last
+  }
+  readLately.set(key, topics)
+  return [...topics]
+}
+
+function readTopics (text: string, names: readonly string[]): string[] {
   const named = (w: string): boolean => names.some(n => n !== '' && (w === n || w.includes(n)))
   let topics: string[]
   /** Words for people by what they do (compromise's #Actor). */

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createBuiltinBrain, readLine, topicOf, voiceFor } from '../../companion/builtin-brain.ts'
+import { topicsOf } from '../../companion/mind/reading.ts'
 import type { Reading } from '../../companion/mind/reading.ts'
 import { storyOf } from '../../companion/mind/story.ts'
 import type { BrainContext } from '../../companion/brain.ts'
@@ -219,6 +220,22 @@ describe('the built-in mind reads a line', () => {
     assert.deepEqual(readLine('I live in Osaka and I have two cats. I think that is great.').selfFacts, ['I live in Osaka and I have two cats'])
     assert.deepEqual(readLine('I am so happy for you, Lena. I hope it goes well.', ['Lena']).selfFacts, [])
     assert.deepEqual(readLine('Noor, I am a nurse.', ['Noor']).selfFacts, ['I am a nurse'])
+  })
+
+  it('reads a text read lately as the first time, whoever changed what it was given (topics are kept for the next reading)', () => {
+    const text = 'My grandmother kept bees on a rooftop in Cairo.'
+    const first = readLine(text, names)
+    const expected = structuredClone(first)
+    assert.ok(expected.topics.length > 0)
+    first.topics.push('changed by its reader')
+    delete first.topic
+    assert.deepEqual(readLine(text, names), expected)
+    const topics = topicsOf(text, names)
+    topics.length = 0
+    assert.deepEqual(topicsOf(text, names), expected.topics)
+    // The names present are part of what is read: a name is never a topic.
+    assert.ok(readLine('Cairo, where is the market?').topics.includes('Cairo'))
+    assert.ok(!readLine('Cairo, where is the market?', ['Cairo']).topics.includes('Cairo'))
   })
 })
 
