@@ -85,7 +85,7 @@ async function round (browser: Browser, kind: Kind, into: Samples): Promise<void
 }
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
-const spread = (values: number[]): string => `${s(Math.min(...values))}-${s(Math.max(...values))}`
+const spread = (groups: number[][]): string => `${s(Math.min(...groups.flat()))}-${s(Math.max(...groups.flat()))}`
 
 export async function benchJoin (browser: Browser, relay: RelayProcess): Promise<void> {
   const bare = await serveBarePage(false)
@@ -107,13 +107,14 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
     bare.server.close()
     bareIsolated.server.close()
   }
-  const [ours, base, isolatedBase] = samples.map(x => ({ relay: stats(x.relay.flat()).median, relayAlone: stats(x.relayAlone.flat()).median, pair: stats(x.pair.flat()).median, joining: stats(x.joining.flat()).median }))
+  const median = (groups: number[][]): number => stats(groups.flat()).median
+  const [ours, base, isolatedBase] = samples.map(x => ({ relay: median(x.relay), relayAlone: median(x.relayAlone), pair: median(x.pair), joining: median(x.joining) }))
   console.log(`\njoin: the companion page and a bare js-libp2p page on the same relay, ${ROUNDS} rounds of each, interleaved (from navigation; medians, range)`)
   // Ours against bare; the isolated bare page against the bare one (what isolation costs).
   console.log('                              kotoba page                vs bare libp2p                      bare, isolated: vs bare libp2p')
   for (const [label, key] of [['relay connection', 'relay'], ['  a tab opened alone', 'relayAlone'], ['first WebRTC, two tabs', 'pair'], ['first WebRTC, a third tab', 'joining']] as const) {
-    const figure = (k: number, ratio: number): string => `${s(stats(samples[k][key].flat()).median)} (${spread(samples[k][key].flat())})   ${ratio.toFixed(2)}x`.padEnd(34)
-    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key].flat())})`.padEnd(25)}  ${figure(1, ours[key] / base[key])}  ${figure(2, isolatedBase[key] / base[key])}`)
+    const figure = (k: number, ratio: number): string => `${s(median(samples[k][key]))} (${spread(samples[k][key])})   ${ratio.toFixed(2)}x`.padEnd(34)
+    console.log(`  ${label.padEnd(26)}  ${`${s(ours[key])} (${spread(samples[0][key])})`.padEnd(25)}  ${figure(1, ours[key] / base[key])}  ${figure(2, isolatedBase[key] / base[key])}`)
   }
   for (const [k, kind] of kinds.entries()) {
     const raw = (values: number[][]): string => values.flat().sort((a, b) => a - b).map(v => (v / 1000).toFixed(2)).join(' ')
@@ -121,7 +122,7 @@ export async function benchJoin (browser: Browser, relay: RelayProcess): Promise
   }
   console.log(`join: relay connection ${(ours.relay / 1000).toFixed(2)} s = ${(ours.relay / base.relay).toFixed(2)}x bare libp2p; first direct WebRTC ${(ours.pair / 1000).toFixed(2)} s = ${(ours.pair / base.pair).toFixed(2)}x bare libp2p`)
   // How sure each ratio is: rounds differ (the machine's other work), and a ratio of medians
-  // over 16 rounds moves by several per cent from one run to the next.
+  // over the rounds moves by several per cent from one run to the next.
   const interval = (key: keyof typeof ours): string => {
     const { low, high } = medianRatioInterval(samples[0][key], samples[1][key])
     return `${low.toFixed(2)}-${high.toFixed(2)}x`
