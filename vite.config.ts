@@ -60,11 +60,13 @@ export default defineConfig({
             entryFileNames: (chunk) => chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js',
             codeSplitting: {
               groups: [
-                // Svelte's runtime in a chunk of its own: it makes an Error as it loads (its
-                // STALE_REACTION), and where the browser keeps detailed stack traces (developer
-                // tools open, a test's browser) V8 then re-parses the whole script that made it
-                // for its source positions: 17-30 ms of main thread before the page's first
-                // line when it was the 650 kB main chunk, about 1 ms as a chunk of its own.
+                // Svelte's runtime in a chunk of its own, which the page's first load does not
+                // carry (its state there is web/watched-fields.ts): the view, the companion's state
+                // and its session load it once the relay is reached. It makes an Error as it loads
+                // (its STALE_REACTION), and where the browser keeps detailed stack traces
+                // (developer tools open, a test's browser) V8 then re-parses the whole script that
+                // made it for its source positions: 17-30 ms of main thread when that was the
+                // 650 kB main chunk, about 1 ms as a chunk of its own.
                 { name: 'svelte', test: /[\\/]node_modules[\\/]svelte[\\/]/ }
               ]
             }

@@ -21,7 +21,7 @@ import { relayInfoUrlFor } from './settings.ts'
 import { MARKS } from './marks.ts'
 import { createCompanionNode } from './libp2p-node.ts'
 import type { CompanionNode, CompanionNodeOptions } from './libp2p-node.ts'
-import type { NetworkState } from './network-state.svelte.ts'
+import type { NetworkState } from './network-state.ts'
 import { backoffDelay } from '../protocol/backoff.ts'
 
 export interface CompanionNetworkOptions {
@@ -213,7 +213,11 @@ function showConnections (node: CompanionNode, state: NetworkState, lifetime: Li
   const ping = (peer: Connection['remotePeer']): void => {
     const id = peer.toString()
     node.services.ping.ping(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(RTT_INTERVAL_MS)]) })
-      .then((ms) => { state.rtt[id] = Math.round(ms) }, () => { delete state.rtt[id] })
+      .then((ms) => { state.rtt = { ...state.rtt, [id]: Math.round(ms) } }, () => {
+        if (!(id in state.rtt)) return
+        const { [id]: _gone, ...rest } = state.rtt
+        state.rtt = rest
+      })
   }
   lifetime.every(RTT_INTERVAL_MS, () => {
     const peers = new Map(node.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => [c.remotePeer.toString(), c.remotePeer]))

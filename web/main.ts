@@ -10,9 +10,9 @@ import type { BrainChoice } from './brain-choice.ts'
 import { readRelayInfo, startCompanionNetwork } from './companion-network.ts'
 import type { CompanionNetwork } from './companion-network.ts'
 import type { CompanionSession } from './companion-session.ts'
-import { CompanionState } from './companion-state.svelte.ts'
+import type { CompanionState } from './companion-state.svelte.ts'
 import { claimIdentity, loadPerson } from './identity.ts'
-import { NetworkState } from './network-state.svelte.ts'
+import { NetworkState } from './network-state.ts'
 import { parseIceUrls, readIceServers, readMaxLinks, relayInfoUrlFor, saveIceServers } from './settings.ts'
 import { MARKS } from './marks.ts'
 import { unlockRoom } from './room-lock.ts'
@@ -21,7 +21,13 @@ import { threadsCookie } from '../protocol/relay-api.ts'
 
 performance.mark(MARKS.scriptStart)
 const network = new NetworkState()
-const companion = new CompanionState()
+// The companion's state is Svelte state: made once something needs it (the view, the room's
+// transcript, the companion), all after the relay is reached; the page's first load has no Svelte.
+let companionState: Promise<CompanionState> | undefined
+function companionStateMade (): Promise<CompanionState> {
+  companionState ??= import('./companion-state.svelte.ts').then(({ CompanionState }) => new CompanionState())
+  return companionState
+}
 const { choice, room, relayInfoUrl } = boot
 if (room.ok) network.room = room.room
 // A private room opens with its key (the link's #key=, or the passphrase the page asks for);
@@ -72,7 +78,7 @@ function draw (): void {
   drawn = true
   // The view's code (Svelte's rendering, the components, their styles) is not in the page's
   // first load: it runs only now.
-  void import('./view.ts').then(({ drawView }) => {
+  void Promise.all([import('./view.ts'), companionStateMade()]).then(([{ drawView }, companion]) => {
     drawView(document.getElementById('app')!, { network, companion, actions, companionOff: choice.off, roomError: room.ok ? '' : room.message })
   })
 }
@@ -95,7 +101,7 @@ setTimeout(relayDialled.resolve, 1000)
 // code loads beside the page's, not before the companion comes up; it is read (IndexedDB, a
 // fetch, a few hundred lines to place) once the relay is reached, not while the tab dials it.
 const transcript = room.ok && !choice.off
-  ? relayDialled.promise.then(async () => await Promise.all([import('./room-transcript.ts'), roomKey])).then(([{ openRoomTranscript }, key]) =>
+  ? relayDialled.promise.then(async () => await Promise.all([import('./room-transcript.ts'), roomKey, companionStateMade()])).then(([{ openRoomTranscript }, key, companion]) =>
       openRoomTranscript(room.room, companion, { key, onUnreadable: () => { network.unreadable++ } }))
   : undefined
 
@@ -122,7 +128,7 @@ async function start (): Promise<void> {
     // work held up the relay's handshake by ~0.4 s, and then the first WebRTC link's): it
     // comes once they are made (`linked`), or after a while without.
     await Promise.race([started.linked, new Promise(resolve => setTimeout(resolve, 3000))])
-    const { startCompanionSession } = await import('./companion-session.ts')
+    const [{ startCompanionSession }, companion] = await Promise.all([import('./companion-session.ts'), companionStateMade()])
     session = await startCompanionSession(started, identity, loadPerson(), companion, choice.settings, {
       storage: localStorage,
       origin: location.origin,

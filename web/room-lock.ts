@@ -8,7 +8,7 @@
 import { checkPassphrase, roomKeyFromPassphrase, roomKeyFromSecret } from '../protocol/private-rooms.ts'
 import type { RoomKey } from '../protocol/private-rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
-import type { NetworkState } from './network-state.svelte.ts'
+import type { NetworkState } from './network-state.ts'
 import { readRoomSecret, roomUrl } from './settings.ts'
 
 export interface RoomUnlock {

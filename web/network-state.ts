@@ -1,6 +1,9 @@
 /**
- * What the page knows about its node, as reactive state. The network module
- * writes it; components only read it (they never import libp2p).
+ * What the page knows about its node. The network module writes it from the
+ * page's first moment; components only read it (they never import libp2p).
+ * Its fields are watched fields (web/watched-fields.ts), not Svelte state:
+ * the page's first load carries no Svelte, and the view makes reading them
+ * reactive once it is drawn.
  */
 import { DEFAULT_ROOM } from '../protocol/rooms.ts'
 import type { RoomName } from '../protocol/rooms.ts'
@@ -8,6 +11,7 @@ import type { RoomSummary } from '../protocol/relay-api.ts'
 import { TOPICS } from '../protocol/topics.ts'
 import type { Topic } from '../protocol/topics.ts'
 import type { ConnectionKind } from './connection-kind.ts'
+import { watchedFields } from './watched-fields.ts'
 
 export type RelayStatus =
   | 'starting' // fetching the relay's address, creating the node
@@ -47,41 +51,62 @@ export interface LogEntry {
 /** Oldest entries fall off the log beyond this. */
 export const LOG_LIMIT = 300
 
-export class NetworkState {
+/** What NetworkState holds (each field watched; replaced, never changed in place). */
+export interface NetworkFields {
   /** The room this tab converses in. */
-  room = $state<RoomName>(DEFAULT_ROOM)
+  room: RoomName
   /** The rooms the relay carries, with their companions on that relay (refreshed now and then). */
-  rooms = $state.raw<RoomSummary[]>([])
-  peerId = $state('')
+  rooms: RoomSummary[]
+  peerId: string
   /** The relay this tab holds now (it moves to another when its relay dies). */
-  relayPeerId = $state('')
+  relayPeerId: string
   /** Every relay this tab could use: the one that served it and its LAN neighbours. */
-  knownRelays = $state.raw<string[]>([])
-  relayStatus = $state<RelayStatus>('starting')
+  knownRelays: string[]
+  relayStatus: RelayStatus
   /** Why the relay is not reachable, when it is not. */
-  relayError = $state('')
-  peers = $state.raw<PeerView[]>([])
-  log = $state.raw<LogEntry[]>([])
-  counts = $state(Object.fromEntries(TOPICS.map(t => [t, 0])) as Record<Topic, number>)
+  relayError: string
+  peers: PeerView[]
+  log: LogEntry[]
+  counts: Record<Topic, number>
   /** Payloads refused by the topic validators. */
-  refused = $state(0)
+  refused: number
   /** A private room's lock, and why the last key tried would not do. */
-  lock = $state<RoomLock>('none')
-  lockProblem = $state('')
+  lock: RoomLock
+  lockProblem: string
   /** A private room's secret, for its share link ('' until it is open). */
-  roomSecret = $state('')
+  roomSecret: string
   /** Payloads of a private room (live or its history) that its key here does not open. */
-  unreadable = $state(0)
+  unreadable: number
   /** Last ping round trip per peer id (ms). */
-  rtt = $state<Record<string, number>>({})
-  /** The STUN/TURN URLs this node was started with. */
-  iceServers = $state.raw<string[]>([])
+  rtt: Record<string, number>
+  /** The STUN/TURN URLs this node uses. */
+  iceServers: string[]
+}
 
+export class NetworkState extends watchedFields<NetworkFields>(() => ({
+  room: DEFAULT_ROOM,
+  rooms: [],
+  peerId: '',
+  relayPeerId: '',
+  knownRelays: [],
+  relayStatus: 'starting',
+  relayError: '',
+  peers: [],
+  log: [],
+  counts: Object.fromEntries(TOPICS.map(t => [t, 0])) as Record<Topic, number>,
+  refused: 0,
+  lock: 'none',
+  lockProblem: '',
+  roomSecret: '',
+  unreadable: 0,
+  rtt: {},
+  iceServers: []
+})) {
   #seq = 0
 
   record (topic: Topic, text: string, own: boolean): void {
     const entry: LogEntry = { seq: ++this.#seq, topic, time: Date.now(), text, own }
     this.log = this.log.length >= LOG_LIMIT ? [...this.log.slice(1 - LOG_LIMIT), entry] : [...this.log, entry]
-    this.counts[topic]++
+    this.counts = { ...this.counts, [topic]: this.counts[topic] + 1 }
   }
 }
