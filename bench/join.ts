@@ -30,7 +30,7 @@ const BARE_DIST = join(import.meta.dirname, '.bare-dist')
 const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 16)
 
 /** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP); `isolated`: with the relay's cross-origin isolation headers. */
-async function serveBarePage (isolated: boolean): Promise<{ url: string, server: Server }> {
+export async function serveBarePage (isolated: boolean): Promise<{ url: string, server: Server }> {
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' }
   const server = createServer((req, res) => {
     const path = normalize(new URL(req.url ?? '/', 'http://bare').pathname) // from the root, never above it
@@ -45,7 +45,7 @@ async function serveBarePage (isolated: boolean): Promise<{ url: string, server:
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server }
 }
 
-async function markTime (page: Page, name: string): Promise<number> {
+export async function markTime (page: Page, name: string): Promise<number> {
   return await waitFor(async () => await page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name), `mark ${name}`, 30_000)
 }
 

@@ -27,6 +27,7 @@ import { waitFor } from '../test/helpers/wait.ts'
 import { benchBrain, benchSharedEndpoints } from './brain.ts'
 import { benchFirehoseFanout } from './firehose-fanout.ts'
 import { benchJoin } from './join.ts'
+import { benchVariants } from './join-variants.ts'
 import { benchLanMesh } from './lan-mesh.ts'
 import { benchPageWeight } from './page-weight.ts'
 import { benchScale } from './scale.ts'
@@ -190,7 +191,7 @@ if (only === 'page') {
   // The page's weight needs no network: no namespace.
   await benchPageWeight()
 } else if (inPrivateNetns()) {
-  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- scale` only companions on one relay (and one big room); `-- room` only one big room; `-- brain` only a model in the tab and headless (and a shared endpoint); `-- shared` only companions sharing one model endpoint; `-- page` only the page's weight.
+  // `npm run bench -- firehose` runs only the firehose fan-out; `-- p2p` only the tabs; `-- lan` only the LAN mesh; `-- scale` only companions on one relay (and one big room); `-- room` only one big room; `-- brain` only a model in the tab and headless (and a shared endpoint); `-- shared` only companions sharing one model endpoint; `-- page` only the page's weight; `-- variants DIR [DIR ...]` builds of the page against each other (bench/join-variants.ts).
   if (only === undefined) await benchPageWeight()
   if (only === undefined || only === 'p2p') await bench()
   if (only === undefined || only === 'firehose') await benchFirehoseFanout()
@@ -199,11 +200,19 @@ if (only === 'page') {
   if (only === undefined || only === 'scale' || only === 'room') await benchOneRoom()
   if (only === undefined || only === 'brain') await benchBrain()
   if (only === 'shared') await benchSharedEndpoints()
+  if (only === 'variants') {
+    const browser = await launchBrowser()
+    try {
+      await benchVariants(browser, process.argv.slice(3))
+    } finally {
+      await browser.close()
+    }
+  }
 } else {
   const vite = (...args: string[]): boolean => spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', ...args], { cwd: root, stdio: 'inherit' }).status === 0
   if (!vite()) process.exit(1)
   // The bare js-libp2p page the join figures are measured against (bench/join.ts).
-  if ((only === undefined || only === 'p2p') && !vite('--config', join(root, 'bench/bare/vite.config.ts'))) process.exit(1)
+  if ((only === undefined || only === 'p2p' || only === 'variants') && !vite('--config', join(root, 'bench/bare/vite.config.ts'))) process.exit(1)
   const result = runInPrivateNetns(join(root, 'bench/run.ts'), process.argv.slice(2))
   if ('unavailable' in result) {
     console.error(`bench: cannot create a network namespace (${result.unavailable}); the benchmark needs one.`)
