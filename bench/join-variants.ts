@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path'
 import type { Browser } from '../test/helpers/browser.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
 import type { RelayProcess } from '../test/helpers/relay-process.ts'
-import { markTime, serveBarePage } from './join.ts'
+import { markTime, marksOf, serveBarePage } from './join.ts'
 import { medianRatioInterval, stats } from './stats.ts'
 
 const ROUNDS = Number(process.env.KOTOBA_VARIANT_ROUNDS ?? 30)
@@ -37,10 +37,8 @@ async function pairRound (browser: Browser, kind: Kind): Promise<Array<Record<st
     const marks: Array<Record<string, number>> = []
     for (const page of pair) {
       await markTime(page, `${kind.prefix}relay-connected`)
-      marks.push(await page.evaluate(([prefix, names]) => Object.fromEntries(names.flatMap(name => {
-        const time = performance.getEntriesByName(prefix + name)[0]?.startTime
-        return time === undefined ? [] : [[name, time]]
-      })), [kind.prefix, MARKS] as const))
+      const set = await marksOf(page, MARKS.map(name => kind.prefix + name))
+      marks.push(Object.fromEntries(Object.entries(set).map(([name, time]) => [name.slice(kind.prefix.length), time])))
     }
     return marks
   } finally {
@@ -50,9 +48,11 @@ async function pairRound (browser: Browser, kind: Kind): Promise<Array<Record<st
 
 const median = (values: number[]): number => stats(values).median
 const ms = (value: number): string => `${value.toFixed(0)} ms`
-const interval = (ours: Rounds, base: Rounds): string => {
-  const { low, high } = medianRatioInterval(ours.map(r => r.map(t => t['relay-connected'])), base.map(r => r.map(t => t['relay-connected'])))
-  return `${low.toFixed(2)}-${high.toFixed(2)}x`
+const relayTimes = (rounds: Rounds): number[][] => rounds.map(r => r.map(t => t['relay-connected']))
+/** The ratio of the pair's median relay connections to `base`'s (named `baseName`), and its 95% interval. */
+const ratio = (ours: Rounds, base: Rounds, baseName: string): string => {
+  const { low, high } = medianRatioInterval(relayTimes(ours), relayTimes(base))
+  return `${(median(relayTimes(ours).flat()) / median(relayTimes(base).flat())).toFixed(2)}x ${baseName} (${low.toFixed(2)}-${high.toFixed(2)}x)`
 }
 
 export async function benchVariants (browser: Browser, dirs: string[]): Promise<void> {
@@ -88,8 +88,7 @@ export async function benchVariants (browser: Browser, dirs: string[]): Promise<
       const tabs = [0, 1].map(tab => ms(median(rounds[k].map(r => r[tab]['relay-connected'])))).join(' / ')
       const ratios = k === kinds.length - 1
         ? ''
-        : `; ${(median(all.map(t => t['relay-connected'])) / median(base.flat().map(t => t['relay-connected']))).toFixed(2)}x bare (${interval(rounds[k], base)})` +
-          (k === 0 ? '' : `, ${(median(all.map(t => t['relay-connected'])) / median(rounds[0].flat().map(t => t['relay-connected']))).toFixed(2)}x ${kinds[0].name} (${interval(rounds[k], rounds[0])})`)
+        : `; ${ratio(rounds[k], base, 'bare')}` + (k === 0 ? '' : `, ${ratio(rounds[k], rounds[0], kinds[0].name)}`)
       console.log(`  ${kind.name}: ${marks}; relay connection of the tab opened first / second ${tabs}${ratios}`)
     }
   } finally {

@@ -56,13 +56,17 @@ interface Kind { name: string, url: string, marks: { relay: string, webrtc: stri
  */
 interface Samples { relay: number[][], relayAlone: number[][], pair: number[][], joining: number[][], trace: Map<string, number[]> }
 
+/** The times of the marks `names` the tab has set so far, by name (those not set are left out). */
+export async function marksOf (page: Page, names: string[]): Promise<Record<string, number>> {
+  return await page.evaluate((wanted) => Object.fromEntries(wanted.flatMap((name) => {
+    const time = performance.getEntriesByName(name)[0]?.startTime
+    return time === undefined ? [] : [[name, time]]
+  })), names)
+}
+
 /** The tab's way up so far, mark by mark (those it set). */
 async function traceOf (page: Page, marks: string[], into: Map<string, number[]>): Promise<void> {
-  const times = await page.evaluate((names) => names.map(n => performance.getEntriesByName(n)[0]?.startTime ?? null), marks)
-  for (const [i, mark] of marks.entries()) {
-    const time = times[i]
-    if (time !== null) into.set(mark, [...into.get(mark) ?? [], time])
-  }
+  for (const [mark, time] of Object.entries(await marksOf(page, marks))) into.set(mark, [...into.get(mark) ?? [], time])
 }
 
 /** One round of a kind: two tabs together, then a third joining them. */
