@@ -27,7 +27,13 @@ import { waitFor } from '../test/helpers/wait.ts'
 import { medianRatioInterval, stats } from './stats.ts'
 
 const BARE_DIST = join(import.meta.dirname, '.bare-dist')
-const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 16)
+/**
+ * Rounds of each kind. The pair's figure is the median of both its tabs, and the tab opened first
+ * reaches the relay 40-60 ms after the second (either page): the median falls between the two,
+ * where few figures lie. With 16 rounds it moved between 1.01x and 1.21x bare from run to run of
+ * the same build; with 30, between 1.05x and 1.13x (docs/benchmarks.md).
+ */
+const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 40)
 
 /** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP); `isolated`: with the relay's cross-origin isolation headers. */
 export async function serveBarePage (isolated: boolean): Promise<{ url: string, server: Server }> {
