@@ -22,8 +22,9 @@ import { spawnRelay } from '../test/helpers/relay-process.ts'
 import type { RelayProcess } from '../test/helpers/relay-process.ts'
 import { markTime, marksOf, serveBarePage } from './join.ts'
 import { medianRatioInterval, stats } from './stats.ts'
+import { wholeFromEnv } from './env.ts'
 
-const ROUNDS = Number(process.env.KOTOBA_VARIANT_ROUNDS ?? 30)
+const ROUNDS = wholeFromEnv('KOTOBA_VARIANT_ROUNDS', 30)
 /** The marks both pages set, and those only ours sets (by their name after the prefix). */
 const MARKS = ['script-start', 'identity', 'node-made', 'relay-connected']
 

@@ -25,6 +25,7 @@ import type { Browser } from '../test/helpers/browser.ts'
 import type { RelayProcess } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { medianRatioInterval, stats } from './stats.ts'
+import { wholeFromEnv } from './env.ts'
 
 const BARE_DIST = join(import.meta.dirname, '.bare-dist')
 /**
@@ -33,7 +34,7 @@ const BARE_DIST = join(import.meta.dirname, '.bare-dist')
  * where few figures lie. With 16 rounds it moved between 1.01x and 1.21x bare from run to run of
  * the same build; with 30, between 1.05x and 1.13x (docs/benchmarks.md).
  */
-const ROUNDS = Number(process.env.KOTOBA_JOIN_ROUNDS ?? 40)
+const ROUNDS = wholeFromEnv('KOTOBA_JOIN_ROUNDS', 40)
 
 /** Serves the built bare page (its own origin: it needs nothing of the relay's HTTP); `isolated`: with the relay's cross-origin isolation headers. */
 export async function serveBarePage (isolated: boolean): Promise<{ url: string, server: Server }> {

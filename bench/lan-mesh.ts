@@ -27,6 +27,7 @@ import { spawnRelay } from '../test/helpers/relay-process.ts'
 import type { RelayProcess } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { fmt, now, stats } from './stats.ts'
+import { wholesFromEnv } from './env.ts'
 
 const HOP_MESSAGES = 200
 const KNEE_MESSAGES = 50
@@ -34,7 +35,7 @@ const KNEE_P99_MS = 100
 /** Companions are in rooms of this many (a roomful, not one room of everyone). */
 const ROOM_SIZE = 10
 /** The steps (`KOTOBA_LAN_STEPS=64,100` to try fewer). */
-const SWARM_STEPS = (process.env.KOTOBA_LAN_STEPS ?? '8,16,32,64,100,128,160').split(',').map(Number)
+const SWARM_STEPS = wholesFromEnv('KOTOBA_LAN_STEPS', [8, 16, 32, 64, 100, 128, 160])
 /** Processes the headless companions of a step are spread over. */
 const SWARM_PROCESSES = 4
 

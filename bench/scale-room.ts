@@ -23,8 +23,9 @@ import { waitFor } from '../test/helpers/wait.ts'
 import { cpuTimeMs, machineTicks, sleep, startWorker, stopWorkers } from './scale.ts'
 import type { Worker } from './scale.ts'
 import { fmt, now, stats } from './stats.ts'
+import { wholesFromEnv } from './env.ts'
 
-const SIZES = (process.env.KOTOBA_ROOM_SIZES ?? '10,25,50,100').split(',').map(Number)
+const SIZES = wholesFromEnv('KOTOBA_ROOM_SIZES', [10, 25, 50, 100])
 const WORKERS = 4
 const LINES = 5
 const LINE_GAP_MS = 2000

@@ -24,9 +24,10 @@ import { openFirehose } from '../test/helpers/firehose-client.ts'
 import { spawnRelay } from '../test/helpers/relay-process.ts'
 import { waitFor } from '../test/helpers/wait.ts'
 import { fmt, now, stats } from './stats.ts'
+import { wholesFromEnv } from './env.ts'
 
 /** The steps (`KOTOBA_SCALE_STEPS=50,100` to try fewer). */
-const STEPS = (process.env.KOTOBA_SCALE_STEPS ?? '50,100,200,500,1000').split(',').map(Number)
+const STEPS = wholesFromEnv('KOTOBA_SCALE_STEPS', [50, 100, 200, 500, 1000])
 const ROOM_SIZE = 10
 const WORKERS = 4
 const LINES_PER_ROOM = 3
